@@ -1,0 +1,70 @@
+# fks — developer entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: pyproject.toml
+	@echo ">> creating $(VENV) and installing the project with its dev dependency group"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=25.1'
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e . --group dev
+	@touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create .venv with the project and its test/lint tools
+
+.PHONY: system-deps
+system-deps: ## Install the Debian packages tests need (redis-server, wrk, openssl) when missing
+	@hack/install-system-deps.sh
+
+.PHONY: control-plane
+control-plane: ## Build (or restore from cache) kube-apiserver, etcd, kwok, ... from Go modules
+	@hack/control-plane/build.sh
+
+.PHONY: lint
+lint: venv ## ruff (lint + format check) and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+.PHONY: fmt
+fmt: venv ## Format and auto-fix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+.PHONY: test
+test: venv system-deps control-plane ## Unit + integration tests (THE test command; .ci/run calls it)
+	$(BIN)/pytest -m "unit or integration" $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: venv ## Unit tests only (no processes)
+	$(BIN)/pytest -m unit $(PYTEST_ARGS)
+
+.PHONY: test-integration
+test-integration: venv system-deps control-plane ## Integration tests only (real local processes)
+	$(BIN)/pytest -m integration $(PYTEST_ARGS)
+
+.PHONY: cluster-up
+cluster-up: venv control-plane ## Start the local control plane; prints the kubeconfig path
+	$(PY) -m tests.harness.controlplane up
+
+.PHONY: cluster-down
+cluster-down: venv ## Stop the local control plane started by cluster-up
+	$(PY) -m tests.harness.controlplane down
+
+.PHONY: run-executor
+run-executor: venv ## Run the executor on its embedded default config (dry-run, port 8000)
+	$(BIN)/fks-executor
+
+.PHONY: clean
+clean: ## Remove caches and runtime state (keeps the built control-plane binaries)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .cluster .logs

@@ -1,0 +1,1 @@
+"""fks_operator."""

@@ -1,0 +1,26 @@
+"""Test tiers are applied by directory, so a test can't land in the wrong tier by forgetting a mark.
+
+- ``tests/unit``        -> ``unit``        (no processes)
+- ``tests/integration`` -> ``integration`` (real local processes)
+- ``tests/e2e``         -> ``e2e``         (a kind cluster)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+_TIERS = {"unit": "unit", "integration": "integration", "e2e": "e2e"}
+_ROOT = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            tier = Path(item.path).relative_to(_ROOT).parts[0]
+        except ValueError:
+            continue
+        marker = _TIERS.get(tier)
+        if marker is not None:
+            item.add_marker(getattr(pytest.mark, marker))
