@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         marker = _TIERS.get(tier)
         if marker is not None:
             item.add_marker(getattr(pytest.mark, marker))
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A fresh real redis-server for one test (skips with a reason where it is not installed)."""
+    from tests.harness.redis import redis_missing_reason, redis_server
+
+    reason = redis_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with redis_server() as server:
+        yield server.url

@@ -1,0 +1,106 @@
+"""Plain domain values shared by intake (which produces them) and execution (which consumes them).
+
+No I/O here. ``Signal`` is what is left of an alert after authentication, parsing and
+normalisation; ``OrderResult`` is what the exchange layer reports about an order (real or
+simulated); ``Outcome`` is the recorded result of one signal, the body of every answer.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Action(enum.StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+    CLOSE = "close"
+
+
+class OrderType(enum.StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A validated, normalised alert. ``symbol`` is as sent (resolved against markets later)."""
+
+    signal_id: str
+    symbol: str
+    action: Action
+    timestamp: float  # unix seconds, UTC
+    confidence: float = 1.0
+    price: float | None = None
+    order_type: OrderType = OrderType.MARKET
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    amount: float | None = None
+    size_usd: float | None = None
+    atr: float | None = None
+    account: str | None = None  # None = the pipeline's default account
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    """One order as the exchange (or the dry-run simulator) reports it."""
+
+    id: str
+    client_order_id: str
+    account: str
+    exchange: str
+    symbol: str
+    side: str  # "buy" | "sell"
+    type: str  # "market" | "limit" | "stop_loss" | "take_profit" ...
+    amount: float
+    price: float | None
+    status: str  # "open" | "closed" | "canceled" | "simulated"
+    filled: float = 0.0
+    cost: float = 0.0
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "client_order_id": self.client_order_id,
+            "account": self.account,
+            "exchange": self.exchange,
+            "symbol": self.symbol,
+            "side": self.side,
+            "type": self.type,
+            "amount": self.amount,
+            "price": self.price,
+            "status": self.status,
+            "filled": self.filled,
+            "cost": self.cost,
+            "dry_run": self.dry_run,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The answer body for one signal: ``{"status", "reason", "signal_id", "order", ...}``."""
+
+    status: str  # executed | dry_run | accepted | duplicate | ignored | rejected | failed
+    signal_id: str | None
+    http_status: int = 200
+    reason: str | None = None
+    detail: str | None = None
+    order: dict[str, Any] | None = None
+    orders: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # extra orders (stop-loss, take-profit)
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "status": self.status,
+            "reason": self.reason,
+            "signal_id": self.signal_id,
+            "order": self.order,
+        }
+        if self.detail:
+            out["detail"] = self.detail
+        if self.orders:
+            out["orders"] = self.orders
+        return out

@@ -1,0 +1,1 @@
+"""Test harness shared by every tier: local processes, free ports, readiness waits."""
