@@ -8,8 +8,11 @@ simulated); ``Outcome`` is the recorded result of one signal, the body of every 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fks_executor.errors import ExecutorError
 
 
 class Action(enum.StrEnum):
@@ -40,6 +43,17 @@ class Signal:
     size_usd: float | None = None
     atr: float | None = None
     account: str | None = None  # None = the pipeline's default account
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the journal stores this)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Signal:
+        values = dict(data)
+        values["action"] = Action(values["action"])
+        values["order_type"] = OrderType(values.get("order_type", OrderType.MARKET))
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +105,26 @@ class Outcome:
     orders: list[dict[str, Any]] = field(
         default_factory=list
     )  # extra orders (stop-loss, take-profit)
+    first: dict[str, Any] | None = None  # on a duplicate: the first answer's body
+
+    @classmethod
+    def from_error(cls, error: ExecutorError, signal_id: str | None) -> Outcome:
+        """THE translation of a refusal into its answer (SPEC §3 table)."""
+        return cls(
+            status=error.status,
+            signal_id=signal_id,
+            http_status=error.http_status,
+            reason=error.reason,
+            detail=error.detail or None,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form including ``http_status`` (the journal stores this)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        return cls(**data)
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -103,4 +137,6 @@ class Outcome:
             out["detail"] = self.detail
         if self.orders:
             out["orders"] = self.orders
+        if self.first is not None:
+            out["first"] = self.first
         return out

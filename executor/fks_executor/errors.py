@@ -20,7 +20,9 @@
     │   └── Suspended                  503 suspended
     └── Failed                         status "failed"
         ├── ExchangeUnavailable        503 exchange_unavailable
-        └── CircuitOpen                503 circuit_open
+        ├── CircuitOpen                503 circuit_open
+        ├── StateUnavailable           503 state_unavailable  (Redis/journal unreachable)
+        └── InternalError              500 internal_error     (a bug; never caused by input)
 
 Exchange (ccxt) errors are translated into this tree in exactly one place, the exchange layer;
 the HTTP layer turns any ``ExecutorError`` into its answer in exactly one place too.
@@ -112,3 +114,15 @@ class ExchangeUnavailable(Failed):
 
 class CircuitOpen(Failed):
     reason, http_status = "circuit_open", 503
+
+
+class StateUnavailable(Failed):
+    """The shared state (Redis) or the journal cannot be reached: nothing was executed."""
+
+    reason, http_status = "state_unavailable", 503
+
+
+class InternalError(Failed):
+    """An unexpected exception; the caller sees only this, the traceback goes to the log."""
+
+    reason, http_status = "internal_error", 500

@@ -1,0 +1,229 @@
+"""The HTTP layer (thin): routes -> intake -> JSON answers. ``create_app`` wires the parts.
+
+Endpoints (SPEC §3): ``POST /webhook/tradingview`` and ``POST /webhook``, ``GET /health``,
+``GET /ready``, ``GET /metrics``, ``GET /signals/{signal_id}``. No OpenAPI/docs pages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fks_executor.audit import AuditLog
+from fks_executor.auth import Authenticator
+from fks_executor.config import ExecutorConfig, ResolvedSecrets
+from fks_executor.domain import Outcome
+from fks_executor.errors import BodyTooLarge, InternalError
+from fks_executor.execution import SignalExecutor, build_executor
+from fks_executor.intake import Intake, IntakeRequest
+from fks_executor.metrics import CONTENT_TYPE, Metrics
+from fks_executor.ratelimit import RateLimiter
+from fks_executor.store import (
+    DEFAULT_RETENTION_SECONDS,
+    MemorySignalStore,
+    RedisSignalStore,
+    SignalStore,
+)
+
+__all__ = ["Runtime", "create_app", "read_limited"]
+
+log = logging.getLogger("fks_executor")
+
+#: How long shutdown waits for executions still running in the background.
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(
+        content=json.dumps(body, separators=(",", ":")).encode(),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def answer(outcome: Outcome) -> Response:
+    return _json(outcome.http_status, outcome.body())
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The raw body, refusing (``BodyTooLarge``) as soon as it passes ``limit`` bytes —
+    by Content-Length before reading anything, else while streaming: never buffered whole."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise BodyTooLarge(f"body is {declared} bytes (at most {limit})")
+        except ValueError:
+            pass  # the server rejects malformed lengths; the stream check below still holds
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"body is over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@dataclass
+class Runtime:
+    """Everything one executor process runs on; started and stopped by the app's lifespan."""
+
+    config: ExecutorConfig
+    metrics: Metrics
+    audit: AuditLog
+    store: SignalStore
+    limiter: RateLimiter
+    executor: SignalExecutor
+    intake: Intake
+    redis_pool: Any = None
+
+    async def start(self) -> None:
+        await self.store.open()
+        await self.executor.start()
+
+    async def stop(self) -> None:
+        left = await self.intake.drain(SHUTDOWN_GRACE_SECONDS)
+        if left:
+            log.warning("shutting down with %d signal(s) still executing", left)
+        for step in (self.executor.close, self.limiter.close, self.store.close):
+            try:
+                await step()
+            except Exception:
+                log.exception("error during shutdown")
+        if self.redis_pool is not None:
+            await self.redis_pool.aclose()
+        self.audit.close()
+
+
+def build_runtime(
+    config: ExecutorConfig,
+    secrets: ResolvedSecrets,
+    *,
+    executor: SignalExecutor | None = None,
+    store: SignalStore | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Runtime:
+    """Construct (no I/O yet) the parts the config asks for; tests may pass their own seams."""
+    metrics = Metrics(config.pipeline, [a.name for a in config.accounts])
+    audit = AuditLog(config.audit.path, config.pipeline, metrics)
+    retention = max(DEFAULT_RETENTION_SECONDS, 2 * config.webhook.max_signal_age_seconds)
+    rpm = config.rate_limit.requests_per_minute
+    pool = None
+    if config.state.backend == "redis":
+        import redis.asyncio as aioredis
+
+        assert secrets.redis_url is not None
+        pool = aioredis.ConnectionPool.from_url(
+            secrets.redis_url.get_secret_value(),
+            socket_timeout=2.0,
+            socket_connect_timeout=2.0,
+            health_check_interval=30,
+        )
+        client = aioredis.Redis(connection_pool=pool)
+        store = store or RedisSignalStore(client, config.pipeline, retention=retention)
+        limiter = RateLimiter.on_redis(rpm, config.pipeline, pool)
+    else:
+        store = store or MemorySignalStore(retention=retention)
+        limiter = RateLimiter.in_memory(rpm, config.pipeline)
+    executor = executor or build_executor(config, secrets, metrics, audit)
+    intake = Intake(
+        config,
+        authenticator=Authenticator(config.webhook.auth, secrets.webhook_secret.get_secret_value()),
+        store=store,
+        limiter=limiter,
+        executor=executor,
+        audit=audit,
+        metrics=metrics,
+        clock=clock,
+    )
+    return Runtime(config, metrics, audit, store, limiter, executor, intake, pool)
+
+
+def create_app(
+    config: ExecutorConfig,
+    secrets: ResolvedSecrets,
+    *,
+    executor: SignalExecutor | None = None,
+    store: SignalStore | None = None,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    runtime = build_runtime(config, secrets, executor=executor, store=store, clock=clock)
+    intake = runtime.intake
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="fks-executor",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.runtime = runtime
+
+    async def webhook(request: Request) -> Response:
+        client = request.client
+        outcome = await intake.handle_webhook(
+            IntakeRequest(
+                peer=client.host if client else None,
+                headers=request.headers,
+                read_body=lambda limit: read_limited(request, limit),
+            )
+        )
+        return answer(outcome)
+
+    app.add_api_route("/webhook/tradingview", webhook, methods=["POST"])
+    app.add_api_route("/webhook", webhook, methods=["POST"])
+
+    @app.get("/health")
+    async def health() -> Response:
+        return _json(200, {"status": "ok"})
+
+    @app.get("/ready")
+    async def ready() -> Response:
+        checks = await intake.readiness()
+        ok = all(checks.values())
+        return _json(200 if ok else 503, {"ready": ok, "mode": config.mode, "checks": checks})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(content=runtime.metrics.render(), media_type=CONTENT_TYPE)
+
+    @app.get("/signals/{signal_id:path}")
+    async def signal(signal_id: str, request: Request) -> Response:
+        client = request.client
+        status, body = await intake.lookup(
+            signal_id,
+            path=request.scope.get("raw_path") or request.url.path.encode(),
+            peer=client.host if client else None,
+            headers=request.headers,
+        )
+        return _json(status, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        reason = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _json(exc.status_code, {"status": "rejected", "reason": reason})
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        log.error("unhandled %s in a request handler", type(exc).__name__, exc_info=exc)
+        return answer(Outcome.from_error(InternalError(), None))
+
+    return app

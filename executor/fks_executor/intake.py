@@ -1,0 +1,327 @@
+"""Intake: everything from an HTTP request to the decision to execute, in SPEC §3's order.
+
+1. source allowlist (403 ``ip_not_allowed``)      6. schema (422 ``invalid_payload``), account
+2. rate limit per source (429 ``rate_limited``)       (422 ``unknown_account``)
+3. body, at most 64 KiB (413 ``body_too_large``)  7. kill switch (503 ``suspended``)
+4. HMAC signature, when sent                      8. timestamp (422 ``stale``)
+5. JSON (400 ``invalid_json``), passphrase        9. confidence (200 ``ignored``)
+   (401 ``invalid_signature``)                    10. claim (200 ``duplicate``), then execute
+
+Every refusal is an ``ExecutorError``; ``handle_webhook`` turns it into its answer in one place,
+counts it and audits it. Anything else that escapes is a bug: answered ``500 internal_error``,
+the traceback goes to the log, never to the caller.
+
+Execution runs as a task: answered with its outcome when it finishes within
+``responseDeadlineSeconds``, else ``202 accepted`` while it finishes in the background (its
+outcome is recorded in the store and audited either way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from fks_executor.audit import AuditLog
+from fks_executor.auth import Authenticator
+from fks_executor.config import ExecutorConfig
+from fks_executor.domain import Outcome, Signal
+from fks_executor.errors import (
+    BodyTooLarge,
+    ExecutorError,
+    InternalError,
+    InvalidJson,
+    InvalidPayload,
+    InvalidSignature,
+    RateLimited,
+    SourceNotAllowed,
+    Stale,
+    Suspended,
+    UnknownAccount,
+)
+from fks_executor.execution import SignalExecutor
+from fks_executor.metrics import Metrics
+from fks_executor.ratelimit import RateLimiter
+from fks_executor.signals import build_signal, check_freshness, decode_body, take_passphrase
+from fks_executor.sources import SourcePolicy
+from fks_executor.store import SignalRecord, SignalState, SignalStore
+
+__all__ = ["MAX_BODY_BYTES", "Intake", "IntakeRequest"]
+
+log = logging.getLogger("fks_executor.intake")
+
+MAX_BODY_BYTES = 64 * 1024
+_VALIDATION = (InvalidJson, InvalidPayload, BodyTooLarge, Stale)
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeRequest:
+    """What intake needs from an HTTP request. ``headers`` has lower-case names;
+    ``read_body(limit)`` returns the raw body or raises ``BodyTooLarge`` past ``limit``."""
+
+    peer: str | None
+    headers: Mapping[str, str]
+    read_body: Callable[[int], Awaitable[bytes]]
+
+
+@dataclass(slots=True)
+class _Context:
+    source: str | None = None
+    signal_id: str | None = None
+    account: str | None = None
+    symbol: str | None = None
+    audited: bool = False
+
+
+class Intake:
+    def __init__(
+        self,
+        config: ExecutorConfig,
+        *,
+        authenticator: Authenticator,
+        store: SignalStore,
+        limiter: RateLimiter,
+        executor: SignalExecutor,
+        audit: AuditLog,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.auth = authenticator
+        self.store = store
+        self.limiter = limiter
+        self.executor = executor
+        self.audit = audit
+        self.metrics = metrics
+        self.clock = clock
+        self.sources = SourcePolicy(config.webhook.allowed_sources, config.webhook.trusted_proxies)
+        self._tasks: set[asyncio.Task[Outcome]] = set()
+        self._default_account = config.default_account.name
+        self._accounts = {a.name for a in config.accounts}
+
+    # --- the webhook ------------------------------------------------------------------------
+
+    async def handle_webhook(self, request: IntakeRequest) -> Outcome:
+        started = time.perf_counter()
+        ctx = _Context()
+        try:
+            outcome = await self._intake(request, ctx)
+        except ExecutorError as exc:
+            outcome = Outcome.from_error(exc, ctx.signal_id)
+            if isinstance(exc, InvalidSignature):
+                self.metrics.signature_failures.inc()
+            elif isinstance(exc, _VALIDATION):
+                self.metrics.validation_failures.labels(exc.reason).inc()
+        except Exception:
+            log.exception("internal error while taking in a webhook (signal %s)", ctx.signal_id)
+            outcome = Outcome.from_error(InternalError(), ctx.signal_id)
+        if not ctx.audited:
+            self.audit.record(
+                outcome.status,
+                signal_id=ctx.signal_id,
+                account=ctx.account,
+                symbol=ctx.symbol,
+                reason=outcome.reason,
+                source=ctx.source,
+                http_status=outcome.http_status,
+                detail=outcome.detail,
+            )
+        self.metrics.count_request(outcome.status, outcome.reason)
+        self.metrics.webhook_duration.observe(time.perf_counter() - started)
+        return outcome
+
+    async def _intake(self, request: IntakeRequest, ctx: _Context) -> Outcome:
+        config = self.config
+        client = self.sources.client(request.peer, request.headers.get("x-forwarded-for"))
+        ctx.source = client
+        if not self.sources.allows(client):
+            raise SourceNotAllowed(f"source {client} is not in webhook.allowedSources")
+        if not await self.limiter.allow(client):
+            self.metrics.rate_limit_rejections.inc()
+            raise RateLimited(
+                f"more than {config.rate_limit.requests_per_minute} requests per minute "
+                f"from {client}"
+            )
+
+        raw = await request.read_body(MAX_BODY_BYTES)
+        signed = self.auth.check_signature_first(raw, request.headers)
+        obj = decode_body(raw)
+        passphrase = take_passphrase(obj) if isinstance(obj, dict) else None
+        if not signed:
+            self.auth.check_token(passphrase)
+        del passphrase
+        if not isinstance(obj, dict):
+            raise InvalidPayload("body: must be a JSON object")
+
+        signal = build_signal(obj, raw)
+        ctx.signal_id, ctx.symbol = signal.signal_id, signal.symbol
+        if signal.account is not None and signal.account not in self._accounts:
+            raise UnknownAccount(f"account: {signal.account!r} is not an account of this pipeline")
+        account = signal.account or self._default_account
+        ctx.account = account
+        if signal.account is None:
+            signal = replace(signal, account=account)
+
+        if config.suspend:
+            raise Suspended("pipeline is suspended (kill switch): no orders are placed")
+        check_freshness(signal.timestamp, self.clock(), config.webhook.max_signal_age_seconds)
+        if signal.confidence < config.webhook.min_confidence:
+            return Outcome(
+                status="ignored",
+                reason="low_confidence",
+                signal_id=signal.signal_id,
+                detail=(
+                    f"confidence {signal.confidence:g} is below minConfidence "
+                    f"{config.webhook.min_confidence:g}"
+                ),
+            )
+
+        existing = await self.store.claim(signal)
+        if existing is not None:
+            ctx.audited = True
+            outcome = self._duplicate(existing)
+            self.audit.record(
+                "duplicate",
+                signal_id=signal.signal_id,
+                account=account,
+                symbol=signal.symbol,
+                reason=existing.outcome.status if existing.outcome else existing.state.value,
+                order_id=_order_id(outcome),
+                source=client,
+                http_status=200,
+            )
+            return outcome
+
+        ctx.audited = True
+        self.audit.record(
+            "accepted",
+            signal_id=signal.signal_id,
+            account=account,
+            symbol=signal.symbol,
+            source=client,
+        )
+        return await self._execute_within_deadline(signal)
+
+    @staticmethod
+    def _duplicate(record: SignalRecord) -> Outcome:
+        first = record.outcome
+        if first is None:  # still executing (here or at another replica)
+            first = Outcome(
+                status="accepted",
+                signal_id=record.signal_id,
+                http_status=202,
+                detail=f"first delivery is {record.state.value}",
+            )
+        return Outcome(
+            status="duplicate",
+            signal_id=record.signal_id,
+            http_status=200,
+            order=first.order,
+            orders=first.orders,
+            first=first.body(),
+        )
+
+    # --- execution --------------------------------------------------------------------------
+
+    async def _execute_within_deadline(self, signal: Signal) -> Outcome:
+        task = asyncio.create_task(self._execute(signal), name=f"signal-{signal.signal_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        done, _ = await asyncio.wait((task,), timeout=self.config.response_deadline_seconds)
+        if done:
+            return task.result()
+        return Outcome(
+            status="accepted",
+            signal_id=signal.signal_id,
+            http_status=202,
+            detail="still executing; GET /signals/{id} tells the outcome",
+        )
+
+    async def _execute(self, signal: Signal) -> Outcome:
+        """Run one claimed signal to its recorded outcome. Never raises."""
+        signal_id = signal.signal_id
+        self.metrics.signals_inflight.inc()
+        try:
+            try:
+                await self.store.mark_executing(signal_id)
+                outcome = await self.executor.execute(signal)
+            except ExecutorError as exc:
+                outcome = Outcome.from_error(exc, signal_id)
+            except Exception:
+                log.exception("internal error while executing signal %s", signal_id)
+                outcome = Outcome.from_error(InternalError(), signal_id)
+            try:
+                await self.store.complete(signal_id, outcome)
+            except Exception:
+                # The record stays "executing": recovery resolves it from the exchange.
+                log.error("could not record the outcome of signal %s", signal_id)
+            self.audit.record(
+                outcome.status,
+                signal_id=signal_id,
+                account=signal.account,
+                symbol=signal.symbol,
+                reason=outcome.reason,
+                order_id=_order_id(outcome),
+                http_status=outcome.http_status,
+                detail=outcome.detail,
+            )
+            return outcome
+        finally:
+            self.metrics.signals_inflight.dec()
+
+    async def drain(self, grace: float) -> int:
+        """Wait up to ``grace`` s for background executions; returns how many are left."""
+        pending = set(self._tasks)
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=grace)
+            return len(still)
+        return 0
+
+    # --- admin ------------------------------------------------------------------------------
+
+    async def lookup(
+        self, signal_id: str, *, path: bytes, peer: str | None, headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        """``GET /signals/{id}``: (HTTP status, body). Same auth as the webhook, no allowlist."""
+        try:
+            client = self.sources.client(peer, headers.get("x-forwarded-for"))
+            if not await self.limiter.allow(client):
+                self.metrics.rate_limit_rejections.inc()
+                raise RateLimited(f"more than the rate limit from {client}")
+            self.auth.check_admin(path, headers)
+            record = await self.store.get(signal_id)
+        except ExecutorError as exc:
+            outcome = Outcome.from_error(exc, signal_id)
+            return outcome.http_status, outcome.body()
+        if record is None:
+            return 404, {"status": "not_found", "reason": "unknown_signal", "signal_id": signal_id}
+        return 200, _record_view(record)
+
+    async def readiness(self) -> dict[str, bool]:
+        checks = {"config": True, "journal": await self.store.ping()}
+        checks.update(self.executor.ready())
+        return checks
+
+
+def _order_id(outcome: Outcome) -> str | None:
+    order = outcome.order
+    if order is None:
+        return None
+    value = order.get("id")
+    return str(value) if value is not None else None
+
+
+def _record_view(record: SignalRecord) -> dict[str, Any]:
+    signal = record.signal.as_dict()
+    return {
+        "signal_id": record.signal_id,
+        "state": record.state.value,
+        "received_at": record.received_at,
+        "updated_at": record.updated_at,
+        "signal": signal,
+        "outcome": record.outcome.body() if record.outcome else None,
+        "finished": record.state is SignalState.DONE,
+    }

@@ -1,0 +1,262 @@
+"""Alert payloads: raw body -> JSON object -> validated, normalised ``Signal``. Pure functions.
+
+The body is parsed from raw bytes whatever the Content-Type (TradingView sends text/plain when
+the alert message is not exactly JSON). The passphrase is taken out of the object before
+anything else looks at it, so it cannot reach a log, the audit trail or the journal.
+
+Field aliases (the first name is canonical; sending two names of one field is an error):
+``symbol|ticker``, ``action|side``, ``order_type|orderType|type``, ``stop_loss|stopLoss``,
+``take_profit|takeProfit``, ``size_usd|sizeUsd|sizeUSD``, ``timestamp|time``, ``id|signal_id``.
+Action aliases: ``long`` -> buy, ``short`` -> sell, ``exit``/``flat`` -> close (any case).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from fks_executor.domain import Action, OrderType, Signal
+from fks_executor.errors import InvalidJson, InvalidPayload, Stale
+from fks_executor.symbols import parse_symbol
+
+__all__ = [
+    "MAX_FUTURE_SKEW_SECONDS",
+    "build_signal",
+    "check_freshness",
+    "decode_body",
+    "default_signal_id",
+    "parse_action",
+    "parse_timestamp",
+    "take_passphrase",
+]
+
+MAX_FUTURE_SKEW_SECONDS = 60.0
+#: Numeric timestamps at or above this are milliseconds (1e11 s is the year 5138).
+_MS_THRESHOLD = 1e11
+
+_ALIASES: dict[str, str] = {
+    "ticker": "symbol",
+    "side": "action",
+    "orderType": "order_type",
+    "type": "order_type",
+    "stopLoss": "stop_loss",
+    "takeProfit": "take_profit",
+    "sizeUsd": "size_usd",
+    "sizeUSD": "size_usd",
+    "time": "timestamp",
+    "signal_id": "id",
+}
+_ACTIONS: dict[str, Action] = {
+    "buy": Action.BUY,
+    "long": Action.BUY,
+    "sell": Action.SELL,
+    "short": Action.SELL,
+    "close": Action.CLOSE,
+    "exit": Action.CLOSE,
+    "flat": Action.CLOSE,
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_body(raw: bytes) -> Any:
+    """Parse the raw body as JSON (any JSON value); ``InvalidJson`` when it is not JSON."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidJson("body is not UTF-8 text") from None
+    if not text.strip():
+        raise InvalidJson("body is empty")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        # ValueError covers JSONDecodeError, NaN/Infinity and over-long integers.
+        raise InvalidJson("body is not valid JSON") from None
+
+
+def take_passphrase(obj: dict[str, Any]) -> Any:
+    """Remove and return ``passphrase`` (whatever its type) so nothing downstream sees it."""
+    return obj.pop("passphrase", None)
+
+
+def default_signal_id(raw: bytes) -> str:
+    """The signal id of an alert without ``id``: hex SHA-256 of the raw body."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def parse_action(value: Any) -> Action:
+    if isinstance(value, str):
+        action = _ACTIONS.get(value.strip().lower())
+        if action is not None:
+            return action
+    raise ValueError("must be one of buy, sell, close (or long, short, exit, flat)")
+
+
+def parse_timestamp(value: Any) -> float:
+    """Unix seconds, unix milliseconds (number or numeric string) or ISO 8601 -> unix seconds.
+
+    An ISO time without a zone is UTC (TradingView's ``{{time}}``/``{{timenow}}`` carry ``Z``).
+    """
+    if isinstance(value, bool) or value is None:
+        raise ValueError("must be unix seconds, unix milliseconds or an ISO 8601 time")
+    number: float | None = None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                raise ValueError(
+                    "must be unix seconds, unix milliseconds or an ISO 8601 time"
+                ) from None
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            return parsed.timestamp()
+    else:
+        raise ValueError("must be unix seconds, unix milliseconds or an ISO 8601 time")
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number / 1000.0 if abs(number) >= _MS_THRESHOLD else number
+
+
+def check_freshness(timestamp: float, now: float, max_age: float) -> None:
+    """``Stale`` when older than ``max_age`` seconds or more than 60 s in the future."""
+    age = now - timestamp
+    if age > max_age:
+        raise Stale(f"timestamp is {age:.0f} s old (maxSignalAgeSeconds is {max_age:g})")
+    if -age > MAX_FUTURE_SKEW_SECONDS:
+        raise Stale(
+            f"timestamp is {-age:.0f} s in the future (at most {MAX_FUTURE_SKEW_SECONDS:g} s)"
+        )
+
+
+# --- the schema -----------------------------------------------------------------------------
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            raise ValueError("must be a number") from None
+    return value
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        value = value.strip()
+        if _CONTROL.search(value):
+            raise ValueError("must not contain control characters")
+    return value
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _symbol(value: Any) -> Any:
+    if isinstance(value, str):
+        parse_symbol(value)  # ValueError names the problem
+        return value.strip()
+    return value
+
+
+PositiveNumber = Annotated[float, BeforeValidator(_number), Field(gt=0, allow_inf_nan=False)]
+Text = Annotated[str, BeforeValidator(_text)]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, hide_input_in_errors=True)
+
+    symbol: Annotated[str, BeforeValidator(_symbol)]
+    action: Annotated[Action, BeforeValidator(parse_action)]
+    timestamp: Annotated[float, BeforeValidator(parse_timestamp)]
+    confidence: Annotated[float, BeforeValidator(_number), Field(ge=0, le=1)] = 1.0
+    price: PositiveNumber | None = None
+    order_type: Annotated[Literal["market", "limit"], BeforeValidator(_lower)] = "market"
+    stop_loss: PositiveNumber | None = None
+    take_profit: PositiveNumber | None = None
+    amount: PositiveNumber | None = None
+    size_usd: PositiveNumber | None = None
+    atr: PositiveNumber | None = None
+    account: Annotated[Text, Field(min_length=1, max_length=253)] | None = None
+    id: Annotated[Text, Field(min_length=1, max_length=64)] | None = None
+    comment: Annotated[str, Field(max_length=1024)] | None = None
+    """Free text for the sender's own use; ignored."""
+
+
+def _canonical(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Map aliases to canonical names; returns (data, canonical -> name as sent)."""
+    data: dict[str, Any] = {}
+    sent_as: dict[str, str] = {}
+    for key, value in obj.items():
+        name = _ALIASES.get(key, key)
+        if name in data:
+            raise InvalidPayload(f"{sent_as[name]}, {key}: the same field given twice")
+        data[name] = value
+        sent_as[name] = key
+    return data, sent_as
+
+
+def _describe(exc: ValidationError, sent_as: dict[str, str]) -> str:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    loc = first["loc"]
+    field = str(loc[0]) if loc else "body"
+    name = sent_as.get(field, field)
+    kind = first["type"]
+    if kind == "missing":
+        message = "required"
+    elif kind == "extra_forbidden":
+        message = "unknown field"
+    elif kind == "value_error":
+        message = str((first.get("ctx") or {}).get("error", first["msg"]))
+    elif kind == "literal_error":
+        message = "must be one of " + str((first.get("ctx") or {}).get("expected", "")).replace(
+            "'", ""
+        ).replace(" or ", ", ")
+    elif kind == "finite_number":
+        message = "must be a finite number"
+    else:
+        message = re.sub(r"^\w+ should", "must", first["msg"])
+    return f"{name}: {message}"
+
+
+def build_signal(obj: dict[str, Any], raw: bytes) -> Signal:
+    """Validate a decoded alert object (passphrase already taken out) into a ``Signal``."""
+    data, sent_as = _canonical(obj)
+    try:
+        payload = _Payload.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidPayload(_describe(exc, sent_as)) from None
+    return Signal(
+        signal_id=payload.id or default_signal_id(raw),
+        symbol=payload.symbol,
+        action=payload.action,
+        timestamp=payload.timestamp,
+        confidence=payload.confidence,
+        price=payload.price,
+        order_type=OrderType(payload.order_type),
+        stop_loss=payload.stop_loss,
+        take_profit=payload.take_profit,
+        amount=payload.amount,
+        size_usd=payload.size_usd,
+        atr=payload.atr,
+        account=payload.account,
+    )

@@ -1,0 +1,316 @@
+"""The signal store: idempotency now, the durable journal of execution later — one interface.
+
+Every signal that passes intake is *claimed* once under its signal id; a second claim of the
+same id (a redelivery, a replay, the same alert at another replica) gets the existing record
+back, and is answered ``duplicate`` with the first outcome. A record moves through::
+
+    received  --mark_executing-->  executing  --complete(outcome)-->  done
+
+``unfinished()`` lists records that are not ``done`` (what a restarted executor must finish or
+resolve: issue 4's recovery). Backends:
+
+- ``MemorySignalStore``: process memory (one replica; lost on restart).
+- ``RedisSignalStore``: one Redis shared by replicas; claim is a single atomic Lua call, so two
+  replicas racing on one signal cannot both win.
+
+Records are kept ``retention`` seconds (default 24 h, and never less than twice
+``maxSignalAgeSeconds``: an alert older than that is refused ``stale`` anyway, so a replay of a
+forgotten id cannot execute twice). Backend failures raise ``StateUnavailable`` (503).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, runtime_checkable
+
+from fks_executor.domain import Outcome, Signal
+from fks_executor.errors import StateUnavailable
+
+__all__ = [
+    "DEFAULT_RETENTION_SECONDS",
+    "MemorySignalStore",
+    "RedisSignalStore",
+    "SignalRecord",
+    "SignalState",
+    "SignalStore",
+]
+
+DEFAULT_RETENTION_SECONDS = 24 * 3600.0
+
+
+class SignalState(enum.StrEnum):
+    RECEIVED = "received"
+    EXECUTING = "executing"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRecord:
+    signal: Signal
+    state: SignalState
+    received_at: float
+    updated_at: float
+    outcome: Outcome | None = None
+
+    @property
+    def signal_id(self) -> str:
+        return self.signal.signal_id
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "signal": self.signal.as_dict(),
+            "state": self.state.value,
+            "received_at": self.received_at,
+            "updated_at": self.updated_at,
+            "outcome": self.outcome.as_dict() if self.outcome else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SignalRecord:
+        outcome = data.get("outcome")
+        return cls(
+            signal=Signal.from_dict(data["signal"]),
+            state=SignalState(data["state"]),
+            received_at=float(data["received_at"]),
+            updated_at=float(data["updated_at"]),
+            outcome=Outcome.from_dict(outcome) if outcome else None,
+        )
+
+
+@runtime_checkable
+class SignalStore(Protocol):
+    """The seam intake and execution share. All methods may raise ``StateUnavailable``."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def claim(self, signal: Signal) -> SignalRecord | None:
+        """Record ``signal`` as received. None: it is ours to execute; else the existing record."""
+        ...
+
+    async def mark_executing(self, signal_id: str) -> None: ...
+
+    async def complete(self, signal_id: str, outcome: Outcome) -> None: ...
+
+    async def get(self, signal_id: str) -> SignalRecord | None: ...
+
+    async def unfinished(self) -> list[SignalRecord]:
+        """Records not ``done``, oldest first."""
+        ...
+
+    async def ping(self) -> bool:
+        """True when the store is reachable and writable (``/ready``)."""
+        ...
+
+
+class MemorySignalStore:
+    """Process memory. Bounded: beyond ``max_records`` the oldest finished records go first."""
+
+    def __init__(
+        self,
+        *,
+        retention: float = DEFAULT_RETENTION_SECONDS,
+        max_records: int = 200_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.retention = retention
+        self.max_records = max_records
+        self._clock = clock
+        self._records: OrderedDict[str, SignalRecord] = OrderedDict()
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def _evict(self, now: float) -> None:
+        records = self._records
+        cutoff = now - self.retention
+        while records:
+            oldest = next(iter(records.values()))
+            if oldest.received_at >= cutoff and len(records) <= self.max_records:
+                break
+            if oldest.state is not SignalState.DONE and oldest.received_at >= cutoff:
+                break  # never forget an unfinished signal to make room
+            records.popitem(last=False)
+
+    async def claim(self, signal: Signal) -> SignalRecord | None:
+        existing = self._records.get(signal.signal_id)
+        if existing is not None:
+            return existing
+        now = self._clock()
+        self._records[signal.signal_id] = SignalRecord(
+            signal=signal, state=SignalState.RECEIVED, received_at=now, updated_at=now
+        )
+        oldest = next(iter(self._records.values()))
+        if len(self._records) > self.max_records or oldest.received_at < now - self.retention:
+            self._evict(now)
+        return None
+
+    def _update(self, signal_id: str, **changes: Any) -> None:
+        record = self._records.get(signal_id)
+        if record is not None:
+            self._records[signal_id] = replace(record, updated_at=self._clock(), **changes)
+
+    async def mark_executing(self, signal_id: str) -> None:
+        self._update(signal_id, state=SignalState.EXECUTING)
+
+    async def complete(self, signal_id: str, outcome: Outcome) -> None:
+        self._update(signal_id, state=SignalState.DONE, outcome=outcome)
+
+    async def get(self, signal_id: str) -> SignalRecord | None:
+        record = self._records.get(signal_id)
+        if record is not None and record.received_at < self._clock() - self.retention:
+            return None
+        return record
+
+    async def unfinished(self) -> list[SignalRecord]:
+        return [r for r in self._records.values() if r.state is not SignalState.DONE]
+
+    async def ping(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+# KEYS[1] record hash, KEYS[2] unfinished set;
+# ARGV[1] signal JSON, ARGV[2] ttl ms, ARGV[3] id, ARGV[4] claim time
+_CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('HGETALL', KEYS[1])
+end
+redis.call('HSET', KEYS[1], 'signal', ARGV[1], 'state', 'received',
+           'received_at', ARGV[4], 'updated_at', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+return false
+"""
+# KEYS[1] record hash, KEYS[2] unfinished set;
+# ARGV[1] id, ARGV[2] state, ARGV[3] time, ARGV[4] outcome JSON ('' = unchanged)
+_UPDATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'updated_at', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'outcome', ARGV[4]) end
+if ARGV[2] == 'done' then redis.call('ZREM', KEYS[2], ARGV[1]) end
+return 1
+"""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _from_hash(fields: Any) -> SignalRecord | None:
+    """A record from HGETALL (a dict) or the claim script's flat [k, v, k, v...] list."""
+    if not fields:
+        return None
+    if isinstance(fields, dict):
+        data = {_text(k): _text(v) for k, v in fields.items()}
+    else:
+        flat = [_text(x) for x in fields]
+        data = dict(zip(flat[::2], flat[1::2], strict=True))
+    outcome = data.get("outcome")
+    return SignalRecord(
+        signal=Signal.from_dict(json.loads(data["signal"])),
+        state=SignalState(data["state"]),
+        received_at=float(data["received_at"]),
+        updated_at=float(data["updated_at"]),
+        outcome=Outcome.from_dict(json.loads(outcome)) if outcome else None,
+    )
+
+
+class RedisSignalStore:
+    """Redis: a hash ``fks:<pipeline>:signal:<id>`` per record (fields ``signal``, ``state``,
+    ``received_at``, ``updated_at``, ``outcome``; expires after ``retention``) and the sorted
+    set ``fks:<pipeline>:unfinished`` (ids by claim time). Every operation is one round trip.
+    Uses the ``redis.asyncio`` client it is given (the runtime owns the connection pool)."""
+
+    def __init__(
+        self,
+        client: Any,
+        pipeline: str,
+        *,
+        retention: float = DEFAULT_RETENTION_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = client
+        self.retention = retention
+        self._clock = clock
+        self._prefix = f"fks:{pipeline}:signal:"
+        self._unfinished = f"fks:{pipeline}:unfinished"
+        self._probe = f"fks:{pipeline}:ready-probe"
+        self._claim = client.register_script(_CLAIM)
+        self._update_script = client.register_script(_UPDATE)
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def _call(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except Exception as exc:  # redis.exceptions.RedisError, OSError, timeouts
+            raise StateUnavailable("signal store (Redis) unreachable") from exc
+
+    async def claim(self, signal: Signal) -> SignalRecord | None:
+        now = self._clock()
+        existing = await self._call(
+            self._claim(
+                keys=[self._prefix + signal.signal_id, self._unfinished],
+                args=[
+                    json.dumps(signal.as_dict(), separators=(",", ":")),
+                    int(self.retention * 1000),
+                    signal.signal_id,
+                    repr(now),
+                ],
+            )
+        )
+        return _from_hash(existing)
+
+    async def _update(self, signal_id: str, state: SignalState, outcome: str = "") -> None:
+        await self._call(
+            self._update_script(
+                keys=[self._prefix + signal_id, self._unfinished],
+                args=[signal_id, state.value, repr(self._clock()), outcome],
+            )
+        )
+
+    async def mark_executing(self, signal_id: str) -> None:
+        await self._update(signal_id, SignalState.EXECUTING)
+
+    async def complete(self, signal_id: str, outcome: Outcome) -> None:
+        await self._update(
+            signal_id, SignalState.DONE, json.dumps(outcome.as_dict(), separators=(",", ":"))
+        )
+
+    async def get(self, signal_id: str) -> SignalRecord | None:
+        return _from_hash(await self._call(self._redis.hgetall(self._prefix + signal_id)))
+
+    async def unfinished(self) -> list[SignalRecord]:
+        ids = await self._call(self._redis.zrange(self._unfinished, 0, -1))
+        out: list[SignalRecord] = []
+        for raw_id in ids:
+            signal_id = _text(raw_id)
+            record = await self.get(signal_id)
+            if record is None:  # expired: forget it
+                await self._call(self._redis.zrem(self._unfinished, signal_id))
+            elif record.state is not SignalState.DONE:
+                out.append(record)
+        return out
+
+    async def ping(self) -> bool:
+        try:
+            await self._redis.set(self._probe, "1", px=10_000)
+        except Exception:
+            return False
+        return True
