@@ -1,4 +1,4 @@
-"""Command-line entry point (filled in by its issue)."""
+"""``python -m fks_fake_exchange`` / the ``fks-fake-exchange`` console script."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import sys
 
 
 def main() -> None:
-    sys.exit("not implemented yet")
+    from fks_fake_exchange.cli import main as run
+
+    sys.exit(run())
 
 
 if __name__ == "__main__":

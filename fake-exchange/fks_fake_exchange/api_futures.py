@@ -1,0 +1,414 @@
+"""USD-M futures REST API (/fapi): market data, orders, algo (conditional) orders, account."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+
+from fks_fake_exchange import marketdata
+from fks_fake_exchange.decimals import fmt_plain
+from fks_fake_exchange.errors import ApiError, illegal_chars, mandatory, not_required
+from fks_fake_exchange.futures import NewAlgoOrder, NewFuturesOrder
+from fks_fake_exchange.futures_views import (
+    account_view,
+    algo_view,
+    balance_view,
+    futures_order_view,
+    leverage_bracket_view,
+    position_view,
+    trade_view,
+)
+from fks_fake_exchange.markets import Market, futures_exchange_info
+from fks_fake_exchange.orders import CLIENT_ORDER_ID_PATTERN, CLIENT_ORDER_ID_RE
+from fks_fake_exchange.params import Params
+from fks_fake_exchange.web import (
+    json_response,
+    limit_param,
+    market_of,
+    optional_market,
+    order_ref,
+    public,
+    signed,
+    symbols_list,
+)
+
+routes = web.RouteTableDef()
+ORDER_PATH = "/fapi/v1/order"
+ALGO_ORDER_PATH = "/fapi/v1/algoOrder"
+TIME_IN_FORCE = frozenset({"GTC", "IOC", "FOK", "GTX", "GTD"})
+
+
+def _side(params: Params) -> str:
+    side = params.require_text("side")
+    if side not in ("BUY", "SELL"):
+        raise ApiError(-1117, "Invalid side.")
+    position_side = params.text("positionSide")
+    if position_side not in (None, "BOTH"):
+        raise ApiError(-4061, "Order's position side does not match user's setting.")
+    return side
+
+
+def _client_id(params: Params, name: str) -> str | None:
+    value = params.text(name)
+    if value is not None and not CLIENT_ORDER_ID_RE.match(value):
+        raise illegal_chars(name, CLIENT_ORDER_ID_PATTERN)
+    return value
+
+
+def parse_futures_order(params: Params, markets: dict[str, Market]) -> NewFuturesOrder:
+    market = market_of(markets, params)
+    side = _side(params)
+    order_type = params.require_text("type")
+    if order_type in (
+        "STOP",
+        "STOP_MARKET",
+        "TAKE_PROFIT",
+        "TAKE_PROFIT_MARKET",
+        "TRAILING_STOP_MARKET",
+    ):
+        raise ApiError(
+            -4120,
+            "Order type not supported for this endpoint. "
+            "Please use the Algo Order API endpoints instead.",
+        )
+    if order_type not in ("LIMIT", "MARKET"):
+        raise ApiError(-1116, "Invalid orderType.")
+    quantity = params.require_decimal("quantity")
+    price = params.decimal("price")
+    time_in_force = params.text("timeInForce")
+    if order_type == "LIMIT":
+        if price is None:
+            raise mandatory("price")
+        if time_in_force is None:
+            raise mandatory("timeInForce")
+        if time_in_force not in TIME_IN_FORCE:
+            raise ApiError(-1115, "Invalid timeInForce.")
+    elif price is not None:
+        raise not_required("price")
+    return NewFuturesOrder(
+        market=market,
+        side=side,
+        type=order_type,
+        quantity=quantity,
+        price=price,
+        time_in_force=time_in_force or "GTC",
+        reduce_only=bool(params.boolean("reduceOnly")),
+        client_order_id=_client_id(params, "newClientOrderId"),
+    )
+
+
+def parse_algo_order(params: Params, markets: dict[str, Market]) -> NewAlgoOrder:
+    algo_type = params.require_text("algoType")
+    if algo_type != "CONDITIONAL":
+        raise ApiError(-1130, "Invalid data sent for a parameter 'algoType'.")
+    market = market_of(markets, params)
+    side = _side(params)
+    order_type = params.require_text("type")
+    if order_type not in ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT"):
+        raise ApiError(-1116, "Invalid orderType.")
+    trigger = params.require_decimal("triggerPrice")
+    price = params.decimal("price")
+    if order_type in ("STOP", "TAKE_PROFIT") and price is None:
+        raise mandatory("price")
+    if order_type.endswith("_MARKET") and price is not None:
+        raise not_required("price")
+    close_position = bool(params.boolean("closePosition"))
+    quantity = params.decimal("quantity")
+    return NewAlgoOrder(
+        market=market,
+        side=side,
+        type=order_type,
+        quantity=quantity,
+        trigger_price=trigger,
+        price=price,
+        time_in_force=params.text("timeInForce") or "GTC",
+        reduce_only=bool(params.boolean("reduceOnly")),
+        close_position=close_position,
+        client_algo_id=_client_id(params, "clientAlgoId"),
+        working_type=params.text("workingType") or "CONTRACT_PRICE",
+    )
+
+
+# --- market data ---------------------------------------------------------------------------------
+
+
+@routes.get("/fapi/v1/ping")
+async def ping(request: web.Request) -> web.Response:
+    await public(request)
+    return json_response({})
+
+
+@routes.get("/fapi/v1/time")
+async def server_time(request: web.Request) -> web.Response:
+    ex, _ = await public(request)
+    return json_response({"serverTime": ex.now()})
+
+
+@routes.get("/fapi/v1/exchangeInfo")
+async def exchange_info(request: web.Request) -> web.Response:
+    ex, _ = await public(request)
+    return json_response(futures_exchange_info(list(ex.futures_markets.values()), ex.now()))
+
+
+@routes.get("/fapi/v1/ticker/24hr")
+async def ticker_24hr(request: web.Request) -> web.Response:
+    ex, params = await public(request)
+    now = ex.now()
+    if params.text("symbol") is not None:
+        market = market_of(ex.futures_markets, params)
+        return json_response(marketdata.ticker_24hr(market, ex.price(market.symbol), now))
+    markets = symbols_list(ex.futures_markets, params)
+    return json_response([marketdata.ticker_24hr(m, ex.price(m.symbol), now) for m in markets])
+
+
+@routes.get("/fapi/v1/ticker/price")
+@routes.get("/fapi/v2/ticker/price")
+async def ticker_price(request: web.Request) -> web.Response:
+    ex, params = await public(request)
+    now = ex.now()
+    if params.text("symbol") is not None:
+        market = market_of(ex.futures_markets, params)
+        return json_response(marketdata.price_ticker(market, ex.price(market.symbol), now))
+    return json_response(
+        [marketdata.price_ticker(m, ex.price(m.symbol), now) for m in ex.futures_markets.values()]
+    )
+
+
+@routes.get("/fapi/v1/ticker/bookTicker")
+async def book_ticker(request: web.Request) -> web.Response:
+    ex, params = await public(request)
+    now = ex.now()
+    if params.text("symbol") is not None:
+        market = market_of(ex.futures_markets, params)
+        return json_response(marketdata.book_ticker(market, ex.price(market.symbol), now))
+    return json_response(
+        [marketdata.book_ticker(m, ex.price(m.symbol), now) for m in ex.futures_markets.values()]
+    )
+
+
+@routes.get("/fapi/v1/depth")
+async def depth(request: web.Request) -> web.Response:
+    ex, params = await public(request)
+    market = market_of(ex.futures_markets, params)
+    return json_response(
+        marketdata.depth(market, ex.price(market.symbol), params.integer("limit"), ex.now())
+    )
+
+
+@routes.get("/fapi/v1/klines")
+@routes.get("/fapi/v1/markPriceKlines")
+async def klines(request: web.Request) -> web.Response:
+    ex, params = await public(request)
+    market = market_of(ex.futures_markets, params)
+    rows = marketdata.klines(
+        market,
+        ex.price(market.symbol),
+        params.text("interval"),
+        params.integer("startTime"),
+        params.integer("endTime"),
+        params.integer("limit"),
+        ex.now(),
+    )
+    return json_response(rows)
+
+
+@routes.get("/fapi/v1/premiumIndex")
+async def premium_index(request: web.Request) -> web.Response:
+    ex, params = await public(request)
+    now = ex.now()
+    moment = datetime.fromtimestamp(now / 1000, tz=UTC)
+    next_funding = moment.replace(minute=0, second=0, microsecond=0) + timedelta(
+        hours=8 - moment.hour % 8
+    )
+
+    def view(market: Market) -> dict[str, object]:
+        price = fmt_plain(ex.price(market.symbol))
+        return {
+            "symbol": market.symbol,
+            "markPrice": price,
+            "indexPrice": price,
+            "estimatedSettlePrice": price,
+            "lastFundingRate": "0.00010000",
+            "interestRate": "0.00010000",
+            "nextFundingTime": int(next_funding.timestamp() * 1000),
+            "time": now,
+        }
+
+    market = optional_market(ex.futures_markets, params)
+    if market is not None:
+        return json_response(view(market))
+    return json_response([view(m) for m in ex.futures_markets.values()])
+
+
+# --- orders --------------------------------------------------------------------------------------
+
+
+@routes.post(ORDER_PATH)
+async def new_order(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    order = ex.futures.place(parse_futures_order(params, ex.futures_markets))
+    ex.stats.orders_created += 1
+    return json_response(futures_order_view(order, with_time=False))
+
+
+@routes.get(ORDER_PATH)
+async def query_order(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    market = market_of(ex.futures_markets, params)
+    order_id, client_id = order_ref(params)
+    order = ex.futures.find(market.symbol, order_id, client_id)
+    return json_response(futures_order_view(order, with_time=True))
+
+
+@routes.delete(ORDER_PATH)
+async def cancel_order(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    market = market_of(ex.futures_markets, params)
+    order_id, client_id = order_ref(params)
+    order = ex.futures.cancel(market.symbol, order_id, client_id)
+    return json_response(futures_order_view(order, with_time=False))
+
+
+@routes.get("/fapi/v1/openOrders")
+async def open_orders(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    market = optional_market(ex.futures_markets, params)
+    orders = sorted(
+        ex.futures.open_orders(market.symbol if market else None), key=lambda o: o.order_id
+    )
+    return json_response([futures_order_view(o, with_time=True) for o in orders])
+
+
+@routes.get("/fapi/v1/allOrders")
+async def all_orders(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    market = market_of(ex.futures_markets, params)
+    limit = limit_param(params, 500, 1000)
+    orders = [
+        o
+        for o in sorted(ex.futures.orders.values(), key=lambda o: o.order_id)
+        if o.symbol == market.symbol
+    ]
+    return json_response([futures_order_view(o, with_time=True) for o in orders[-limit:]])
+
+
+@routes.delete("/fapi/v1/allOpenOrders")
+async def cancel_all(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    market = market_of(ex.futures_markets, params)
+    for order in ex.futures.open_orders(market.symbol):
+        ex.futures.cancel(market.symbol, order.order_id, None)
+    return json_response({"code": 200, "msg": "The operation of cancel all open order is done."})
+
+
+@routes.get("/fapi/v1/userTrades")
+async def user_trades(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    market = market_of(ex.futures_markets, params)
+    order_id = params.integer("orderId")
+    limit = limit_param(params, 500, 1000)
+    trades = [
+        t
+        for t in ex.futures.trades
+        if t.symbol == market.symbol and (order_id is None or t.order_id == order_id)
+    ]
+    return json_response([trade_view(t) for t in trades[-limit:]])
+
+
+@routes.post(ALGO_ORDER_PATH)
+async def new_algo_order(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    algo = ex.futures.place_algo(parse_algo_order(params, ex.futures_markets))
+    ex.stats.orders_created += 1
+    return json_response(algo_view(algo))
+
+
+@routes.get(ALGO_ORDER_PATH)
+async def query_algo_order(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    algo_id, client_id = order_ref(params, "algoId", "clientAlgoId")
+    return json_response(algo_view(ex.futures.find_algo(algo_id, client_id)))
+
+
+@routes.delete(ALGO_ORDER_PATH)
+async def cancel_algo_order(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    algo_id, client_id = order_ref(params, "algoId", "clientAlgoId")
+    algo = ex.futures.cancel_algo(algo_id, client_id)
+    return json_response(
+        {
+            "algoId": algo.algo_id,
+            "clientAlgoId": algo.client_algo_id,
+            "code": "200",
+            "msg": "success",
+        }
+    )
+
+
+@routes.get("/fapi/v1/openAlgoOrders")
+async def open_algo_orders(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    market = optional_market(ex.futures_markets, params)
+    algos = ex.futures.open_algo_orders(market.symbol if market else None)
+    return json_response([algo_view(a) for a in sorted(algos, key=lambda a: a.algo_id)])
+
+
+# --- account -------------------------------------------------------------------------------------
+
+
+@routes.get("/fapi/v2/account")
+@routes.get("/fapi/v3/account")
+async def account(request: web.Request) -> web.Response:
+    ex, _ = await signed(request)
+    return json_response(account_view(ex.futures, ex.now(), v2=request.path.startswith("/fapi/v2")))
+
+
+@routes.get("/fapi/v2/balance")
+@routes.get("/fapi/v3/balance")
+async def balance(request: web.Request) -> web.Response:
+    ex, _ = await signed(request)
+    return json_response(balance_view(ex.futures, ex.now()))
+
+
+@routes.get("/fapi/v2/positionRisk")
+@routes.get("/fapi/v3/positionRisk")
+async def position_risk(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    v2 = request.path.startswith("/fapi/v2")
+    market = optional_market(ex.futures_markets, params)
+    symbols = [market.symbol] if market else sorted(ex.futures.positions)
+    views = [
+        position_view(ex.futures, s, v2=v2)
+        for s in symbols
+        if v2 or ex.futures.positions[s].qty != 0
+    ]
+    return json_response(views)
+
+
+@routes.get("/fapi/v1/leverageBracket")
+async def leverage_bracket(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    market = optional_market(ex.futures_markets, params)
+    if market is not None:
+        return json_response([leverage_bracket_view(market.symbol)])
+    return json_response([leverage_bracket_view(s) for s in sorted(ex.futures_markets)])
+
+
+@routes.post("/fapi/v1/leverage")
+async def set_leverage(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    market = market_of(ex.futures_markets, params)
+    leverage = params.integer("leverage")
+    if leverage is None:
+        raise mandatory("leverage")
+    ex.futures.set_leverage(market.symbol, leverage)
+    return json_response(
+        {"leverage": leverage, "maxNotionalValue": "1000000", "symbol": market.symbol}
+    )
+
+
+@routes.get("/fapi/v1/positionSide/dual")
+async def position_mode(request: web.Request) -> web.Response:
+    await signed(request)
+    return json_response({"dualSidePosition": False})

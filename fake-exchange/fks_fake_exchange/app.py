@@ -1,0 +1,150 @@
+"""The aiohttp application: routes of every API, the request pipeline (loopback-only control
+API, request log and counters, fault injection, Binance error bodies)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from fks_fake_exchange import api_futures, api_sapi, api_spot, control
+from fks_fake_exchange.config import ExchangeConfig
+from fks_fake_exchange.errors import ApiError, unknown_error
+from fks_fake_exchange.faults import Fault
+from fks_fake_exchange.state import Exchange, LoggedRequest
+from fks_fake_exchange.web import EXCHANGE, error_response, exchange, params_of
+
+log = logging.getLogger("fks_fake_exchange")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ORDER_PATHS = frozenset({api_spot.ORDER_PATH, api_futures.ORDER_PATH, api_futures.ALGO_ORDER_PATH})
+
+
+class ConnectionDropped(Exception):
+    """The connection was closed on purpose (a ``drop`` / ``lost_answer`` fault)."""
+
+
+def _is_loopback(remote: str | None) -> bool:
+    if remote is None:
+        return False
+    try:
+        return ipaddress.ip_address(remote.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _drop(request: web.Request) -> None:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    raise ConnectionDropped
+
+
+async def _run(handler: Handler, request: web.Request) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return error_response(error)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unexpected error handling %s %s", request.method, request.path)
+        return error_response(unknown_error())
+
+
+async def _before(fault: Fault, request: web.Request, ex: Exchange) -> web.StreamResponse | None:
+    """Apply the part of a fault that happens before the request is handled."""
+    kind = fault.spec.kind
+    if kind == "latency" and fault.spec.phase == "before":
+        await asyncio.sleep(fault.spec.delayMs / 1000)
+    elif kind == "http_error":
+        status, body, content_type = fault.http_body()
+        return web.Response(text=body, status=status, content_type=content_type)
+    elif kind in ("rate_limit", "ban", "reject"):
+        return error_response(fault.error(ex.now()))
+    elif kind == "drop":
+        _drop(request)
+    return None
+
+
+async def _after(fault: Fault, request: web.Request) -> None:
+    """Apply the part of a fault that happens after the request was handled (and recorded)."""
+    kind = fault.spec.kind
+    if kind == "latency" and fault.spec.phase == "after":
+        await asyncio.sleep(fault.spec.delayMs / 1000)
+    elif kind == "lost_answer":
+        if fault.spec.mode == "drop":
+            _drop(request)
+        await asyncio.sleep(fault.spec.hangMs / 1000)
+
+
+@web.middleware
+async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(control.PREFIX + "/"):
+        if not _is_loopback(request.remote):
+            return web.json_response(
+                {"error": "the control API answers loopback clients only"}, status=403
+            )
+        try:
+            return await handler(request)
+        except control.ControlError as error:
+            return web.json_response({"error": str(error)}, status=error.status)
+
+    ex = exchange(request)
+    method, path = request.method, request.path
+    ex.stats.requests += 1
+    ex.stats.by_endpoint[f"{method} {path}"] += 1
+    is_order = method == "POST" and path in ORDER_PATHS
+    if is_order:
+        ex.stats.order_requests += 1
+    status = 0
+    fault = ex.faults.take(method, path)
+    try:
+        response = await _before(fault, request, ex) if fault is not None else None
+        if response is None:
+            response = await _run(handler, request)
+            if fault is not None:
+                await _after(fault, request)
+        status = response.status
+        if is_order and 400 <= status < 500 and status not in (418, 429):
+            ex.stats.orders_rejected += 1
+        return response
+    except ConnectionDropped:
+        # Nothing can be sent any more; tell aiohttp the connection is gone.
+        raise asyncio.CancelledError from None
+    except web.HTTPException as error:
+        status = error.status
+        raise
+    finally:
+        await _record(ex, request, status, fault)
+
+
+async def _record(ex: Exchange, request: web.Request, status: int, fault: Fault | None) -> None:
+    try:
+        params = dict(await params_of(request))
+    except ApiError:
+        params = {}
+    params.pop("signature", None)
+    ex.log(
+        LoggedRequest(
+            time=ex.now(),
+            method=request.method,
+            path=request.path,
+            params=params,
+            status=status,
+            fault=fault.spec.kind if fault is not None else None,
+        )
+    )
+
+
+def create_app(config: ExchangeConfig) -> web.Application:
+    app = web.Application(middlewares=[pipeline], client_max_size=64 * 1024)
+    app[EXCHANGE] = Exchange(config)
+    app.add_routes(api_spot.routes)
+    app.add_routes(api_futures.routes)
+    app.add_routes(api_sapi.routes)
+    app.add_routes(control.routes)
+    return app

@@ -1,0 +1,321 @@
+"""The spot matching engine: balances, the order book of one account, fills and triggers.
+
+There is no depth: market orders and marketable limit orders fill at once, in full, at the
+symbol's current price (taker); resting limit orders fill in full at their own price when the
+price crosses them (maker); stop-loss / take-profit orders wait untriggered and, when the price
+reaches their stop, become a market fill (STOP_LOSS, TAKE_PROFIT) or a working limit order
+(*_LIMIT). Everything runs synchronously, so one request is one atomic step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from fks_fake_exchange import errors
+from fks_fake_exchange.decimals import ZERO, floor_to_step, round_commission
+from fks_fake_exchange.errors import ApiError
+from fks_fake_exchange.markets import (
+    MAX_NUM_ALGO_ORDERS,
+    MAX_NUM_ORDERS,
+    Market,
+    check_lot,
+    check_notional,
+    check_price,
+)
+from fks_fake_exchange.orders import (
+    MARKET_LIKE,
+    Fill,
+    NewOrder,
+    SpotOrder,
+    generate_client_order_id,
+)
+
+
+@dataclass
+class Balance:
+    free: Decimal = ZERO
+    locked: Decimal = ZERO
+
+
+class Ids:
+    """Order and trade ids, increasing like Binance's (per process, not per symbol)."""
+
+    def __init__(self, first_order_id: int = 4_100_000_001, first_trade_id: int = 310_000_001):
+        self._order = first_order_id
+        self._trade = first_trade_id
+
+    def order(self) -> int:
+        value = self._order
+        self._order += 1
+        return value
+
+    def trade(self) -> int:
+        value = self._trade
+        self._trade += 1
+        return value
+
+
+class SpotEngine:
+    def __init__(
+        self,
+        markets: Mapping[str, Market],
+        price_of: Callable[[str], Decimal],
+        clock: Callable[[], int],
+        ids: Ids,
+        fee_rate: Decimal,
+        balances: Mapping[str, Decimal],
+    ) -> None:
+        self.markets = markets
+        self._price_of = price_of
+        self._clock = clock
+        self._ids = ids
+        self.fee_rate = fee_rate
+        self.balances: dict[str, Balance] = {a: Balance(free=v) for a, v in balances.items()}
+        self.orders: dict[int, SpotOrder] = {}
+        self.trades: list[Fill] = []
+
+    # --- balances ---------------------------------------------------------------------------
+
+    def balance(self, asset: str) -> Balance:
+        return self.balances.setdefault(asset, Balance())
+
+    def set_free(self, asset: str, amount: Decimal) -> None:
+        self.balance(asset).free = amount
+
+    def _lock(self, order: SpotOrder, asset: str, amount: Decimal) -> None:
+        bal = self.balance(asset)
+        bal.free -= amount
+        bal.locked += amount
+        order.locked_asset = asset
+        order.locked_amount = amount
+
+    def _unlock(self, order: SpotOrder) -> None:
+        if order.locked_asset is None:
+            return
+        bal = self.balance(order.locked_asset)
+        bal.locked -= order.locked_amount
+        bal.free += order.locked_amount
+        order.locked_asset = None
+        order.locked_amount = ZERO
+
+    # --- orders -----------------------------------------------------------------------------
+
+    def open_orders(self, symbol: str | None = None) -> list[SpotOrder]:
+        return [
+            o for o in self.orders.values() if o.is_open and (symbol is None or o.symbol == symbol)
+        ]
+
+    def find(self, symbol: str, order_id: int | None, client_order_id: str | None) -> SpotOrder:
+        """Lookup by orderId (it takes precedence, as on Binance), else by origClientOrderId
+        (the newest order with that id: Binance keeps client ids unique among open orders only)."""
+        if order_id is not None:
+            order = self.orders.get(order_id)
+            if order is not None and order.symbol == symbol:
+                return order
+            raise errors.order_does_not_exist()
+        for order in reversed(self.orders.values()):
+            if order.symbol == symbol and order.client_order_id == client_order_id:
+                return order
+        raise errors.order_does_not_exist()
+
+    def place(self, new: NewOrder) -> SpotOrder:
+        """Validate filters and balance, record the order and fill what fills now."""
+        market = new.market
+        current = self._price_of(market.symbol)
+        client_id = new.client_order_id or generate_client_order_id()
+        if any(o.client_order_id == client_id for o in self.open_orders()):
+            raise errors.order_rejected(errors.DUPLICATE_ORDER)
+
+        if new.price is not None:
+            check_price(market, new.price)
+        if new.stop_price is not None:
+            check_price(market, new.stop_price)
+
+        is_market = new.type in MARKET_LIKE
+        if new.quote_order_qty is not None:
+            qty = floor_to_step(new.quote_order_qty / current, market.step_size)
+        else:
+            assert new.quantity is not None
+            qty = new.quantity
+        check_lot(market, qty, is_market=is_market)
+
+        if new.quote_order_qty is not None:
+            notional = new.quote_order_qty
+        elif new.type == "MARKET":
+            notional = qty * current
+        elif new.price is not None:
+            notional = qty * new.price
+        else:
+            assert new.stop_price is not None
+            notional = qty * new.stop_price
+        check_notional(market, notional)
+
+        open_here = self.open_orders(market.symbol)
+        if len(open_here) >= MAX_NUM_ORDERS:
+            raise errors.filter_failure("MAX_NUM_ORDERS")
+        if new.type in ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"):
+            if sum(1 for o in open_here if o.is_stop) >= MAX_NUM_ALGO_ORDERS:
+                raise errors.filter_failure("MAX_NUM_ALGO_ORDERS")
+            assert new.stop_price is not None
+            if _triggered(new.type, new.side, new.stop_price, current):
+                raise errors.order_rejected(errors.STOP_WOULD_TRIGGER)
+        if new.type == "LIMIT_MAKER":
+            assert new.price is not None
+            if _crosses(new.side, new.price, current):
+                raise errors.order_rejected(errors.WOULD_MATCH_AND_TAKE)
+
+        # What the order needs now: what it locks while it rests, or spends when it fills at once.
+        if new.side == "SELL":
+            need_asset, need = market.base, qty
+        elif new.quote_order_qty is not None:
+            need_asset, need = market.quote, new.quote_order_qty
+        elif new.type == "MARKET":
+            need_asset, need = market.quote, round_commission(qty * current)
+        elif new.price is not None:
+            need_asset, need = market.quote, qty * new.price
+        else:
+            assert new.stop_price is not None
+            need_asset, need = market.quote, qty * new.stop_price
+        if self.balance(need_asset).free < need:
+            raise errors.insufficient_balance()
+
+        now = self._clock()
+        order = SpotOrder(
+            order_id=self._ids.order(),
+            client_order_id=client_id,
+            symbol=market.symbol,
+            side=new.side,
+            type=new.type,
+            time_in_force=new.time_in_force,
+            price=new.price or ZERO,
+            stop_price=new.stop_price or ZERO,
+            orig_qty=qty,
+            orig_quote_qty=new.quote_order_qty or ZERO,
+            time=now,
+            update_time=now,
+            working_time=-1 if new.type != "MARKET" and new.stop_price is not None else now,
+        )
+        self.orders[order.order_id] = order
+        if new.type == "MARKET":
+            self._fill(order, current, is_maker=False)
+            return order
+        self._lock(order, need_asset, need)
+        if new.type in ("LIMIT", "LIMIT_MAKER"):
+            assert new.price is not None
+            if _crosses(new.side, new.price, current):
+                self._fill(order, current, is_maker=False)
+            elif new.time_in_force in ("IOC", "FOK"):
+                self._close(order, "EXPIRED")
+        return order
+
+    def cancel(self, symbol: str, order_id: int | None, client_order_id: str | None) -> SpotOrder:
+        """Cancel an open order; unknown or already closed orders are -2011 like on Binance."""
+        try:
+            order = self.find(symbol, order_id, client_order_id)
+        except ApiError:
+            raise errors.unknown_order() from None
+        if not order.is_open:
+            raise errors.unknown_order()
+        self._close(order, "CANCELED")
+        return order
+
+    def on_price(self, symbol: str) -> list[SpotOrder]:
+        """Trigger stops and fill resting limits the new price reaches; returns those orders."""
+        current = self._price_of(symbol)
+        touched: list[SpotOrder] = []
+        for order in sorted(self.open_orders(symbol), key=lambda o: o.order_id):
+            if order.is_stop and not order.is_working:
+                if not _triggered(order.type, order.side, order.stop_price, current):
+                    continue
+                order.working_time = self._clock()
+                order.update_time = order.working_time
+                touched.append(order)
+                market_stop = order.type in ("STOP_LOSS", "TAKE_PROFIT")
+                if market_stop or _crosses(order.side, order.price, current):
+                    self._fill_or_expire(order, current, is_maker=False)
+                continue
+            if order.type in MARKET_LIKE or not order.is_working:
+                continue
+            if _crosses(order.side, order.price, current):
+                self._fill_or_expire(order, order.price, is_maker=True)
+                touched.append(order)
+        return touched
+
+    def my_trades(self, symbol: str) -> list[Fill]:
+        return [t for t in self.trades if t.symbol == symbol]
+
+    def all(self) -> Iterable[SpotOrder]:
+        return self.orders.values()
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _close(self, order: SpotOrder, status: str) -> None:
+        self._unlock(order)
+        order.status = status
+        order.update_time = self._clock()
+
+    def _fill_or_expire(self, order: SpotOrder, price: Decimal, *, is_maker: bool) -> None:
+        market = self.markets[order.symbol]
+        remaining = order.orig_qty - order.executed_qty
+        self._unlock(order)
+        if order.side == "BUY":
+            affordable = self.balance(market.quote).free >= round_commission(remaining * price)
+        else:
+            affordable = self.balance(market.base).free >= remaining
+        if affordable:
+            self._fill(order, price, is_maker=is_maker)
+        else:
+            self._close(order, "EXPIRED")
+
+    def _fill(self, order: SpotOrder, price: Decimal, *, is_maker: bool) -> None:
+        """Fill the whole remaining quantity at ``price`` and settle balances and commission."""
+        market = self.markets[order.symbol]
+        self._unlock(order)
+        qty = order.orig_qty - order.executed_qty
+        quote_qty = round_commission(qty * price)
+        base_bal = self.balance(market.base)
+        quote_bal = self.balance(market.quote)
+        if order.side == "BUY":
+            commission = round_commission(qty * self.fee_rate)
+            commission_asset = market.base
+            quote_bal.free -= quote_qty
+            base_bal.free += qty - commission
+        else:
+            commission = round_commission(quote_qty * self.fee_rate)
+            commission_asset = market.quote
+            base_bal.free -= qty
+            quote_bal.free += quote_qty - commission
+        now = self._clock()
+        fill = Fill(
+            trade_id=self._ids.trade(),
+            order_id=order.order_id,
+            symbol=order.symbol,
+            side=order.side,
+            price=price,
+            qty=qty,
+            quote_qty=quote_qty,
+            commission=commission,
+            commission_asset=commission_asset,
+            time=now,
+            is_maker=is_maker,
+        )
+        order.fills.append(fill)
+        self.trades.append(fill)
+        order.executed_qty += qty
+        order.cumm_quote_qty += quote_qty
+        order.status = "FILLED"
+        order.update_time = now
+
+
+def _crosses(side: str, limit: Decimal, current: Decimal) -> bool:
+    """Whether a limit order at ``limit`` would trade at ``current``."""
+    return current <= limit if side == "BUY" else current >= limit
+
+
+def _triggered(order_type: str, side: str, stop: Decimal, current: Decimal) -> bool:
+    """Binance's trigger rules for spot stop-loss and take-profit orders."""
+    if order_type.startswith("STOP_LOSS"):
+        return current <= stop if side == "SELL" else current >= stop
+    return current >= stop if side == "SELL" else current <= stop
