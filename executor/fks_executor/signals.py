@@ -164,6 +164,10 @@ def _text(value: Any) -> Any:
         value = value.strip()
         if _CONTROL.search(value):
             raise ValueError("must not contain control characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text") from None
     return value
 
 

@@ -131,15 +131,19 @@ class MemorySignalStore:
         return None
 
     def _evict(self, now: float) -> None:
+        """Drop expired records, then the oldest finished ones while over ``max_records``."""
         records = self._records
         cutoff = now - self.retention
-        while records:
-            oldest = next(iter(records.values()))
-            if oldest.received_at >= cutoff and len(records) <= self.max_records:
+        doomed: list[str] = []
+        excess = len(records) - self.max_records
+        for signal_id, record in records.items():
+            expired = record.received_at < cutoff
+            if not expired and excess <= len(doomed):
                 break
-            if oldest.state is not SignalState.DONE and oldest.received_at >= cutoff:
-                break  # never forget an unfinished signal to make room
-            records.popitem(last=False)
+            if expired or record.state is SignalState.DONE:
+                doomed.append(signal_id)
+        for signal_id in doomed:
+            del records[signal_id]
 
     async def claim(self, signal: Signal) -> SignalRecord | None:
         existing = self._records.get(signal.signal_id)

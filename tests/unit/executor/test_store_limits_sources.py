@@ -1,0 +1,164 @@
+"""Idempotency store (memory backend), per-source rate limiting (memory), source policy.
+
+The Redis backends of the store and the limiter run against a real redis-server in
+tests/integration/executor/test_redis_state.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from fks_executor.domain import Action, Outcome, Signal
+from fks_executor.ratelimit import RateLimiter
+from fks_executor.sources import UNKNOWN, SourcePolicy
+from fks_executor.store import MemorySignalStore, SignalRecord, SignalState
+
+
+def sig(signal_id: str = "s1") -> Signal:
+    return Signal(signal_id=signal_id, symbol="BTCUSDT", action=Action.BUY, timestamp=1.0)
+
+
+class Clock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_first_claim_wins_and_repeats_get_the_record() -> None:
+    store = MemorySignalStore()
+    assert await store.claim(sig()) is None
+    again = await store.claim(sig())
+    assert again is not None
+    assert again.state is SignalState.RECEIVED
+    assert again.outcome is None
+
+
+async def test_record_lifecycle_received_executing_done() -> None:
+    clock = Clock()
+    store = MemorySignalStore(clock=clock)
+    await store.claim(sig())
+    assert [r.signal_id for r in await store.unfinished()] == ["s1"]
+    clock.now += 1
+    await store.mark_executing("s1")
+    record = await store.get("s1")
+    assert record is not None
+    assert record.state is SignalState.EXECUTING
+    assert record.updated_at == 1001.0
+    outcome = Outcome(status="dry_run", signal_id="s1", order={"id": "o1"})
+    await store.complete("s1", outcome)
+    record = await store.get("s1")
+    assert record is not None
+    assert record.state is SignalState.DONE
+    assert record.outcome == outcome
+    assert await store.unfinished() == []
+    dup = await store.claim(sig())
+    assert dup is not None
+    assert dup.outcome == outcome
+
+
+async def test_concurrent_claims_of_one_signal_have_one_winner() -> None:
+    store = MemorySignalStore()
+    results = await asyncio.gather(*(store.claim(sig()) for _ in range(50)))
+    assert sum(r is None for r in results) == 1
+
+
+async def test_records_expire_after_retention() -> None:
+    clock = Clock()
+    store = MemorySignalStore(retention=60, clock=clock)
+    await store.claim(sig("old"))
+    await store.complete("old", Outcome(status="dry_run", signal_id="old"))
+    clock.now += 61
+    assert await store.get("old") is None
+    await store.claim(sig("new"))  # evicts the expired one
+    assert len(store) == 1
+    assert await store.claim(sig("old")) is None
+
+
+async def test_bounded_store_evicts_oldest_finished_never_unfinished() -> None:
+    store = MemorySignalStore(max_records=3)
+    await store.claim(sig("pending"))
+    for i in range(5):
+        await store.claim(sig(f"done{i}"))
+        await store.complete(f"done{i}", Outcome(status="dry_run", signal_id=f"done{i}"))
+    assert await store.get("pending") is not None  # unfinished: kept
+    assert len(store) == 3
+    assert await store.get("done0") is None  # oldest finished: gone
+    assert await store.get("done4") is not None
+
+
+def test_record_round_trips_through_its_dict_form() -> None:
+    record = SignalRecord(
+        signal=sig(),
+        state=SignalState.DONE,
+        received_at=1.0,
+        updated_at=2.0,
+        outcome=Outcome(status="rejected", signal_id="s1", http_status=422, reason="stale"),
+    )
+    assert SignalRecord.from_dict(record.as_dict()) == record
+
+
+# --- rate limiting ----------------------------------------------------------------------
+
+
+async def test_rate_limit_is_per_source() -> None:
+    limiter = RateLimiter.in_memory(3, "p")
+    try:
+        assert [await limiter.allow("10.0.0.1") for _ in range(4)] == [True, True, True, False]
+        assert await limiter.allow("10.0.0.2") is True
+    finally:
+        await limiter.close()
+
+
+async def test_rate_limit_is_per_pipeline() -> None:
+    a = RateLimiter.in_memory(1, "a")
+    b = RateLimiter(1, "b", a._storage)  # one storage, two pipelines
+    try:
+        assert await a.allow("x") is True
+        assert await b.allow("x") is True
+        assert await a.allow("x") is False
+    finally:
+        await a.close()
+
+
+# --- sources ----------------------------------------------------------------------------
+
+
+def test_empty_allowlist_allows_everyone() -> None:
+    policy = SourcePolicy([], [])
+    assert policy.allows("203.0.113.9")
+    assert policy.allows(UNKNOWN)
+
+
+def test_tradingview_preset_and_cidrs() -> None:
+    policy = SourcePolicy(["tradingview", "10.0.0.0/8"], [])
+    for ip in ("52.89.214.238", "34.212.75.30", "54.218.53.128", "52.32.178.7", "10.1.2.3"):
+        assert policy.allows(ip), ip
+    for ip in ("52.89.214.239", "127.0.0.1", "::1", UNKNOWN, "garbage"):
+        assert not policy.allows(ip), ip
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
+    policy = SourcePolicy(["tradingview"], ["10.0.0.0/8"])
+    # from a trusted proxy: the right-most untrusted hop is the client
+    assert policy.client("10.0.0.5", "52.89.214.238") == "52.89.214.238"
+    assert policy.client("10.0.0.5", "1.2.3.4, 52.89.214.238, 10.0.0.7") == "52.89.214.238"
+    # a client cannot spoof by prepending: the proxy appended the real address last
+    assert policy.client("10.0.0.5", "52.89.214.238, 198.51.100.1") == "198.51.100.1"
+    # from anyone else the header is ignored
+    assert policy.client("198.51.100.1", "52.89.214.238") == "198.51.100.1"
+    assert policy.client("10.0.0.5", None) == "10.0.0.5"
+    assert policy.client("10.0.0.5", "not-an-ip") == UNKNOWN
+    assert policy.client("10.0.0.5", "10.0.0.9, 10.0.0.8") == "10.0.0.9"
+    assert policy.client("::ffff:52.89.214.238", None) == "52.89.214.238"
+    assert policy.client(None, None) == UNKNOWN
+    assert policy.client("10.0.0.5", "[2001:db8::1]:443") == "2001:db8::1"
+    assert policy.client("10.0.0.5", "203.0.113.4:5555") == "203.0.113.4"
+
+
+@pytest.mark.parametrize("peer", ["127.0.0.1", "::1"])
+def test_peer_is_the_client_without_proxies(peer: str) -> None:
+    assert SourcePolicy([], []).client(peer, "52.89.214.238") == peer
