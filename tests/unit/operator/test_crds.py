@@ -4,6 +4,7 @@ integration tests.)"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -123,6 +124,19 @@ def test_cel_rules_have_messages_and_bounded_inputs(kind: str) -> None:
     assert rules > 0
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_rules_on_defaulted_objects_guard_every_field_with_has(kind: str) -> None:
+    """The API server checks a schema default (e.g. ``state: {}``) against the node's CEL rules
+    as is, without the nested defaults: a rule reading ``self.backend`` unguarded makes the whole
+    CRD invalid. Found on a real API server; kept from coming back here."""
+    for path, node in walk(crdschema.schema(kind)):
+        if "default" not in node:
+            continue
+        for rule in node.get("x-kubernetes-validations", []):
+            for field in set(re.findall(r"self\.(\w+)", rule["rule"])):
+                assert f"has(self.{field})" in rule["rule"], f"{path}: unguarded self.{field}"
+
+
 def test_rules_the_issue_asks_for_are_present() -> None:
     account = crdschema.schema("ExchangeAccount")["properties"]["spec"]
     assert account["properties"]["exchange"]["x-kubernetes-validations"][0]["rule"] == (
@@ -136,7 +150,7 @@ def test_rules_the_issue_asks_for_are_present() -> None:
     assert any("a.default" in r for r in accounts)
     assert any("b.name == a.name" in r for r in accounts)
     autoscaling = pipeline["properties"]["autoscaling"]["x-kubernetes-validations"][0]["rule"]
-    assert autoscaling == "self.minReplicas <= self.maxReplicas"
+    assert autoscaling.endswith("self.minReplicas <= self.maxReplicas")
     sizing = pipeline["properties"]["risk"]["properties"]["sizing"]["properties"]
     for name in ("riskPerTrade", "percent"):
         assert (
