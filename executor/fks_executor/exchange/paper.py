@@ -1,0 +1,153 @@
+"""Dry-run (paper) trading: the same interface as the live client, nothing private ever called.
+
+The ccxt instance is built *without credentials*, so a private endpoint cannot be reached even
+by mistake (ccxt would refuse the call before sending it). Public data only:
+
+- markets (for symbol resolution, precision and minimums: the same plan as live);
+- the ticker: market orders fill at its last price, limit orders are simulated at their limit
+  price, stop-loss/take-profit legs are recorded at their trigger price. Every simulated order
+  has ``status: "simulated"`` and ``dry_run: True``, and ids ``dry-<client order id>``;
+- OHLCV (for ATR sizing).
+
+Sizing uses ``paperBalanceUSD`` as the free quote balance (it does not shrink with simulated
+buys: dry-run shows what each signal would do against the configured balance). Positions are
+tracked in process memory so ``close`` can simulate selling what the pipeline bought; they are
+per replica and forgotten on restart, and a ``close`` with no simulated position is refused
+like a live one (``invalid_order``, nothing to close).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fks_executor.breaker import CircuitBreaker
+from fks_executor.domain import Action, OrderResult
+from fks_executor.errors import InvalidOrder
+from fks_executor.exchange.base import ExecutionReport
+from fks_executor.exchange.live import LiveExchange
+from fks_executor.exchange.markets import MarketInfo, amount_to_precision, check_limits
+from fks_executor.exchange.plan import OrderLeg, OrderPlan
+from fks_executor.exchange.retry import RetryPolicy
+from fks_executor.risk import Fill
+
+__all__ = ["PaperExchange"]
+
+
+class PaperExchange(LiveExchange):
+    """Simulated fills on public market data. Reuses the live client's reads (markets, ticker,
+    OHLCV) and replaces everything private."""
+
+    dry_run = True
+
+    def __init__(
+        self,
+        api: Any,
+        *,
+        account: str,
+        market_type: str,
+        paper_balance_usd: float,
+        breaker: CircuitBreaker | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if getattr(api, "apiKey", "") or getattr(api, "secret", ""):
+            raise ValueError("the dry-run client must be built without credentials")
+        super().__init__(
+            api,
+            account=account,
+            market_type=market_type,
+            breaker=breaker,
+            retry=retry,
+            clock=clock,
+            sleep=sleep,
+        )
+        self.paper_balance_usd = paper_balance_usd
+        self._positions: dict[str, float] = {}  # symbol -> signed base amount
+        self._lock = asyncio.Lock()
+
+    async def fetch_free_balance(self, currency: str) -> float:
+        """``paperBalanceUSD`` (sizing asks for the quote currency only)."""
+        del currency
+        return self.paper_balance_usd
+
+    async def fetch_account_state(
+        self, symbol: str, *, balance: bool = True
+    ) -> tuple[float, float]:
+        return (self.paper_balance_usd if balance else 0.0), self._positions.get(symbol, 0.0)
+
+    async def fetch_position(self, symbol: str) -> float:
+        return self._positions.get(symbol, 0.0)
+
+    def _simulate(self, leg: OrderLeg, market: MarketInfo, price: float) -> OrderResult:
+        amount = leg.amount or 0.0
+        filled = amount if leg.leg.value in ("en", "cl") else 0.0
+        if leg.leg.value in ("en", "cl") and leg.type == "limit" and leg.price:
+            price = leg.price
+        elif leg.trigger_price is not None:
+            price = leg.trigger_price
+        size = market.contract_size if market.contract else 1.0
+        return OrderResult(
+            id=f"dry-{leg.client_order_id}",
+            client_order_id=leg.client_order_id,
+            account=self.account,
+            exchange=self.exchange_id,
+            symbol=market.symbol,
+            side=leg.side,
+            type=leg.kind,
+            amount=amount,
+            price=price,
+            status="simulated",
+            filled=filled,
+            cost=filled * price * size,
+            dry_run=True,
+        )
+
+    def _book(self, result: OrderResult, market: MarketInfo) -> Fill | None:
+        if result.filled <= 0 or result.price is None:
+            return None
+        base = result.filled * (market.contract_size if market.contract else 1.0)
+        signed = base if result.side == "buy" else -base
+        self._positions[market.symbol] = self._positions.get(market.symbol, 0.0) + signed
+        return Fill(
+            timestamp=self._clock(),
+            account=self.account,
+            symbol=market.symbol,
+            side=result.side,
+            amount=base,
+            price=result.price,
+            client_order_id=result.client_order_id,
+        )
+
+    async def execute(
+        self, plan: OrderPlan, *, resume: bool = False, attempted_at: float | None = None
+    ) -> ExecutionReport:
+        del resume, attempted_at  # nothing reaches an exchange, so nothing to look up
+        market = self.market(plan.symbol)
+        needs_ticker = plan.entry.type == "market" and plan.entry.price is None
+        price = await self.fetch_price(market.symbol) if needs_ticker else plan.reference_price
+        async with self._lock:
+            if plan.action is Action.CLOSE:
+                return self._simulate_close(plan, market, price)
+            entry = self._simulate(plan.entry, market, price)
+            fill = self._book(entry, market)
+            legs = tuple(self._simulate(leg, market, price) for leg in plan.protective)
+        return ExecutionReport(plan=plan, entry=entry, legs=legs, fills=(fill,) if fill else ())
+
+    def _simulate_close(self, plan: OrderPlan, market: MarketInfo, price: float) -> ExecutionReport:
+        position = self._positions.get(market.symbol, 0.0)
+        if position == 0:
+            raise InvalidOrder(
+                f"nothing to close on {market.symbol}: no simulated position in this dry-run"
+            )
+        size = market.contract_size if market.contract else 1.0
+        amount = amount_to_precision(market, abs(position) / size)
+        check_limits(market, amount, plan.entry.price or price, what="close")
+        leg = dataclasses.replace(plan.entry, side="sell" if position > 0 else "buy", amount=amount)
+        result = self._simulate(leg, market, price)
+        fill = self._book(result, market)
+        return ExecutionReport(plan=plan, entry=result, fills=(fill,) if fill else ())

@@ -1,0 +1,341 @@
+"""Signal -> order plan: every decision about one signal's orders, made without I/O.
+
+The caller gathers the inputs (the resolved market, the reference price, the balance, the current
+position, the ATR) and :func:`plan_entry` / :func:`plan_close` return an :class:`OrderPlan`:
+side, type, amount and prices already through the market's precision and checked against its
+minimums, the stop-loss/take-profit legs, and the deterministic client order id of each order.
+The exchange layer only carries a plan out.
+
+Stop-loss and take-profit (see docs/trading.md, "Stop-loss and take-profit"):
+
+- exchanges where ccxt ``has['createOrderWithTakeProfitAndStopLoss']``: sent with the entry
+  (``attached``), the exchange manages them;
+- otherwise separate conditional orders on the opposite side, placed after the entry fills:
+  on spot the market's listed order types decide between a market trigger (``STOP_LOSS`` /
+  ``TAKE_PROFIT``) and a limit trigger (``STOP_LOSS_LIMIT`` with a limit ``stopLimitSlippage``
+  beyond the stop, ``TAKE_PROFIT_LIMIT`` at the target); on contracts market triggers with
+  ``reduceOnly``;
+- a market that can do neither refuses the signal before anything is sent (an entry without the
+  protection the alert asked for is not what the trader wanted).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from fks_executor.domain import Action, OrderType, Signal
+from fks_executor.errors import BelowMinimum, InvalidOrder, InvalidPayload
+from fks_executor.exchange.client_ids import Leg, client_order_id, pipeline_prefix
+from fks_executor.exchange.markets import (
+    MarketInfo,
+    amount_to_precision,
+    check_limits,
+    price_to_precision,
+)
+from fks_executor.sizing import SizeDecision, SizingRules, size_position
+
+__all__ = [
+    "DEFAULT_STOP_LIMIT_SLIPPAGE",
+    "Capabilities",
+    "OrderLeg",
+    "OrderPlan",
+    "leg_amount_after_fill",
+    "plan_close",
+    "plan_entry",
+]
+
+DEFAULT_STOP_LIMIT_SLIPPAGE = 0.005
+"""A STOP_LOSS_LIMIT leg's limit price lies this fraction beyond its stop (so it still fills)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the exchange can do, from ccxt's ``has`` (one place, no per-exchange if-chains)."""
+
+    attached_tp_sl: bool = False  # has['createOrderWithTakeProfitAndStopLoss']
+    stop_loss_orders: bool = True  # has['createStopLossOrder'] / createTriggerOrder
+    take_profit_orders: bool = True  # has['createTakeProfitOrder'] / createTriggerOrder
+    reduce_only: bool = False  # has['createReduceOnlyOrder']
+
+    @classmethod
+    def from_has(cls, has: dict[str, Any]) -> Capabilities:
+        def yes(key: str) -> bool:
+            return bool(has.get(key))  # True or "emulated"
+
+        trigger = yes("createTriggerOrder") or yes("createStopOrder")
+        return cls(
+            attached_tp_sl=has.get("createOrderWithTakeProfitAndStopLoss") is True,
+            stop_loss_orders=yes("createStopLossOrder") or trigger,
+            take_profit_orders=yes("createTakeProfitOrder") or trigger,
+            reduce_only=yes("createReduceOnlyOrder"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLeg:
+    """One order to send. ``amount`` None = decided at execution (close: the whole position)."""
+
+    leg: Leg
+    client_order_id: str
+    side: str  # buy | sell
+    type: str  # market | limit (ccxt's unified type)
+    amount: float | None
+    price: float | None = None  # limit price
+    trigger_price: float | None = None  # stop-loss / take-profit trigger
+    reduce_only: bool = False
+
+    @property
+    def kind(self) -> str:
+        """The OrderResult ``type``: market, limit, stop_loss, take_profit."""
+        if self.leg is Leg.STOP_LOSS:
+            return "stop_loss"
+        if self.leg is Leg.TAKE_PROFIT:
+            return "take_profit"
+        return self.type
+
+    def ccxt_params(self) -> dict[str, Any]:
+        """Unified ccxt ``params`` for this leg (client order id, triggers, reduce-only)."""
+        params: dict[str, Any] = {"clientOrderId": self.client_order_id}
+        if self.leg is Leg.STOP_LOSS:
+            params["stopLossPrice"] = self.trigger_price
+        elif self.leg is Leg.TAKE_PROFIT:
+            params["takeProfitPrice"] = self.trigger_price
+        if self.reduce_only:
+            params["reduceOnly"] = True
+        return params
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPlan:
+    signal_id: str
+    pipeline: str
+    account: str
+    symbol: str
+    action: Action
+    entry: OrderLeg
+    reference_price: float
+    protective: tuple[OrderLeg, ...] = ()
+    attached: bool = False
+    """Protective legs travel with the entry (``stopLoss``/``takeProfit`` params)."""
+    sizing: SizeDecision | None = None
+    cancel_prefix: str | None = None
+    """close: first cancel this pipeline's open orders (client ids with this prefix)."""
+    notes: tuple[str, ...] = field(default=())
+
+    def entry_params(self) -> dict[str, Any]:
+        params = self.entry.ccxt_params()
+        if self.attached:
+            for leg in self.protective:
+                key = "stopLoss" if leg.leg is Leg.STOP_LOSS else "takeProfit"
+                params[key] = {"triggerPrice": leg.trigger_price}
+        return params
+
+
+def _opposite(side: str) -> str:
+    return "sell" if side == "buy" else "buy"
+
+
+def _check_protection(side: str, price: float, sl: float | None, tp: float | None) -> None:
+    below, above = ("below", "above") if side == "buy" else ("above", "below")
+    if sl is not None and (sl >= price if side == "buy" else sl <= price):
+        raise InvalidPayload(f"stop_loss: must be {below} the entry price {price:g} for a {side}")
+    if tp is not None and (tp <= price if side == "buy" else tp >= price):
+        raise InvalidPayload(f"take_profit: must be {above} the entry price {price:g} for a {side}")
+
+
+def plan_entry(
+    signal: Signal,
+    *,
+    pipeline: str,
+    account: str,
+    exchange: str,
+    market: MarketInfo,
+    caps: Capabilities,
+    rules: SizingRules,
+    reference_price: float | None,
+    balance_usd: float,
+    position_base: float = 0.0,
+    atr_value: float | None = None,
+    stop_limit_slippage: float = DEFAULT_STOP_LIMIT_SLIPPAGE,
+) -> OrderPlan:
+    """The plan for a ``buy``/``sell`` signal on a resolved ``market``.
+
+    ``reference_price``: the ticker price, used when the signal carries no ``price`` (the
+    signal's ``price`` is the limit price, or the sizing reference for a market order).
+    ``position_base``: the signed current position in base units (for ``maxPositionSizeUSD``).
+    """
+    if signal.action is Action.CLOSE:
+        raise ValueError("plan_entry is for buy/sell; use plan_close")
+    side = signal.action.value
+    limit = signal.order_type is OrderType.LIMIT
+    if limit and signal.price is None:
+        raise InvalidPayload("price: required for a limit order")
+    price = signal.price if signal.price is not None else reference_price
+    if price is None or not math.isfinite(price) or price <= 0:
+        raise InvalidPayload("price: no reference price available to size the order")
+    if limit:
+        price = price_to_precision(market, price)
+        if price <= 0:
+            raise InvalidOrder(f"price {signal.price:g} rounds to 0 on {market.symbol}")
+    _check_protection(side, price, signal.stop_loss, signal.take_profit)
+
+    decision = size_position(
+        rules=rules,
+        side=side,
+        price=price,
+        balance_usd=balance_usd,
+        position_base=position_base,
+        stop_loss=signal.stop_loss,
+        atr_value=signal.atr if signal.atr is not None else atr_value,
+        amount=signal.amount,
+        size_usd=signal.size_usd,
+    )
+    amount = amount_to_precision(market, decision.amount / market.contract_size)
+    check_limits(market, amount, price)
+
+    def cid(leg: Leg) -> str:
+        return client_order_id(pipeline, account, signal.signal_id, leg)
+
+    entry = OrderLeg(
+        leg=Leg.ENTRY,
+        client_order_id=cid(Leg.ENTRY),
+        side=side,
+        type=signal.order_type.value,
+        amount=amount,
+        price=price if limit else None,
+    )
+    protective = tuple(
+        _protective_leg(
+            leg,
+            trigger,
+            side=_opposite(side),
+            amount=amount,
+            market=market,
+            caps=caps,
+            exchange=exchange,
+            cid=cid(leg),
+            slippage=stop_limit_slippage,
+        )
+        for leg, trigger in (
+            (Leg.STOP_LOSS, signal.stop_loss),
+            (Leg.TAKE_PROFIT, signal.take_profit),
+        )
+        if trigger is not None
+    )
+    notes: tuple[str, ...] = ()
+    if protective and not caps.attached_tp_sl and limit:
+        notes = ("protective legs are placed only once the limit entry has filled",)
+    return OrderPlan(
+        signal_id=signal.signal_id,
+        pipeline=pipeline,
+        account=account,
+        symbol=market.symbol,
+        action=signal.action,
+        entry=entry,
+        reference_price=price,
+        protective=protective,
+        attached=bool(protective) and caps.attached_tp_sl,
+        sizing=decision,
+        notes=notes,
+    )
+
+
+def _protective_leg(
+    leg: Leg,
+    trigger: float,
+    *,
+    side: str,
+    amount: float,
+    market: MarketInfo,
+    caps: Capabilities,
+    exchange: str,
+    cid: str,
+    slippage: float,
+) -> OrderLeg:
+    what = "stop_loss" if leg is Leg.STOP_LOSS else "take_profit"
+    trigger_p = price_to_precision(market, trigger)
+    if trigger_p <= 0:
+        raise InvalidPayload(f"{what}: {trigger:g} rounds to 0 on {market.symbol}")
+    if caps.attached_tp_sl:
+        return OrderLeg(leg, cid, side, "market", amount, trigger_price=trigger_p)
+    supported = caps.stop_loss_orders if leg is Leg.STOP_LOSS else caps.take_profit_orders
+    if market.contract:
+        kind = "STOP_MARKET" if leg is Leg.STOP_LOSS else "TAKE_PROFIT_MARKET"
+        if not supported or not market.supports(kind):
+            raise InvalidOrder(f"{what}: {exchange} cannot place {kind} orders on {market.symbol}")
+        return OrderLeg(leg, cid, side, "market", amount, trigger_price=trigger_p, reduce_only=True)
+    market_kind, limit_kind = (
+        ("STOP_LOSS", "STOP_LOSS_LIMIT")
+        if leg is Leg.STOP_LOSS
+        else ("TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
+    )
+    if supported and market.supports(market_kind):  # also when the market lists no types
+        order_type, limit_price = "market", None
+    elif supported and market.supports(limit_kind):
+        order_type = "limit"
+        if leg is Leg.TAKE_PROFIT:
+            limit_price = trigger_p
+        else:
+            factor = 1 - slippage if side == "sell" else 1 + slippage
+            limit_price = price_to_precision(market, trigger_p * factor)
+    else:
+        raise InvalidOrder(
+            f"{what}: {exchange} lists neither {market_kind} nor {limit_kind} orders on "
+            f"{market.symbol}; send the signal without {what}"
+        )
+    try:
+        check_limits(market, amount, limit_price or trigger_p, what=f"{what} leg")
+    except BelowMinimum as exc:
+        raise BelowMinimum(f"{exc.detail} (the leg is refused before the entry is sent)") from None
+    return OrderLeg(leg, cid, side, order_type, amount, price=limit_price, trigger_price=trigger_p)
+
+
+def plan_close(
+    signal: Signal,
+    *,
+    pipeline: str,
+    account: str,
+    market: MarketInfo,
+    reference_price: float | None,
+) -> OrderPlan:
+    """The plan for a ``close``: cancel this pipeline's open orders on the symbol, then
+    sell the free base balance (spot) or send a reduce-only order for the open position
+    (contracts). The amount (and, for contracts, the side) is read at execution time."""
+    limit = signal.order_type is OrderType.LIMIT
+    if limit and signal.price is None:
+        raise InvalidPayload("price: required for a limit order")
+    price = signal.price if signal.price is not None else reference_price
+    if price is None or not math.isfinite(price) or price <= 0:
+        raise InvalidPayload("price: no reference price available for the close")
+    if limit:
+        price = price_to_precision(market, price)
+    entry = OrderLeg(
+        leg=Leg.CLOSE,
+        client_order_id=client_order_id(pipeline, account, signal.signal_id, Leg.CLOSE),
+        side="sell",  # contracts: replaced by the side opposite the position at execution
+        type=signal.order_type.value,
+        amount=None,
+        price=price if limit else None,
+        reduce_only=market.contract,
+    )
+    return OrderPlan(
+        signal_id=signal.signal_id,
+        pipeline=pipeline,
+        account=account,
+        symbol=market.symbol,
+        action=Action.CLOSE,
+        entry=entry,
+        reference_price=price,
+        cancel_prefix=pipeline_prefix(pipeline),
+    )
+
+
+def leg_amount_after_fill(market: MarketInfo, filled: float, fee_in_base: float = 0.0) -> float:
+    """Amount for protective legs once the entry filled ``filled`` (minus a fee paid in base).
+
+    On spot, Binance takes the fee from the asset received unless it is paid in BNB; a stop for
+    the full ordered amount would then exceed the balance and be refused.
+    """
+    return amount_to_precision(market, max(0.0, filled - fee_in_base))

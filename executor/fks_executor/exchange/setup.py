@@ -1,0 +1,182 @@
+"""Build one ``ccxt.async_support`` instance for one account: the only place ccxt is configured.
+
+Order matters and is fixed here:
+
+1. constructor config: credentials (only for live clients), ``enableRateLimit`` (on unless the
+   account's options say otherwise), the market-loading options for the account's market type
+   (per-exchange quirks table below), then the account's ``options``;
+2. ``set_sandbox_mode(True)`` for ``environment: testnet`` (it swaps ``urls['api']`` for
+   ``urls['test']``), *before*
+3. the ``endpoint`` override, which keeps every API path and swaps the scheme/host (and adds the
+   endpoint's own path prefix) of each ``urls['api']`` entry;
+4. with an endpoint override on Binance, the error table is chosen by path prefix (ccxt picks it
+   by matching the real hostnames, which a local or private URL defeats).
+
+Account ``options`` is a string map in the CR; each value is parsed as JSON when it can be
+(``"false"`` -> False, ``"5000"`` -> 5000, ``'{"a": 1}'`` -> a dict) and kept as a string
+otherwise. The keys ``enableRateLimit``, ``timeout`` (ms) and ``rateLimit`` (ms) set the ccxt
+constructor settings of the same name; every other key goes to ccxt's ``options``.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import ccxt.async_support as ccxt
+
+from fks_executor.exchange.base import AccountSpec, Credentials
+
+__all__ = ["ExchangeSetupError", "Quirks", "build_ccxt", "parse_options", "quirks_for"]
+
+_TOP_LEVEL = frozenset({"enableRateLimit", "timeout", "rateLimit"})
+
+
+class ExchangeSetupError(ValueError):
+    """The account cannot be set up (unknown exchange, no sandbox...): a configuration error."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quirks:
+    """Per-exchange facts ccxt does not expose uniformly (a table, not if-chains)."""
+
+    market_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """ccxt ``options`` per account market type, to load only that type's markets."""
+    error_table_by_path: Mapping[str, str] = field(default_factory=dict)
+    """URL path prefix -> key of ``exchange.exceptions`` (used with an endpoint override)."""
+    sandbox_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Extra ccxt options per market type when ``environment: testnet``."""
+    settle_option: str | None = None
+    """The ccxt option (ms) after which the exchange refuses a late request (recvWindow)."""
+
+
+_BINANCE_SPOT_ONLY = {
+    "fetchMarkets": {"types": ["spot"]},
+    "fetchCurrencies": False,
+    "fetchMargins": False,
+}
+_BINANCE_LINEAR = {
+    "fetchMarkets": {"types": ["linear"]},
+    "fetchCurrencies": False,
+    "fetchMargins": False,
+}
+_BINANCE = Quirks(
+    market_options={
+        "spot": {"defaultType": "spot", **_BINANCE_SPOT_ONLY},
+        "margin": {"defaultType": "margin", "fetchMarkets": {"types": ["spot"]}},
+        "swap": {"defaultType": "swap", **_BINANCE_LINEAR},
+        "future": {"defaultType": "future", **_BINANCE_LINEAR},
+    },
+    error_table_by_path={
+        "/api/": "spot",
+        "/sapi/": "spot",
+        "/fapi/": "linear",
+        "/dapi/": "inverse",
+        "/eapi/": "option",
+        "/papi/": "portfolioMargin",
+    },
+    sandbox_options={
+        "swap": {"disableFuturesSandboxWarning": True},
+        "future": {"disableFuturesSandboxWarning": True},
+    },
+    settle_option="recvWindow",
+)
+_QUIRKS: dict[str, Quirks] = {"binance": _BINANCE}
+_GENERIC = Quirks()
+
+
+def quirks_for(exchange_id: str) -> Quirks:
+    return _QUIRKS.get(exchange_id, _GENERIC)
+
+
+def parse_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split account options into (ccxt constructor settings, ccxt ``options``)."""
+    top: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    for key, raw in options.items():
+        value: Any = raw
+        if isinstance(raw, str):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw
+        (top if key in _TOP_LEVEL else rest)[key] = value
+    return top, rest
+
+
+def _override_urls(api: Any, base: str) -> Any:
+    if isinstance(api, str):
+        parts = urlsplit(api)
+        return base + parts.path + (f"?{parts.query}" if parts.query else "")
+    if isinstance(api, dict):
+        return {k: _override_urls(v, base) for k, v in api.items()}
+    return api
+
+
+def _path_error_table(ex: Any, base: str, table: Mapping[str, str]) -> None:
+    """Make ``ex.get_exceptions_by_url`` pick the error table by path under ``base``."""
+
+    def get_exceptions_by_url(self: Any, url: str | None, exact_or_broad: str) -> dict[str, Any]:
+        if not url or not url.startswith(base):
+            return {}
+        path = url[len(base) :]
+        for prefix, key in table.items():
+            if path.startswith(prefix):
+                tables = self.exceptions.get(key) or {}
+                found = tables.get(exact_or_broad) or {}
+                return dict(found)
+        return {}
+
+    ex.get_exceptions_by_url = types.MethodType(get_exceptions_by_url, ex)
+
+
+def build_ccxt(account: AccountSpec, credentials: Credentials | None) -> Any:
+    """A configured, not yet started ccxt async instance (markets not loaded)."""
+    exchange_id = account.exchange
+    cls = getattr(ccxt, exchange_id, None)
+    if exchange_id not in ccxt.exchanges or cls is None:
+        raise ExchangeSetupError(
+            f"accounts[{account.name}].exchange: unknown ccxt exchange {exchange_id!r}"
+        )
+    quirks = quirks_for(exchange_id)
+    top, user_options = parse_options(account.options)
+    options: dict[str, Any] = dict(quirks.market_options.get(account.market_type, {}))
+    if not quirks.market_options:
+        options["defaultType"] = account.market_type
+    if account.environment == "testnet":
+        options.update(quirks.sandbox_options.get(account.market_type, {}))
+    options.update(user_options)
+    config: dict[str, Any] = {"enableRateLimit": True, **top, "options": options}
+    if credentials is not None:
+        config["apiKey"] = credentials.api_key
+        config["secret"] = credentials.secret
+        if credentials.password:
+            config["password"] = credentials.password
+    ex = cls(config)
+    if account.environment == "testnet":
+        no_sandbox = ExchangeSetupError(
+            f"accounts[{account.name}]: {exchange_id} has no testnet (sandbox) in ccxt for "
+            f"{account.market_type} markets; use environment: live with dryRun, or another "
+            "exchange"
+        )
+        if not ex.urls.get("test"):
+            raise no_sandbox
+        try:
+            ex.set_sandbox_mode(True)
+        except ccxt.NotSupported:
+            raise no_sandbox from None
+    endpoint = (account.endpoint or "").strip().rstrip("/")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ExchangeSetupError(
+                f"accounts[{account.name}].endpoint: {endpoint!r} is not an http(s) base URL"
+            )
+        ex.urls["api"] = _override_urls(ex.urls["api"], endpoint)
+        if quirks.error_table_by_path:
+            _path_error_table(ex, endpoint, quirks.error_table_by_path)
+    return ex

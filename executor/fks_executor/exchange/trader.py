@@ -1,0 +1,372 @@
+"""Signal -> orders for a whole pipeline: the ``SignalExecutor`` the intake calls.
+
+``Trader.execute(signal)`` is the business flow, in this order::
+
+    account (payload or default)      -> unknown_account
+    symbol through the loaded markets -> symbol_not_allowed (unknown, not trading, or not in
+                                         allowedSymbols; compared on resolved symbols)
+    close:  reference price -> plan_close -> cancel this pipeline's open orders, sell the free
+            base / reduce the position
+    entry:  dailyLossLimitUSD (this pipeline's fills since 00:00 UTC) -> risk_limit
+            price (payload, else ticker), free quote balance (paperBalanceUSD in dry-run),
+            current position, ATR (payload, else ATR(14) of 1h candles) -> plan_entry (sizing,
+            caps, precision, minimums, TP/SL legs) -> execute
+    fills -> the ledger; metrics; audit ``order_sent`` / ``order_result`` per order
+
+It owns one exchange client and one circuit breaker per account, built from the config, and
+returns the ``Outcome`` (``executed`` or ``dry_run``) or raises an ``ExecutorError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from fks_executor.audit import AuditLog
+from fks_executor.breaker import BreakerState, CircuitBreaker
+from fks_executor.config import AccountConfig, ConfigError, ExecutorConfig, ResolvedSecrets
+from fks_executor.domain import Action, Outcome, Signal
+from fks_executor.errors import ExecutorError, InvalidPayload, SymbolNotAllowed, UnknownAccount
+from fks_executor.exchange.base import Credentials, ExecutionReport
+from fks_executor.exchange.live import LiveExchange
+from fks_executor.exchange.paper import PaperExchange
+from fks_executor.exchange.plan import OrderPlan, plan_close, plan_entry
+from fks_executor.exchange.retry import RetryPolicy
+from fks_executor.exchange.setup import ExchangeSetupError, build_ccxt
+from fks_executor.metrics import Metrics
+from fks_executor.risk import FillsLedger, MemoryFillsLedger, check_daily_loss, check_symbol_allowed
+from fks_executor.sizing import SizingMethod, SizingRules, atr
+
+__all__ = ["ATR_PERIOD", "ATR_TIMEFRAME", "Trader", "build_trader", "sizing_rules"]
+
+log = logging.getLogger(__name__)
+
+ATR_PERIOD = 14
+ATR_TIMEFRAME = "1h"
+_MARKETS_RETRY_SECONDS = 15.0
+
+
+def sizing_rules(config: ExecutorConfig) -> SizingRules:
+    risk = config.risk
+    return SizingRules(
+        method=SizingMethod(risk.sizing.method),
+        risk_per_trade=risk.sizing.risk_per_trade,
+        percent=risk.sizing.percent,
+        notional_usd=risk.sizing.notional_usd,
+        atr_multiplier=risk.sizing.atr_multiplier,
+        max_position_size_usd=risk.max_position_size_usd,
+        max_order_size_usd=risk.max_order_size_usd,
+    )
+
+
+@dataclass
+class _Account:
+    config: AccountConfig
+    client: LiveExchange
+    breaker: CircuitBreaker
+    allowed: frozenset[str] | None = None  # resolved allowedSymbols (None: not resolved yet)
+
+
+class Trader:
+    """One per executor process; implements ``fks_executor.execution.SignalExecutor``."""
+
+    def __init__(
+        self,
+        config: ExecutorConfig,
+        accounts: Mapping[str, tuple[AccountConfig, LiveExchange]],
+        *,
+        metrics: Metrics | None = None,
+        audit: AuditLog | None = None,
+        ledger: FillsLedger | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.rules = sizing_rules(config)
+        self.metrics = metrics
+        self.audit = audit
+        self.ledger: FillsLedger = ledger or MemoryFillsLedger()
+        self._clock = clock
+        self._accounts = {
+            name: _Account(account, client, client.breaker)
+            for name, (account, client) in accounts.items()
+        }
+        self._loader: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def client(self, account: str) -> LiveExchange:
+        return self._accounts[account].client
+
+    async def start(self) -> None:
+        """Load every account's markets; what fails is retried in the background (/ready)."""
+        missing = await self._load_markets()
+        if missing:
+            self._loader = asyncio.create_task(self._keep_loading(), name="fks-markets-loader")
+
+    async def _load_markets(self) -> list[str]:
+        missing: list[str] = []
+        for name, acct in self._accounts.items():
+            if acct.client.ready:
+                continue
+            try:
+                await acct.client.start()
+            except ExecutorError as exc:
+                log.warning("markets of account %s not loaded: %s", name, exc.detail)
+                missing.append(name)
+                continue
+            acct.allowed = self._resolve_allowed(acct)
+        return missing
+
+    async def _keep_loading(self) -> None:
+        while True:
+            await asyncio.sleep(_MARKETS_RETRY_SECONDS)
+            if not await self._load_markets():
+                return
+
+    def _resolve_allowed(self, acct: _Account) -> frozenset[str]:
+        resolved: set[str] = set()
+        for raw in self.config.risk.allowed_symbols:
+            try:
+                resolved.add(acct.client.resolve_symbol(raw))
+            except SymbolNotAllowed as exc:
+                log.warning(
+                    "risk.allowedSymbols: %s is not a market of account %s (%s); it allows nothing",
+                    raw,
+                    acct.config.name,
+                    exc.detail,
+                )
+        return frozenset(resolved)
+
+    async def close(self) -> None:
+        if self._loader is not None:
+            self._loader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loader
+        for acct in self._accounts.values():
+            await acct.client.close()
+
+    def ready(self) -> dict[str, bool]:
+        """``markets:<account>`` for every account that trades (dry-run accounts excluded)."""
+        return {
+            f"markets:{name}": acct.client.ready
+            for name, acct in self._accounts.items()
+            if not acct.client.dry_run
+        }
+
+    def breaker_states(self) -> dict[str, BreakerState]:
+        return {name: acct.breaker.state() for name, acct in self._accounts.items()}
+
+    # ------------------------------------------------------------------ execution
+
+    async def execute(
+        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
+    ) -> Outcome:
+        """Place (or simulate) the orders of one signal.
+
+        ``resume=True`` for a signal that may already have been executed in part (a journaled
+        signal found unfinished after a restart, or after an ``OrderOutcomeUnknown``): every
+        order is looked up by client order id before it is sent; ``attempted_at`` is when the
+        earlier attempt started.
+        """
+        name = signal.account or self.config.default_account.name
+        acct = self._accounts.get(name)
+        if acct is None:
+            raise UnknownAccount(f"account {name!r} is not one of this pipeline's accounts")
+        client = acct.client
+        started = time.perf_counter()
+        try:
+            plan = await self._plan(acct, signal)
+            self._audit_plan(signal, plan)
+            report = await client.execute(plan, resume=resume, attempted_at=attempted_at)
+        except ExecutorError as exc:
+            if self.metrics is not None:
+                self.metrics.order_failures.labels(name, client.exchange_id, exc.reason).inc()
+            raise
+        finally:
+            if self.metrics is not None:
+                self.metrics.order_duration.observe(time.perf_counter() - started)
+        for fill in report.fills:
+            await self.ledger.record(fill)
+        status = "dry_run" if client.dry_run else "executed"
+        self._account_for(signal, report, status)
+        return Outcome(
+            status=status,
+            signal_id=signal.signal_id,
+            http_status=200,
+            order=report.entry.as_dict(),
+            orders=report.orders(),
+            detail=_detail(report),
+        )
+
+    async def _plan(self, acct: _Account, signal: Signal) -> OrderPlan:
+        client = acct.client
+        if not client.ready:
+            await client.start()  # dry-run accounts load lazily; live ones retry here too
+        symbol = client.resolve_symbol(signal.symbol)
+        if acct.allowed is None:
+            acct.allowed = self._resolve_allowed(acct)
+        if self.config.risk.allowed_symbols:
+            check_symbol_allowed(symbol, acct.allowed)
+        market = client.market(symbol)
+        pipeline = self.config.pipeline
+        if signal.action is Action.CLOSE:
+            close_ref = signal.price
+            if close_ref is None:
+                close_ref = await client.fetch_price(symbol)
+            return plan_close(
+                signal,
+                pipeline=pipeline,
+                account=acct.config.name,
+                market=market,
+                reference_price=close_ref,
+            )
+        check_daily_loss(
+            await self.ledger.fills(),
+            limit_usd=self.config.risk.daily_loss_limit_usd,
+            now=self._clock(),
+        )
+        explicit = signal.amount is not None or signal.size_usd is not None
+        ref: float | None = None if signal.price is not None else await client.fetch_price(symbol)
+        balance, position = await client.fetch_account_state(symbol, balance=not explicit)
+        atr_value = signal.atr
+        if atr_value is None and not explicit and self.rules.method is SizingMethod.VOLATILITY:
+            candles = await client.fetch_candles(symbol, ATR_TIMEFRAME, ATR_PERIOD * 3)
+            try:
+                atr_value = atr(candles, ATR_PERIOD)
+            except ValueError as exc:
+                raise InvalidPayload(
+                    f"atr: not in the payload and not computable from {symbol} candles ({exc})"
+                ) from None
+        return plan_entry(
+            signal,
+            pipeline=pipeline,
+            account=acct.config.name,
+            exchange=client.exchange_id,
+            market=market,
+            caps=client.capabilities,
+            rules=self.rules,
+            reference_price=ref,
+            balance_usd=balance,
+            position_base=position,
+            atr_value=atr_value,
+        )
+
+    def _audit_plan(self, signal: Signal, plan: OrderPlan) -> None:
+        if self.audit is None:
+            return
+        self.audit.record(
+            "order_sent",
+            signal_id=signal.signal_id,
+            account=plan.account,
+            symbol=plan.symbol,
+            order_id=plan.entry.client_order_id,
+            detail=_describe(plan),
+        )
+
+    def _account_for(self, signal: Signal, report: ExecutionReport, status: str) -> None:
+        plan = report.plan
+        if self.metrics is not None:
+            self.metrics.order_executions.labels(plan.account, report.entry.exchange, status).inc()
+        if self.audit is None:
+            return
+        for order in (report.entry, *report.legs, *report.cancelled):
+            self.audit.record(
+                "order_result",
+                signal_id=signal.signal_id,
+                account=plan.account,
+                symbol=order.symbol,
+                order_id=order.id,
+                reason=order.status,
+                detail=f"{order.type} {order.side} {order.amount:g} {order.client_order_id}"
+                + (" (found by client order id, not re-sent)" if report.recovered else ""),
+            )
+
+
+def _describe(plan: OrderPlan) -> str:
+    leg = plan.entry
+    amount = "all" if leg.amount is None else f"{leg.amount:g}"
+    price = f" @ {leg.price:g}" if leg.price is not None else ""
+    extra = "".join(f" {p.kind}@{p.trigger_price:g}" for p in plan.protective)
+    sized = ""
+    if plan.sizing is not None:
+        sized = f" ({plan.sizing.method} {plan.sizing.notional_usd:.2f} USD"
+        sized += f", capped by {plan.sizing.capped_by})" if plan.sizing.capped_by else ")"
+    return f"{leg.type} {leg.side} {amount}{price}{extra}{sized}"
+
+
+def _detail(report: ExecutionReport) -> str | None:
+    parts = [f"{f.leg} leg not placed: {f.reason}: {f.detail}" for f in report.leg_failures]
+    if report.recovered:
+        parts.insert(0, "order found on the exchange by client order id (not sent again)")
+    return "; ".join(parts) or None
+
+
+def _gauge_setter(metrics: Metrics, account: str) -> Callable[[str, BreakerState], None]:
+    gauge = metrics.circuit_breaker_state.labels(account=account)
+
+    def on_change(_name: str, state: BreakerState) -> None:
+        gauge.set(state.value)
+
+    return on_change
+
+
+def build_trader(
+    config: ExecutorConfig,
+    secrets: ResolvedSecrets,
+    metrics: Metrics | None = None,
+    audit: AuditLog | None = None,
+    *,
+    ledger: FillsLedger | None = None,
+    retry: RetryPolicy | None = None,
+) -> Trader:
+    """One client + breaker per account from the config (``ConfigError`` for a bad account)."""
+    accounts: dict[str, tuple[AccountConfig, LiveExchange]] = {}
+    cb = config.circuit_breaker
+    for i, account in enumerate(config.accounts):
+        creds = secrets.accounts.get(account.name)
+        on_change = _gauge_setter(metrics, account.name) if metrics is not None else None
+        breaker = CircuitBreaker(
+            account.name,
+            failure_threshold=cb.failure_threshold,
+            reset_timeout=cb.reset_timeout_seconds,
+            on_change=on_change,
+        )
+        try:
+            if config.dry_run:
+                client: LiveExchange = PaperExchange(
+                    build_ccxt(account, None),
+                    account=account.name,
+                    market_type=account.market_type,
+                    paper_balance_usd=config.risk.paper_balance_usd,
+                    breaker=breaker,
+                    retry=retry,
+                )
+            else:
+                if creds is None or not creds.present:
+                    raise ConfigError(
+                        f"accounts[{i}]: account {account.name} has no credentials "
+                        "(apiKeyEnv/secretEnv) and can only dry-run; set dryRun: true"
+                    )
+                assert creds.api_key is not None
+                assert creds.secret is not None
+                credentials = Credentials(
+                    api_key=creds.api_key.get_secret_value(),
+                    secret=creds.secret.get_secret_value(),
+                    password=creds.password.get_secret_value() if creds.password else None,
+                )
+                client = LiveExchange(
+                    build_ccxt(account, credentials),
+                    account=account.name,
+                    market_type=account.market_type,
+                    breaker=breaker,
+                    retry=retry,
+                    secrets=credentials.values(),
+                )
+        except ExchangeSetupError as exc:
+            raise ConfigError(str(exc)) from None
+        accounts[account.name] = (account, client)
+    return Trader(config, accounts, metrics=metrics, audit=audit, ledger=ledger)
