@@ -86,7 +86,7 @@ class ExchangeAccount(_Model):
 
 
 class AccountRef(_Model):
-    name: str = Field(min_length=1, max_length=253)
+    name: str = Field(min_length=1, max_length=200)  # 200: env var names stay within 253
     default: bool = False
 
 

@@ -87,3 +87,14 @@ def test_every_named_secret_variable_is_wired_and_nothing_else(variant: Variant)
         for account in variant.parsed_accounts().values():
             if account.spec.credentials_secret_ref is not None:
                 assert resolved.accounts[account.name].present
+
+
+def test_longest_account_name_still_gives_valid_variable_names() -> None:
+    name = "a" * 200
+    variant = VARIANTS[2]
+    account = merge(variant.accounts[0], {"metadata": {"name": name}})
+    pipeline = merge(variant.pipeline, {"spec": {"accounts": [{"name": name}]}})
+    config_yaml, deployment = rendered(Variant("long", pipeline, [account], secrets={}))
+    config = parse_config(yaml.safe_load(config_yaml))
+    assert config.accounts[0].api_key_env == f"FKS_ACCOUNT_{name.upper()}_API_KEY"
+    assert config.accounts[0].password_env in deployment_env(deployment)
