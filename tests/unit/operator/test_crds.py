@@ -88,6 +88,17 @@ def test_every_field_is_described_for_kubectl_explain(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_descriptions_state_scalar_defaults(kind: str) -> None:
+    """kubectl explain shows descriptions but not defaults, so the descriptions say them."""
+    for path, node in walk(crdschema.schema(kind)):
+        default = node.get("default")
+        if default is None or default == "" or isinstance(default, dict | list):
+            continue
+        description = node["description"]
+        assert "default" in description.lower(), f"{path}: default {default!r} not described"
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_conditions_are_a_list_map_keyed_by_type(kind: str) -> None:
     conditions = crdschema.schema(kind)["properties"]["status"]["properties"]["conditions"]
     assert conditions["x-kubernetes-list-type"] == "map"
