@@ -65,8 +65,16 @@ class CcxtCatalog:
     def has_sandbox(self, exchange: str) -> bool:
         if not self.is_known(exchange):
             return False
-        urls = getattr(self._ccxt, exchange)().urls
-        return bool(isinstance(urls, dict) and urls.get("test"))
+        # The executor's check, in the same order: test URLs exist and sandbox mode turns on.
+        client = getattr(self._ccxt, exchange)()
+        urls = client.urls
+        if not (isinstance(urls, dict) and urls.get("test")):
+            return False
+        try:
+            client.set_sandbox_mode(True)
+        except self._ccxt.NotSupported:
+            return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +123,8 @@ def evaluate_account(
         return AccountReadiness(
             False,
             AccountReason.SANDBOX_UNSUPPORTED,
-            f"exchange {spec.exchange!r} has no testnet (sandbox) in ccxt; "
-            "pick an exchange that has one, or environment: live",
+            f"exchange {spec.exchange!r} has no testnet (sandbox) in ccxt; use an exchange "
+            "that has one, or environment: live without credentials for dry-run pipelines",
         )
     if spec.environment == "live" and not spec.acknowledge_live_trading:
         return AccountReadiness(
