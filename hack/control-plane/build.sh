@@ -117,10 +117,13 @@ lines = [f"module fks.local/control-plane-build/{module.replace('/', '-')}", "",
 for d in mod.get("Godebug") or []:
     lines.append(f"godebug {d['Key']}={d['Value']}")
 lines += ["", f"require {module} {version}", "", "replace ("]
+required = {r["Path"] for r in mod.get("Require") or []}
 for r in mod.get("Replace") or []:
     old, new = r["Old"], r["New"]
     lhs = old["Path"] + (" " + old["Version"] if old.get("Version") else "")
     if new["Path"].startswith(("./", "../")):
+        if old["Path"] not in required:
+            continue  # replaced only for its own tests (e.g. etcd's go.etcd.io/tests/v3)
         lines.append(f"\t{lhs} => {old['Path']} {subversion}")
     else:
         lines.append(f"\t{lhs} => {new['Path']} {new.get('Version', '')}".rstrip())
