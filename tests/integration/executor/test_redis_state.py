@@ -1,0 +1,177 @@
+"""Shared state on a real redis-server: the Redis signal store and rate limiter, and two
+``fks-executor`` processes sharing one Redis (a duplicate at the second is ``duplicate``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from fks_executor.domain import Action, Outcome, Signal
+from fks_executor.errors import StateUnavailable
+from fks_executor.ratelimit import RateLimiter
+from fks_executor.store import RedisSignalStore, SignalState
+from tests.harness.redis import redis_server
+from tests.integration.executor.helpers import (
+    SECRET,
+    alert,
+    running_executor,
+    running_executors,
+)
+
+REDIS_STATE = {"state": {"backend": "redis", "redisUrlEnv": "FKS_REDIS_URL"}}
+
+
+def sig(signal_id: str) -> Signal:
+    return Signal(
+        signal_id=signal_id, symbol="BTCUSDT", action=Action.SELL, timestamp=1.0, price=2.0
+    )
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[Any]:
+    redis = aioredis.Redis.from_url(redis_url)
+    yield redis
+    await redis.aclose()
+
+
+# --- the store and the limiter on Redis -------------------------------------------------
+
+
+async def test_redis_store_lifecycle(client: Any) -> None:
+    store = RedisSignalStore(client, "p")
+    assert await store.claim(sig("a")) is None
+    existing = await store.claim(sig("a"))
+    assert existing is not None
+    assert existing.state is SignalState.RECEIVED
+    assert existing.signal == sig("a")
+    assert [r.signal_id for r in await store.unfinished()] == ["a"]
+    await store.mark_executing("a")
+    assert (await store.get("a")).state is SignalState.EXECUTING  # type: ignore[union-attr]
+    outcome = Outcome(status="dry_run", signal_id="a", order={"id": "o"}, orders=[{"id": "sl"}])
+    await store.complete("a", outcome)
+    record = await store.get("a")
+    assert record is not None
+    assert (record.state, record.outcome) == (SignalState.DONE, outcome)
+    assert await store.unfinished() == []
+    assert await store.get("missing") is None
+    assert await store.ping() is True
+    ttl = await client.pttl("fks:p:signal:a")
+    assert 0 < ttl <= 24 * 3600 * 1000
+
+
+async def test_redis_claim_is_atomic_across_connections(redis_url: str) -> None:
+    clients = [aioredis.Redis.from_url(redis_url) for _ in range(8)]
+    try:
+        stores = [RedisSignalStore(c, "race") for c in clients]
+        results = await asyncio.gather(*(s.claim(sig("same")) for s in stores for _ in range(5)))
+        assert sum(r is None for r in results) == 1
+    finally:
+        for c in clients:
+            await c.aclose()
+
+
+async def test_redis_rate_limit_is_shared(redis_url: str) -> None:
+    pool = aioredis.ConnectionPool.from_url(redis_url)
+    try:
+        a = RateLimiter.on_redis(3, "shared", pool)
+        b = RateLimiter.on_redis(3, "shared", pool)
+        seen = [await a.allow("1.2.3.4"), await b.allow("1.2.3.4"), await a.allow("1.2.3.4")]
+        assert seen == [True, True, True]
+        assert await b.allow("1.2.3.4") is False
+        assert await b.allow("5.6.7.8") is True
+    finally:
+        await pool.aclose()
+
+
+async def test_unreachable_redis_is_state_unavailable() -> None:
+    with redis_server() as server:
+        url = server.url
+    redis = aioredis.Redis.from_url(url, socket_connect_timeout=0.5)
+    try:
+        store = RedisSignalStore(redis, "down")
+        with pytest.raises(StateUnavailable):
+            await store.claim(sig("x"))
+        assert await store.ping() is False
+    finally:
+        await redis.aclose()
+
+
+# --- two executor processes, one Redis --------------------------------------------------
+
+
+def test_duplicate_across_two_executors(tmp_path: Path, redis_url: str) -> None:
+    env = {"FKS_REDIS_URL": redis_url}
+    with running_executors(tmp_path, REDIS_STATE, env=env) as (a, b):
+        body = json.dumps(alert(id="shared-1")).encode()
+        first = a.post(body)
+        second = b.post(body)
+        assert first.status_code == 200
+        assert first.json()["status"] == "dry_run"
+        assert second.status_code == 200
+        assert second.json()["status"] == "duplicate"
+        assert second.json()["first"] == first.json()
+        # the record is visible from either replica
+        record = b.get("/signals/shared-1", Authorization=f"Bearer {SECRET}").json()
+        assert record["state"] == "done"
+        assert b.get("/ready").json()["checks"]["journal"] is True
+        out_a, out_b = a.process.output(), b.process.output()
+    assert SECRET not in out_a + out_b
+    assert redis_url not in out_a + out_b
+
+
+def test_rate_limit_shared_by_replicas(tmp_path: Path, redis_url: str) -> None:
+    env = {"FKS_REDIS_URL": redis_url}
+    changes = {**REDIS_STATE, "rateLimit": {"requestsPerMinute": 3}}
+    with running_executors(tmp_path, changes, env=env) as (a, b):
+        codes = [
+            a.post(alert(id="r1")).status_code,
+            b.post(alert(id="r2")).status_code,
+            a.post(alert(id="r3")).status_code,
+            b.post(alert(id="r4")).status_code,
+        ]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_past_the_deadline_is_202_and_finishes_in_the_background(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """A deadline shorter than one Redis round trip: the answer is 202, the outcome lands."""
+    changes = {**REDIS_STATE, "responseDeadlineSeconds": 0.000001}
+    with running_executor(tmp_path, changes, env={"FKS_REDIS_URL": redis_url}) as ex:
+        r = ex.post(alert(id="late"))
+        assert r.status_code == 202
+        assert (r.json()["status"], r.json()["signal_id"]) == ("accepted", "late")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            record = ex.get("/signals/late", Authorization=f"Bearer {SECRET}").json()
+            if record["state"] == "done":
+                break
+            time.sleep(0.05)
+        assert record["outcome"]["status"] == "dry_run"
+
+
+def test_redis_down_is_503_and_not_ready(tmp_path: Path) -> None:
+    with redis_server() as server:
+        env = {"FKS_REDIS_URL": server.url}
+        with running_executor(tmp_path, REDIS_STATE, env=env) as ex:
+            assert ex.post(alert(id="up")).status_code == 200
+            server.process.stop()
+            r = ex.post(alert(id="down"))
+            assert (r.status_code, r.json()["status"], r.json()["reason"]) == (
+                503,
+                "failed",
+                "state_unavailable",
+            )
+            ready = ex.get("/ready")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["journal"] is False
+            assert httpx.get(f"{ex.url}/health").status_code == 200
+            assert server.url not in ex.process.output()
