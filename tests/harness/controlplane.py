@@ -4,9 +4,9 @@ What runs (all on 127.0.0.1, free ports, no root, no containers; binaries built 
 by hack/control-plane/build.sh, see docs/control-plane.md):
 etcd, kube-apiserver (RBAC, static tokens), kube-controller-manager (garbage collector,
 deployment, replicaset, HPA, PDB/disruption, serviceaccount(-token), namespace, root-ca-cert
-publisher, pod GC, ClusterRole aggregation), kube-scheduler, and kwok, which plays the kubelet for a few fake nodes
-(``kwok-node-0..2``): scheduled pods become Running and Ready with fake pod IPs (never connect
-to them). There is no metrics API, so HPAs exist but never scale.
+publisher, pod GC, ClusterRole aggregation), kube-scheduler, and kwok, which plays the kubelet
+for a few fake nodes (``kwok-node-0..2``): scheduled pods become Running and Ready with fake pod
+IPs (never connect to them). There is no metrics API, so HPAs exist but never scale.
 
 Fixture API for tests (registered by tests/harness/kube_fixtures.py)
 ----------------------------------------------------------------------
