@@ -15,7 +15,7 @@ from fks_fake_exchange.config import ExchangeConfig
 from fks_fake_exchange.errors import ApiError, unknown_error
 from fks_fake_exchange.faults import Fault
 from fks_fake_exchange.state import Exchange, LoggedRequest
-from fks_fake_exchange.web import EXCHANGE, error_response, exchange, params_of
+from fks_fake_exchange.web import EXCHANGE, error_response, exchange, params_of, raw_parts
 
 log = logging.getLogger("fks_fake_exchange")
 
@@ -95,6 +95,8 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
 
     ex = exchange(request)
     method, path = request.method, request.path
+    # Read the whole request first: a client that gives up later must not undo a received request.
+    await raw_parts(request)
     ex.stats.requests += 1
     ex.stats.by_endpoint[f"{method} {path}"] += 1
     is_order = method == "POST" and path in ORDER_PATHS

@@ -79,7 +79,6 @@ class Exchange:
         self.clock = clock or Clock()
         self.keys = config.secrets_by_key()
         self.spot_markets, self.futures_markets = build_markets(config)
-        self.faults = FaultBook()
         self.reset()
 
     def reset(self) -> None:
@@ -98,7 +97,7 @@ class Exchange:
             cfg.futuresLeverage,
             cfg.futuresBalances,
         )
-        self.faults.clear()
+        self.faults = FaultBook()
         self.stats = Stats()
         self.requests: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self.clock.offset_ms = 0
