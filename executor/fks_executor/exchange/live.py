@@ -472,36 +472,48 @@ class LiveExchange:
         )
 
     async def _cancel_own_orders(self, market: MarketInfo, prefix: str) -> list[OrderResult]:
-        async def open_orders() -> Any:
-            return await self._api.fetch_open_orders(market.symbol)
+        """Cancel this pipeline's open orders on ``market`` (client ids starting ``prefix``).
 
+        On contracts the conditional (stop/take-profit) orders are listed and cancelled
+        separately (ccxt's ``trigger`` param: Binance's algo orders)."""
+        kinds: list[dict[str, Any]] = [{}]
+        if market.contract:
+            kinds.append({"trigger": True})
         cancelled: list[OrderResult] = []
-        for raw in await self._call(Operation.LOOKUP, open_orders):
-            cid = str(raw.get("clientOrderId") or "")
-            if not cid.startswith(prefix):
-                continue
-            order_id = str(raw.get("id"))
+        for params in kinds:
 
-            async def cancel(order_id: str = order_id) -> Any:
-                try:
-                    return await self._api.cancel_order(order_id, market.symbol)
-                except ccxt.OrderNotFound:
-                    return None  # filled or cancelled meanwhile
+            async def open_orders(params: dict[str, Any] = params) -> Any:
+                return await self._api.fetch_open_orders(market.symbol, None, None, dict(params))
 
-            # Cancelling is idempotent, so it may be retried.
-            done = await self._call(Operation.ORDER, cancel)
-            leg = OrderLeg(
-                Leg.ENTRY,
-                cid,
-                str(raw.get("side") or ""),
-                str(raw.get("type") or ""),
-                _f(raw.get("amount")),
-            )
-            result = self._result(done if isinstance(done, Mapping) else raw, leg, market)
-            cancelled.append(
-                dataclasses.replace(result, type=str(raw.get("type") or ""), status="canceled")
-            )
+            for raw in await self._call(Operation.LOOKUP, open_orders):
+                cid = str(raw.get("clientOrderId") or "")
+                if cid.startswith(prefix):
+                    cancelled.append(await self._cancel(market, raw, cid, params))
         return cancelled
+
+    async def _cancel(
+        self, market: MarketInfo, raw: Mapping[str, Any], cid: str, params: dict[str, Any]
+    ) -> OrderResult:
+        order_id = str(raw.get("id"))
+
+        async def cancel() -> Any:
+            try:
+                return await self._api.cancel_order(order_id, market.symbol, dict(params))
+            except ccxt.OrderNotFound:
+                return None  # filled or cancelled meanwhile
+
+        done = await self._call(Operation.ORDER, cancel)  # idempotent, so retried
+        leg = OrderLeg(
+            Leg.ENTRY,
+            cid,
+            str(raw.get("side") or ""),
+            str(raw.get("type") or ""),
+            _f(raw.get("amount")),
+        )
+        result = self._result(done if isinstance(done, Mapping) else raw, leg, market)
+        # Binance answers a cancel with the *cancel request's* clientOrderId: keep ours.
+        kind = {"-sl": "stop_loss", "-tp": "take_profit"}.get(cid[-3:], str(raw.get("type") or ""))
+        return dataclasses.replace(result, client_order_id=cid, type=kind, status="canceled")
 
     async def _close(
         self, plan: OrderPlan, market: MarketInfo, *, resume: bool, attempted_at: float | None

@@ -48,7 +48,7 @@ async def retrying(policy: RetryPolicy, fn: Callable[[], Awaitable[T]]) -> T:
     async for attempt in AsyncRetrying(
         stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.budget),
         wait=wait_exponential_jitter(
-            initial=policy.initial_wait, max=policy.max_wait, jitter=policy.jitter
+            multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.jitter
         ),
         retry=retry_if_exception(is_temporary),
         reraise=True,
