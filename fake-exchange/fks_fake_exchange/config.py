@@ -65,7 +65,7 @@ class MarketConfig(_Strict):
     tickSize: Positive | None = None
     stepSize: Positive | None = None
     minQty: Positive | None = None
-    maxQty: Positive = Decimal(9000)
+    maxQty: Positive | None = None
     marketMaxQty: Positive | None = None
     minPrice: Positive | None = None
     maxPrice: Positive = Decimal(1_000_000)
@@ -112,8 +112,18 @@ class MarketConfig(_Strict):
     def step(self) -> Decimal:
         return self.stepSize if self.stepSize is not None else derived_step_size(self.price)
 
+    @property
+    def max_qty(self) -> Decimal:
+        return self.maxQty if self.maxQty is not None else derived_max_qty(self.price)
+
     @model_validator(mode="after")
     def _price_on_tick(self) -> MarketConfig:
+        for name in ("price", "tickSize", "stepSize", "minQty", "maxQty", "marketMaxQty",
+                     "minPrice", "maxPrice", "minNotional", "maxNotional"):  # fmt: skip
+            value = getattr(self, name)
+            exponent = value.normalize().as_tuple().exponent if value is not None else 0
+            if isinstance(exponent, int) and exponent < -8:
+                raise ValueError(f"{name} {value} has more than 8 decimals (Binance's maximum)")
         if (self.price % self.tick) != 0:
             raise ValueError(f"price {self.price} is not a multiple of tickSize {self.tick}")
         return self
@@ -213,15 +223,20 @@ DEFAULT_MARKETS: tuple[MarketConfig, ...] = (
 
 
 def derived_tick_size(price: Decimal) -> Decimal:
-    """A Binance-like tick for a price: 0.01 for prices of 1,000 and up, finer below."""
+    """A Binance-like tick for a price: 0.01 from 100 up, then a tenth per decade (>= 1e-8)."""
     magnitude = math.floor(math.log10(float(price)))
-    return Decimal(1).scaleb(min(-2, magnitude - 5))
+    return Decimal(1).scaleb(max(-8, min(-2, magnitude - 3)))
+
+
+def derived_max_qty(price: Decimal) -> Decimal:
+    """A LOT_SIZE maxQty worth at least about 9 million quote units (all 9s, >= 9,999)."""
+    return Decimal(10) ** max(4, math.ceil(math.log10(9_000_000 / float(price)))) - 1
 
 
 def derived_step_size(price: Decimal) -> Decimal:
     """A Binance-like lot step: one step is worth between about 0.1 and 1 quote units."""
     magnitude = math.floor(-math.log10(float(price)))
-    return Decimal(1).scaleb(min(magnitude, 0))
+    return Decimal(1).scaleb(max(-8, min(magnitude, 0)))
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
