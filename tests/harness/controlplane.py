@@ -119,6 +119,7 @@ class ControlPlane:
         self.procs: dict[str, ManagedProcess] = {}
         self.phases: dict[str, float] = {}  # phase -> seconds, filled by start()
         self.startup_seconds: float | None = None
+        self.retries: list[str] = []  # why start() had to try again (a port taken meanwhile)
         self._cluster: KubeCluster | None = None
         self._ports: dict[str, int] = {}
 
@@ -141,7 +142,8 @@ class ControlPlane:
         """Start every component and wait until the plane works end to end; returns the handle.
 
         On failure everything already started is stopped and ControlPlaneError carries the
-        component log tails.
+        component log tails. A port taken by someone else between choosing and binding it (free
+        ports are only free "a moment ago") gets one retry on new ports.
         """
         missing = [b for b in kube_binaries.BINARIES if not (self.bin_dir / b).is_file()]
         if missing:
@@ -149,13 +151,18 @@ class ControlPlane:
                 f"missing binaries in {self.bin_dir}: {', '.join(missing)} (run make control-plane)"
             )
         t0 = time.monotonic()
-        deadline = t0 + timeout
-        try:
-            self._start(deadline)
-        except Exception as exc:
-            tails = self._log_tails()
-            self.stop()
-            raise ControlPlaneError(f"control plane failed to start: {exc}\n{tails}") from exc
+        for attempt in (1, 2):
+            try:
+                self._start(t0 + timeout * attempt)
+                break
+            except Exception as exc:
+                tails = self._log_tails()
+                self.stop()
+                self.procs.clear()
+                if attempt == 1 and "address already in use" in tails:
+                    self.retries.append(f"{exc} (address already in use)")
+                    continue
+                raise ControlPlaneError(f"control plane failed to start: {exc}\n{tails}") from exc
         self.startup_seconds = time.monotonic() - t0
         self._write_state()
         return self.cluster

@@ -87,22 +87,21 @@ def ensure_built(out: TextIO | None = None) -> Path:
         return bin_dir()
     if shutil.which("go") is None:
         raise BinariesUnavailable(
-            "the Go toolchain is not installed, so the Kubernetes control plane "
-            f"({', '.join(missing())}) cannot be built from Go modules "
-            "(install Go >= 1.24, then run `make control-plane`)",
+            f"Go is not installed, and {', '.join(missing())} are built from Go modules "
+            "by hack/control-plane/build.sh (install Go >= 1.24, then run `make control-plane`)",
             skip=True,
         )
     stream = out if out is not None else sys.stderr
     stream.write(f"\n[control-plane] building missing binaries: {', '.join(missing())}\n")
     stream.flush()
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [str(BUILD_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        stream.write(line)
-        stream.flush()
-    if proc.wait() != 0 or missing():
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            stream.write(line)
+            stream.flush()
+    if proc.returncode != 0 or missing():
         raise BinariesUnavailable(
             f"{BUILD_SCRIPT.relative_to(REPO)} failed (exit {proc.returncode}); "
             f"still missing: {', '.join(missing()) or 'nothing'}",

@@ -4,16 +4,18 @@ attaching to a running cluster, and clear errors for bad input."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.harness import kube_binaries
-from tests.harness.controlplane import ControlPlane, new_run_dir
+from tests.harness import controlplane, kube_binaries
+from tests.harness.controlplane import ControlPlane, ControlPlaneError, new_run_dir
 from tests.harness.kube_cli import main as cli_main
 from tests.harness.kube_cluster import KubeCluster, UnknownIdentity
+from tests.harness.procs import free_port
 
 REPO = kube_binaries.REPO
 
@@ -130,3 +132,47 @@ def test_cli_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
 def test_attaching_to_a_missing_kubeconfig_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         KubeCluster.from_kubeconfig(tmp_path / "nope")
+
+
+def test_failed_start_reports_the_component_log_and_leaves_nothing_running(
+    built: Path, tmp_path: Path
+) -> None:
+    bins = tmp_path / "bin"
+    bins.mkdir()
+    for name in kube_binaries.BINARIES:
+        (bins / name).symlink_to(built / name)
+    broken = bins / "kube-apiserver"
+    broken.unlink()
+    broken.write_text(
+        "#!/bin/sh\necho 'E0101 cannot start: simulated apiserver failure' >&2\nexit 3\n"
+    )
+    broken.chmod(0o755)
+    run_dir = new_run_dir("failed-start", keep=2)
+
+    with pytest.raises(ControlPlaneError) as caught:
+        ControlPlane(run_dir, bin_dir=bins).start(timeout=30)
+    message = str(caught.value)
+    assert "kube-apiserver not ready" in message
+    assert "exited with 3" in message
+    assert "simulated apiserver failure" in message  # the log tail is in the error
+    assert processes_mentioning(str(run_dir)) == ""  # etcd, started first, was stopped
+
+
+def test_start_retries_when_a_chosen_port_is_taken(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race (another process binds a port between free_port() and the component's bind)
+    # cannot be provoked on demand, so the first port handed out is one we hold open.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = iter([taken.getsockname()[1]])
+        monkeypatch.setattr(controlplane, "free_port", lambda: next(ports, None) or free_port())
+        run_dir = new_run_dir("port-retry", keep=2)
+        plane = ControlPlane(run_dir, nodes=1)
+        with plane as cluster:
+            assert cluster.kubectl("get", "--raw=/readyz").stdout == "ok"
+        assert len(plane.retries) == 1
+        assert "etcd" in plane.retries[0]
+        assert "address already in use" in plane.retries[0]
+    assert processes_mentioning(str(run_dir)) == ""
