@@ -24,7 +24,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fks_executor.audit import AuditLog
 from fks_executor.breaker import BreakerState, CircuitBreaker
@@ -34,11 +34,17 @@ from fks_executor.errors import ExecutorError, InvalidPayload, SymbolNotAllowed,
 from fks_executor.exchange.base import Credentials, ExecutionReport
 from fks_executor.exchange.live import LiveExchange
 from fks_executor.exchange.paper import PaperExchange
-from fks_executor.exchange.plan import OrderPlan, plan_close, plan_entry
+from fks_executor.exchange.plan import OrderLeg, OrderPlan, plan_close, plan_entry
 from fks_executor.exchange.retry import RetryPolicy
 from fks_executor.exchange.setup import ExchangeSetupError, build_ccxt
 from fks_executor.metrics import Metrics
-from fks_executor.risk import FillsLedger, MemoryFillsLedger, check_daily_loss, check_symbol_allowed
+from fks_executor.risk import (
+    Fill,
+    FillsLedger,
+    MemoryFillsLedger,
+    check_daily_loss,
+    check_symbol_allowed,
+)
 from fks_executor.sizing import SizingMethod, SizingRules, atr
 
 __all__ = ["ATR_PERIOD", "ATR_TIMEFRAME", "Trader", "build_trader", "sizing_rules"]
@@ -69,6 +75,8 @@ class _Account:
     client: LiveExchange
     breaker: CircuitBreaker
     allowed: frozenset[str] | None = None  # resolved allowedSymbols (None: not resolved yet)
+    open_legs: dict[str, tuple[str, OrderLeg]] = field(default_factory=dict)
+    """Resting stop-loss/take-profit legs placed by this process: cid -> (symbol, leg)."""
 
 
 class Trader:
@@ -191,6 +199,7 @@ class Trader:
                 self.metrics.order_duration.observe(time.perf_counter() - started)
         for fill in report.fills:
             await self.ledger.record(fill)
+        self._track_legs(acct, report)
         status = "dry_run" if client.dry_run else "executed"
         self._account_for(signal, report, status)
         return Outcome(
@@ -224,6 +233,8 @@ class Trader:
                 market=market,
                 reference_price=close_ref,
             )
+        if self.config.risk.daily_loss_limit_usd > 0:
+            await self._sync_legs(acct)
         check_daily_loss(
             await self.ledger.fills(),
             limit_usd=self.config.risk.daily_loss_limit_usd,
@@ -254,6 +265,47 @@ class Trader:
             position_base=position,
             atr_value=atr_value,
         )
+
+    def _track_legs(self, acct: _Account, report: ExecutionReport) -> None:
+        if acct.client.dry_run:
+            return
+        for order in report.cancelled:
+            acct.open_legs.pop(order.client_order_id, None)
+        planned = {leg.client_order_id: leg for leg in report.plan.protective}
+        for order in report.legs:
+            leg = planned.get(order.client_order_id)
+            if leg is not None and order.status == "open":
+                acct.open_legs[order.client_order_id] = (report.plan.symbol, leg)
+
+    async def _sync_legs(self, acct: _Account) -> None:
+        """Bring the fills of legs that triggered on the exchange into the ledger (so a hit
+        stop-loss counts towards dailyLossLimitUSD). One lookup per resting leg this process
+        placed; a lookup that fails leaves the leg for next time."""
+        for cid, (symbol, leg) in list(acct.open_legs.items()):
+            try:
+                order = await acct.client.find_order(symbol, leg)
+            except ExecutorError as exc:
+                log.warning("could not refresh leg %s on %s: %s", cid, symbol, exc.detail)
+                continue
+            if order is not None and order.status == "open":
+                continue
+            acct.open_legs.pop(cid, None)
+            if order is None or order.filled <= 0:
+                continue
+            market = acct.client.market(symbol)
+            base = order.filled * (market.contract_size if market.contract else 1.0)
+            price = order.cost / base if order.cost > 0 else (order.price or 0.0)
+            await self.ledger.record(
+                Fill(
+                    timestamp=self._clock(),
+                    account=acct.config.name,
+                    symbol=symbol,
+                    side=order.side,
+                    amount=base,
+                    price=price,
+                    client_order_id=cid,
+                )
+            )
 
     def _audit_plan(self, signal: Signal, plan: OrderPlan) -> None:
         if self.audit is None:

@@ -144,6 +144,20 @@ async def test_daily_loss_limit_blocks_entries_but_not_closes(
     assert again.status == "executed"
 
 
+async def test_a_stop_loss_hit_on_the_exchange_counts_towards_the_daily_loss(
+    fake_exchange: FakeExchange, make_trader: MakeTrader
+) -> None:
+    fake_exchange.set_balances({"BTC": 0})
+    trader = await make_trader(risk={"dailyLossLimitUSD": 15})
+    await trader.execute(signal("buy-1", price=68_000.0, stop_loss=67_000.0))  # 0.0147 BTC
+    fake_exchange.set_price("BTC/USDT", 66_000)  # the stop triggers on the exchange
+    (stop,) = fake_exchange.orders(client_order_id=fake_exchange.orders()[1]["clientOrderId"])
+    assert stop["status"] == "FILLED"
+    # about -30 USD realised (0.01468 BTC sold 2,000 lower, plus fees): entries are refused
+    with pytest.raises(RiskLimit, match="dailyLossLimitUSD reached"):
+        await trader.execute(signal("buy-2", price=66_000.0, stop_loss=65_000.0))
+
+
 async def test_volatility_sizing_computes_atr_from_candles(
     fake_exchange: FakeExchange, make_trader: MakeTrader
 ) -> None:
