@@ -136,3 +136,19 @@ async def test_bad_accounts_are_setup_errors() -> None:
         build_ccxt(Account(endpoint="ftp://x"), None)
     with pytest.raises(ExchangeSetupError, match="no testnet"):
         build_ccxt(Account(exchange="upbit"), None)
+
+
+async def test_the_unknown_outcome_window_follows_recv_window(build) -> None:  # type: ignore[no-untyped-def]
+    from fks_executor.exchange.live import LiveExchange
+    from fks_executor.exchange.retry import RetryPolicy
+
+    default = LiveExchange(build(Account()), account="a", market_type="spot")
+    assert default.settle_seconds == 11.0  # ccxt's recvWindow 10 s + 1 s of clock skew
+    short = LiveExchange(
+        build(Account(options={"recvWindow": "5000"})), account="a", market_type="spot"
+    )
+    assert short.settle_seconds == 6.0
+    fixed = LiveExchange(
+        build(Account()), account="a", market_type="spot", retry=RetryPolicy(settle_seconds=0.5)
+    )
+    assert fixed.settle_seconds == 0.5
