@@ -42,92 +42,17 @@ from fks_executor.exchange.markets import (
     check_limits,
     market_from_ccxt,
 )
+from fks_executor.exchange.orders import fee_in_base, fill_from_order, num, order_result
 from fks_executor.exchange.plan import Capabilities, OrderLeg, OrderPlan, leg_amount_after_fill
 from fks_executor.exchange.retry import RetryPolicy, retrying
 from fks_executor.exchange.setup import quirks_for
-from fks_executor.risk import Fill
 from fks_executor.sizing import Candle
 
-__all__ = ["LiveExchange", "fill_from_order", "order_result"]
+__all__ = ["LiveExchange"]
 
 T = TypeVar("T")
 
 _DEFAULT_SETTLE_SECONDS = 10.0
-
-
-def _f(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _fees(raw: Mapping[str, Any]) -> list[tuple[float, str]]:
-    fees = raw.get("fees") or ([raw["fee"]] if raw.get("fee") else [])
-    out: list[tuple[float, str]] = []
-    for fee in fees:
-        if isinstance(fee, Mapping):
-            cost = _f(fee.get("cost"))
-            if cost:
-                out.append((cost, str(fee.get("currency") or "")))
-    return out
-
-
-def order_result(
-    raw: Mapping[str, Any], *, leg: OrderLeg, account: str, exchange: str, market: MarketInfo
-) -> OrderResult:
-    """ccxt's order structure -> OrderResult (missing fields fall back to the leg's)."""
-    filled = _f(raw.get("filled")) or 0.0
-    price = _f(raw.get("average")) or _f(raw.get("price")) or leg.price or leg.trigger_price
-    cost = _f(raw.get("cost"))
-    if cost is None:
-        cost = filled * (price or 0.0) * (market.contract_size if market.contract else 1.0)
-    return OrderResult(
-        id=str(raw.get("id") or ""),
-        client_order_id=str(raw.get("clientOrderId") or leg.client_order_id),
-        account=account,
-        exchange=exchange,
-        symbol=str(raw.get("symbol") or market.symbol),
-        side=str(raw.get("side") or leg.side),
-        type=leg.kind,
-        amount=_f(raw.get("amount")) or leg.amount or 0.0,
-        price=price,
-        status=str(raw.get("status") or "open"),
-        filled=filled,
-        cost=cost,
-    )
-
-
-def fill_from_order(
-    raw: Mapping[str, Any], result: OrderResult, market: MarketInfo, now: float
-) -> Fill | None:
-    """The filled part of an order as a ledger Fill (fees converted to quote when known)."""
-    if result.filled <= 0:
-        return None
-    base_amount = result.filled * (market.contract_size if market.contract else 1.0)
-    price = result.cost / base_amount if result.cost > 0 else (result.price or 0.0)
-    fee_quote = 0.0
-    for cost, currency in _fees(raw):
-        if currency == market.quote:
-            fee_quote += cost
-        elif currency == market.base:
-            fee_quote += cost * price
-    return Fill(
-        timestamp=now,
-        account=result.account,
-        symbol=market.symbol,
-        side=result.side,
-        amount=base_amount,
-        price=price,
-        fee_quote=fee_quote,
-        client_order_id=result.client_order_id,
-    )
-
-
-def _fee_in_base(raw: Mapping[str, Any], market: MarketInfo) -> float:
-    return sum(cost for cost, currency in _fees(raw) if currency == market.base)
 
 
 class LiveExchange:
@@ -182,7 +107,7 @@ class LiveExchange:
         if self.retry.settle_seconds is not None:
             return self.retry.settle_seconds
         option = quirks_for(self._exchange_id).settle_option
-        window = _f(self._api.options.get(option)) if option else None
+        window = num(self._api.options.get(option)) if option else None
         return window / 1000.0 + 1.0 if window else _DEFAULT_SETTLE_SECONDS
 
     # ------------------------------------------------------------------ plumbing
@@ -249,9 +174,9 @@ class LiveExchange:
             return await self._api.fetch_ticker(symbol)
 
         raw = await self._call(Operation.READ, ticker)
-        price = _f(raw.get("last")) or _f(raw.get("close"))
+        price = num(raw.get("last")) or num(raw.get("close"))
         if price is None:
-            bid, ask = _f(raw.get("bid")), _f(raw.get("ask"))
+            bid, ask = num(raw.get("bid")), num(raw.get("ask"))
             price = (bid + ask) / 2 if bid and ask else None
         if not price or price <= 0:
             raise ExchangeUnavailable(f"{self._exchange_id}: no price in the {symbol} ticker")
@@ -266,13 +191,13 @@ class LiveExchange:
 
     async def fetch_free_balance(self, currency: str) -> float:
         raw = await self._balance()
-        return _f((raw.get("free") or {}).get(currency)) or 0.0
+        return num((raw.get("free") or {}).get(currency)) or 0.0
 
     async def fetch_position(self, symbol: str) -> float:
         market = self.market(symbol)
         if not market.contract:
             raw = await self._balance()
-            return _f((raw.get("total") or {}).get(market.base)) or 0.0
+            return num((raw.get("total") or {}).get(market.base)) or 0.0
 
         async def positions() -> Any:
             return await self._api.fetch_positions([symbol])
@@ -281,8 +206,8 @@ class LiveExchange:
         for pos in await self._call(Operation.READ, positions):
             if pos.get("symbol") != symbol:
                 continue
-            contracts = _f(pos.get("contracts")) or 0.0
-            size = _f(pos.get("contractSize")) or market.contract_size
+            contracts = num(pos.get("contracts")) or 0.0
+            size = num(pos.get("contractSize")) or market.contract_size
             sign = -1.0 if pos.get("side") == "short" else 1.0
             total += sign * abs(contracts) * size
         return total
@@ -297,8 +222,8 @@ class LiveExchange:
             free = await self.fetch_free_balance(market.quote) if balance else 0.0
             return free, await self.fetch_position(symbol)
         raw = await self._balance()
-        free = _f((raw.get("free") or {}).get(market.quote)) or 0.0
-        total = _f((raw.get("total") or {}).get(market.base)) or 0.0
+        free = num((raw.get("free") or {}).get(market.quote)) or 0.0
+        total = num((raw.get("total") or {}).get(market.base)) or 0.0
         return (free if balance else 0.0), total
 
     async def fetch_candles(
@@ -438,7 +363,7 @@ class LiveExchange:
         legs: list[OrderResult] = []
         failures: list[LegFailure] = []
         if plan.protective and not plan.attached:
-            amount = leg_amount_after_fill(market, entry.filled, _fee_in_base(raw, market))
+            amount = leg_amount_after_fill(market, entry.filled, fee_in_base(raw, market))
             for leg in plan.protective:  # stop-loss first: protection before profit
                 if entry.filled <= 0:
                     failures.append(
@@ -508,7 +433,7 @@ class LiveExchange:
             cid,
             str(raw.get("side") or ""),
             str(raw.get("type") or ""),
-            _f(raw.get("amount")),
+            num(raw.get("amount")),
         )
         result = self._result(done if isinstance(done, Mapping) else raw, leg, market)
         # Binance answers a cancel with the *cancel request's* clientOrderId: keep ours.

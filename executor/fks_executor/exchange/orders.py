@@ -1,0 +1,88 @@
+"""ccxt order structures -> ``OrderResult`` and ledger ``Fill`` (pure; ccxt dicts are untyped)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fks_executor.domain import OrderResult
+from fks_executor.exchange.markets import MarketInfo
+from fks_executor.exchange.plan import OrderLeg
+from fks_executor.risk import Fill
+
+__all__ = ["fee_in_base", "fill_from_order", "num", "order_result"]
+
+
+def num(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _fees(raw: Mapping[str, Any]) -> list[tuple[float, str]]:
+    fees = raw.get("fees") or ([raw["fee"]] if raw.get("fee") else [])
+    out: list[tuple[float, str]] = []
+    for fee in fees:
+        if isinstance(fee, Mapping):
+            cost = num(fee.get("cost"))
+            if cost:
+                out.append((cost, str(fee.get("currency") or "")))
+    return out
+
+
+def order_result(
+    raw: Mapping[str, Any], *, leg: OrderLeg, account: str, exchange: str, market: MarketInfo
+) -> OrderResult:
+    """ccxt's order structure -> OrderResult (missing fields fall back to the leg's)."""
+    filled = num(raw.get("filled")) or 0.0
+    price = num(raw.get("average")) or num(raw.get("price")) or leg.price or leg.trigger_price
+    cost = num(raw.get("cost"))
+    if cost is None:
+        cost = filled * (price or 0.0) * (market.contract_size if market.contract else 1.0)
+    return OrderResult(
+        id=str(raw.get("id") or ""),
+        client_order_id=str(raw.get("clientOrderId") or leg.client_order_id),
+        account=account,
+        exchange=exchange,
+        symbol=str(raw.get("symbol") or market.symbol),
+        side=str(raw.get("side") or leg.side),
+        type=leg.kind,
+        amount=num(raw.get("amount")) or leg.amount or 0.0,
+        price=price,
+        status=str(raw.get("status") or "open"),
+        filled=filled,
+        cost=cost,
+    )
+
+
+def fill_from_order(
+    raw: Mapping[str, Any], result: OrderResult, market: MarketInfo, now: float
+) -> Fill | None:
+    """The filled part of an order as a ledger Fill (fees converted to quote when known)."""
+    if result.filled <= 0:
+        return None
+    base_amount = result.filled * (market.contract_size if market.contract else 1.0)
+    price = result.cost / base_amount if result.cost > 0 else (result.price or 0.0)
+    fee_quote = 0.0
+    for cost, currency in _fees(raw):
+        if currency == market.quote:
+            fee_quote += cost
+        elif currency == market.base:
+            fee_quote += cost * price
+    return Fill(
+        timestamp=now,
+        account=result.account,
+        symbol=market.symbol,
+        side=result.side,
+        amount=base_amount,
+        price=price,
+        fee_quote=fee_quote,
+        client_order_id=result.client_order_id,
+    )
+
+
+def fee_in_base(raw: Mapping[str, Any], market: MarketInfo) -> float:
+    return sum(cost for cost, currency in _fees(raw) if currency == market.base)
