@@ -7,6 +7,7 @@ the whole fixture API). It holds no processes: the local ControlPlane builds one
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from tests.harness.kube_pki import kubeconfig_text
 
 T = TypeVar("T")
+_TEMP_CA_PREFIX = "fks-kube-ca-"
 
 
 class KubectlError(RuntimeError):
@@ -156,6 +158,8 @@ class KubeCluster:
         for client in self._clients.values():
             client.close()
         self._clients.clear()
+        if self.ca_path.name.startswith(_TEMP_CA_PREFIX):  # written by from_kubeconfig
+            self.ca_path.unlink(missing_ok=True)
 
     # -- diagnostics --------------------------------------------------------------------------
     def log_tails(self, lines: int = 30) -> str:
@@ -233,11 +237,19 @@ class KubeCluster:
         context = next(c["context"] for c in config["contexts"] if c["name"] == context_name)
         cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
         user = next(u["user"] for u in config["users"] if u["name"] == context["user"])
-        if "token" not in user or "certificate-authority" not in cluster:
+        if "token" not in user:
             raise ValueError(
-                f"{path}: the harness needs a token user and a certificate-authority file "
-                "in the current context"
+                f"{path}: the harness needs a bearer-token user in the current context"
             )
+        if "certificate-authority" in cluster:
+            ca_path = Path(cluster["certificate-authority"])
+        elif "certificate-authority-data" in cluster:
+            handle, name = tempfile.mkstemp(prefix=_TEMP_CA_PREFIX, suffix=".crt")
+            os.write(handle, base64.b64decode(cluster["certificate-authority-data"]))
+            os.close(handle)
+            ca_path = Path(name)
+        else:
+            raise ValueError(f"{path}: the current context's cluster has no certificate authority")
         kubectl = shutil.which("kubectl")
         from tests.harness.kube_binaries import bin_dir
 
@@ -245,7 +257,7 @@ class KubeCluster:
         return cls(
             kubeconfig=path,
             server=cluster["server"],
-            ca_path=Path(cluster["certificate-authority"]),
+            ca_path=ca_path,
             admin_token=user["token"],
             kubectl_path=str(built) if built.is_file() else (kubectl or "kubectl"),
         )

@@ -24,6 +24,8 @@ _build_problem = pytest.StashKey[kube_binaries.BinariesUnavailable | None]()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
     if os.environ.get(REUSE_ENV) or not any(
         "kube" in getattr(i, "fixturenames", ()) for i in session.items
     ):

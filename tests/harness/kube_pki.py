@@ -97,7 +97,9 @@ def generate(directory: Path, users: tuple[str, ...] = TEST_USERS) -> Pki:
     writer = csv.writer(rows, lineterminator="\n")
     for user, token in tokens.items():
         groups = ",".join(COMPONENT_USERS.get(user, ()))
-        writer.writerow([token, user, f"uid-{user}", groups] if groups else [token, user, user])
+        writer.writerow(
+            [token, user, f"uid-{user}", groups] if groups else [token, user, f"uid-{user}"]
+        )
     token_file = directory / "tokens.csv"
     token_file.write_text(rows.getvalue())
     for path in directory.iterdir():

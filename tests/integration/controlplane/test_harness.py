@@ -3,6 +3,7 @@ attaching to a running cluster, and clear errors for bad input."""
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -10,11 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from lightkube.resources.core_v1 import Node
 
 from tests.harness import controlplane, kube_binaries
 from tests.harness.controlplane import ControlPlane, ControlPlaneError, new_run_dir
 from tests.harness.kube_cli import main as cli_main
-from tests.harness.kube_cluster import KubeCluster, UnknownIdentity
+from tests.harness.kube_cluster import KubeCluster, UnknownIdentity, meta
 from tests.harness.procs import free_port
 
 REPO = kube_binaries.REPO
@@ -176,3 +179,28 @@ def test_start_retries_when_a_chosen_port_is_taken(
         assert "etcd" in plane.retries[0]
         assert "address already in use" in plane.retries[0]
     assert processes_mentioning(str(run_dir)) == ""
+
+
+def test_attach_to_a_foreign_style_kubeconfig(kube: KubeCluster, tmp_path: Path) -> None:
+    """A kubeconfig with inline CA data and no state.json (as other tools write them)."""
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {
+            "server": kube.server,
+            "certificate-authority-data": base64.b64encode(kube.ca_path.read_bytes()).decode(),
+        }}],
+        "users": [{"name": "u", "user": {"token": kube.admin_token}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    }  # fmt: skip
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    attached = KubeCluster.from_kubeconfig(path)
+    assert attached.kubectl("get", "--raw=/readyz").stdout == "ok"
+    assert [meta(n).name for n in attached.client().list(Node)] == [
+        meta(n).name for n in kube.client().list(Node)
+    ]
+    attached.close()
+    with pytest.raises(UnknownIdentity, match="not started by the harness"):
+        attached.token_for("alice")
