@@ -35,6 +35,10 @@ async def _buy(ex: ccxt.binance, client_id: str) -> dict[str, object]:
         ({"kind": "reject", "preset": "lot_size"}, ccxt.InvalidOrder),
         ({"kind": "reject", "preset": "notional"}, ccxt.BadRequest),
         ({"kind": "reject", "code": -1013, "msg": "Market is closed."}, ccxt.MarketClosed),
+        ({"kind": "reject", "preset": "duplicate_order"}, ccxt.InvalidOrder),
+        ({"kind": "reject", "preset": "invalid_signature"}, ccxt.AuthenticationError),
+        ({"kind": "reject", "preset": "timestamp"}, ccxt.InvalidNonce),
+        ({"kind": "reject", "preset": "unknown_error"}, ccxt.OperationFailed),
     ],
     ids=lambda v: v.__name__ if isinstance(v, type) else "-".join(map(str, v.values())),
 )

@@ -239,3 +239,25 @@ async def test_client_order_id_is_reusable_once_the_first_order_is_closed(
         found = await ex.fetch_order(None, "BTC/USDT", {"origClientOrderId": "reuse"})
         assert found["id"] == second["id"] != first["id"]
     assert fake_exchange.order_count(client_order_id="reuse") == 2
+
+
+async def test_sandbox_mode_then_endpoint_override_reaches_every_api(
+    fake_exchange: FakeExchange,
+) -> None:
+    """The executor's testnet path: set_sandbox_mode(True) swaps in urls['test'], then the host of
+    every entry is replaced; all of them (spot, USD-M, COIN-M) are served."""
+    ex = ccxt.binance(
+        fake_exchange.ccxt_config(
+            options={"fetchMarkets": {"types": ["spot", "linear", "inverse"]}}
+        )
+    )
+    try:
+        ex.set_sandbox_mode(True)
+        fake_exchange.point(ex)
+        markets = await ex.load_markets()
+        assert {"BTC/USDT", "BTC/USDT:USDT"} <= set(markets)
+        assert (await ex.fetch_balance())["USDT"]["free"] == 10_000
+        order = await ex.create_order("BTC/USDT", "market", "sell", 0.01)
+        assert order["status"] == "closed"
+    finally:
+        await ex.close()
