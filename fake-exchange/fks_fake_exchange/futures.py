@@ -150,6 +150,8 @@ class FuturesEngine:
         self.positions = {s: Position(symbol=s) for s in self.markets}
         self.leverage = dict.fromkeys(self.markets, self.default_leverage)
         self.orders = {}
+        self._open: dict[int, FuturesOrder] = {}
+        self._by_client: dict[tuple[str, str], FuturesOrder] = {}
         self.algo_orders = {}
         self.trades = []
 
@@ -165,7 +167,7 @@ class FuturesEngine:
 
     def order_margin(self, symbol: str | None = None) -> Decimal:
         total = ZERO
-        for order in self.orders.values():
+        for order in self._open.values():
             if (
                 order.is_open
                 and not order.reduce_only
@@ -189,9 +191,7 @@ class FuturesEngine:
     # --- orders ---------------------------------------------------------------------------------
 
     def open_orders(self, symbol: str | None = None) -> list[FuturesOrder]:
-        return [
-            o for o in self.orders.values() if o.is_open and (symbol is None or o.symbol == symbol)
-        ]
+        return [o for o in self._open.values() if symbol is None or o.symbol == symbol]
 
     def open_algo_orders(self, symbol: str | None = None) -> list[AlgoOrder]:
         return [
@@ -206,10 +206,10 @@ class FuturesEngine:
             if order is not None and order.symbol == symbol:
                 return order
             raise errors.order_does_not_exist()
-        for order in reversed(self.orders.values()):
-            if order.symbol == symbol and order.client_order_id == client_order_id:
-                return order
-        raise errors.order_does_not_exist()
+        found = self._by_client.get((symbol, client_order_id or ""))
+        if found is None:
+            raise errors.order_does_not_exist()
+        return found
 
     def find_algo(self, algo_id: int | None, client_algo_id: str | None) -> AlgoOrder:
         if algo_id is not None:
@@ -233,7 +233,7 @@ class FuturesEngine:
         market = new.market
         mark = self.price_of(market.symbol)
         client_id = new.client_order_id or generate_client_order_id()
-        if count_duplicates and any(o.client_order_id == client_id for o in self.open_orders()):
+        if count_duplicates and any(o.client_order_id == client_id for o in self._open.values()):
             raise ApiError(-4116, "ClientOrderId is duplicated.")
         is_market = new.type == "MARKET"
         if new.price is not None:
@@ -265,6 +265,8 @@ class FuturesEngine:
             update_time=now,
         )
         self.orders[order.order_id] = order
+        self._open[order.order_id] = order
+        self._by_client[(order.symbol, client_id)] = order
         if is_market:
             self._fill(order, mark, is_maker=False)
         else:
@@ -356,7 +358,7 @@ class FuturesEngine:
         for algo in sorted(self.open_algo_orders(symbol), key=lambda a: a.algo_id):
             if _algo_triggered(algo.type, algo.side, algo.trigger_price, mark):
                 self._trigger(algo, mark)
-        for order in sorted(self.open_orders(symbol), key=lambda o: o.order_id):
+        for order in self.open_orders(symbol):
             if order.type == "LIMIT" and _crosses(order.side, order.price, mark):
                 self._fill(order, order.price, is_maker=True)
 
@@ -395,6 +397,7 @@ class FuturesEngine:
     def _close(self, order: FuturesOrder, status: str) -> None:
         order.status = status
         order.update_time = self.clock()
+        self._open.pop(order.order_id, None)
 
     def _fill(self, order: FuturesOrder, price: Decimal, *, is_maker: bool) -> None:
         market = self.markets[order.symbol]
@@ -441,6 +444,7 @@ class FuturesEngine:
         order.cum_quote += quote_qty
         order.status = "FILLED"
         order.update_time = now
+        self._open.pop(order.order_id, None)
 
 
 def _crosses(side: str, limit: Decimal, current: Decimal) -> bool:
