@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.harness.kube_fixtures"]  # kube, namespace (tests/harness/controlplane.py)
+pytest_plugins = ["tests.harness.kube_fixtures", "tests.harness.fake_exchange"]  # + fake_exchange
 _TIERS = {"unit": "unit", "integration": "integration", "e2e": "e2e"}
 _ROOT = Path(__file__).parent
 
