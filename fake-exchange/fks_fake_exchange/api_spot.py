@@ -11,11 +11,14 @@ from fks_fake_exchange.markets import spot_exchange_info
 from fks_fake_exchange.orders import (
     cancel_view,
     generate_client_order_id,
+    list_view,
     new_order_view,
     parse_new_order,
+    parse_oco,
     query_view,
     trade_view,
 )
+from fks_fake_exchange.params import Params
 from fks_fake_exchange.state import Exchange
 from fks_fake_exchange.web import (
     json_response,
@@ -30,6 +33,7 @@ from fks_fake_exchange.web import (
 
 routes = web.RouteTableDef()
 ORDER_PATH = "/api/v3/order"
+OCO_PATH = "/api/v3/orderList/oco"
 
 
 @routes.get("/api/v3/ping")
@@ -253,3 +257,53 @@ async def my_trades(request: web.Request) -> web.Response:
     ]
     trades = trades[:limit] if from_id is not None or start is not None else trades[-limit:]
     return json_response([trade_view(t) for t in trades])
+
+
+@routes.post(OCO_PATH)
+async def new_oco(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    new = parse_oco(params, ex.spot_markets)
+    order_list = ex.spot.place_oco(new.above, new.below, new.list_client_order_id)
+    ex.stats.orders_created += 1
+    return json_response(list_view(order_list, ex.spot.list_orders(order_list), new.resp_type))
+
+
+def _list_ref(params: Params) -> tuple[int | None, str | None]:
+    list_id = params.integer("orderListId")
+    client_id = params.text("origClientOrderId") or params.text("listClientOrderId")
+    if list_id is None and client_id is None:
+        raise ApiError(
+            -1102,
+            "Param 'origClientOrderId' or 'orderListId' must be sent, but both were empty/null!",
+        )
+    return list_id, client_id
+
+
+@routes.get("/api/v3/orderList")
+async def query_order_list(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    order_list = ex.spot.find_list(*_list_ref(params))
+    return json_response(list_view(order_list, ex.spot.list_orders(order_list), None))
+
+
+@routes.delete("/api/v3/orderList")
+async def cancel_order_list(request: web.Request) -> web.Response:
+    ex, params = await signed(request)
+    market = market_of(ex.spot_markets, params)
+    order_list = ex.spot.find_list(*_list_ref(params))
+    if order_list.symbol != market.symbol:
+        raise ApiError(-2011, "Order list does not exist.")
+    legs = ex.spot.cancel_list(order_list)
+    return json_response(list_view(order_list, legs, "RESULT"))
+
+
+@routes.get("/api/v3/openOrderList")
+async def open_order_lists(request: web.Request) -> web.Response:
+    ex, _ = await signed(request)
+    return json_response(
+        [
+            list_view(lst, ex.spot.list_orders(lst), None)
+            for lst in ex.spot.lists.values()
+            if ex.spot.list_is_open(lst)
+        ]
+    )

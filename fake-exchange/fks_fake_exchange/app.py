@@ -20,7 +20,9 @@ from fks_fake_exchange.web import EXCHANGE, error_response, exchange, params_of,
 log = logging.getLogger("fks_fake_exchange")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ORDER_PATHS = frozenset({api_spot.ORDER_PATH, api_futures.ORDER_PATH, api_futures.ALGO_ORDER_PATH})
+ORDER_PATHS = frozenset(
+    {api_spot.ORDER_PATH, api_spot.OCO_PATH, api_futures.ORDER_PATH, api_futures.ALGO_ORDER_PATH}
+)
 
 
 class ConnectionDropped(Exception):

@@ -13,6 +13,7 @@ DUPLICATE_ORDER = "Duplicate order sent."
 STOP_WOULD_TRIGGER = "Stop price would trigger immediately."
 WOULD_MATCH_AND_TAKE = "Order would immediately match and take."
 MARGIN_INSUFFICIENT = "Margin is insufficient."
+OCO_PRICES = "The relationship of the prices for the orders is not correct."
 REDUCE_ONLY_REJECTED = "ReduceOnly Order is rejected."
 
 
@@ -78,6 +79,10 @@ def unknown_order() -> ApiError:
 
 def order_does_not_exist() -> ApiError:
     return ApiError(-2013, "Order does not exist.")
+
+
+def order_list_does_not_exist() -> ApiError:
+    return ApiError(-2011, "Order list does not exist.")
 
 
 def unknown_error() -> ApiError:

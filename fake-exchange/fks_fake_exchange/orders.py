@@ -106,6 +106,7 @@ class SpotOrder:
     locked_asset: str | None = None
     locked_amount: Decimal = ZERO
     fills: list[Fill] = field(default_factory=list)
+    order_list_id: int = -1
 
     @property
     def is_open(self) -> bool:
@@ -118,6 +119,17 @@ class SpotOrder:
     @property
     def is_working(self) -> bool:
         return self.working_time >= 0
+
+
+@dataclass
+class OrderList:
+    """An OCO order list (two legs, one execution)."""
+
+    order_list_id: int
+    list_client_order_id: str
+    symbol: str
+    order_ids: tuple[int, int]
+    transaction_time: int
 
 
 def generate_client_order_id() -> str:
@@ -135,9 +147,11 @@ def _check_precision(value: Decimal | None) -> None:
         raise ApiError(-1111, "Precision is over the maximum defined for this asset.")
 
 
-def parse_new_order(params: Params, markets: dict[str, Market]) -> NewOrder:
+def parse_new_order(
+    params: Params, markets: dict[str, Market], *, check_unread: bool = True
+) -> NewOrder:
     """Validate POST /api/v3/order parameters the way Binance does, before any filter."""
-    unread = sorted(set(params) - ORDER_PARAMS)
+    unread = sorted(set(params) - ORDER_PARAMS) if check_unread else []
     if unread:
         raise ApiError(
             -1104,
@@ -228,7 +242,7 @@ def _common(order: SpotOrder) -> dict[str, object]:
     return {
         "symbol": order.symbol,
         "orderId": order.order_id,
-        "orderListId": -1,
+        "orderListId": order.order_list_id,
         "clientOrderId": order.client_order_id,
     }
 
@@ -303,7 +317,7 @@ def cancel_view(order: SpotOrder, cancel_client_id: str, now_ms: int) -> dict[st
         "symbol": order.symbol,
         "origClientOrderId": order.client_order_id,
         "orderId": order.order_id,
-        "orderListId": -1,
+        "orderListId": order.order_list_id,
         "clientOrderId": cancel_client_id,
         "transactTime": now_ms,
     }
@@ -329,3 +343,93 @@ def trade_view(fill: Fill) -> dict[str, object]:
         "isMaker": fill.is_maker,
         "isBestMatch": True,
     }
+
+
+# --- OCO order lists -------------------------------------------------------------------------
+
+OCO_LEG_TYPES = frozenset(
+    {"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT", "LIMIT_MAKER"}
+)
+_LEG_FIELDS = {
+    "Type": "type",
+    "ClientOrderId": "newClientOrderId",
+    "Price": "price",
+    "StopPrice": "stopPrice",
+    "TimeInForce": "timeInForce",
+}
+OCO_PARAMS = frozenset(
+    {"symbol", "listClientOrderId", "side", "quantity", "newOrderRespType",
+     "selfTradePreventionMode", "recvWindow", "timestamp", "signature"}
+    | {f"{leg}{name}" for leg in ("above", "below") for name in _LEG_FIELDS}
+    | {f"{leg}{name}" for leg in ("above", "below")
+       for name in ("IcebergQty", "StrategyId", "StrategyType", "TrailingDelta", "PegPriceType",
+                    "PegOffsetType", "PegOffsetValue")}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NewOrderList:
+    above: NewOrder
+    below: NewOrder
+    list_client_order_id: str | None
+    resp_type: str
+
+
+def parse_oco(params: Params, markets: dict[str, Market]) -> NewOrderList:
+    """POST /api/v3/orderList/oco: two legs (above and below the price), same side and quantity."""
+    unread = sorted(set(params) - OCO_PARAMS)
+    if unread:
+        raise ApiError(
+            -1104,
+            f"Not all sent parameters were read; read '{len(params) - len(unread)}' "
+            f"parameter(s) but was sent '{len(params)}'.",
+        )
+    legs: list[NewOrder] = []
+    for leg in ("above", "below"):
+        leg_type = params.require_text(f"{leg}Type")
+        if leg_type not in OCO_LEG_TYPES:
+            raise ApiError(-1116, "Invalid orderType.")
+        fields = {
+            target: params[f"{leg}{suffix}"]
+            for suffix, target in _LEG_FIELDS.items()
+            if f"{leg}{suffix}" in params
+        }
+        for shared in ("symbol", "side", "quantity"):
+            if shared in params:
+                fields[shared] = params[shared]
+        fields["newOrderRespType"] = "ACK"
+        legs.append(parse_new_order(Params(fields), markets, check_unread=False))
+    resp_type = params.text("newOrderRespType") or "FULL"
+    if resp_type not in RESP_TYPES:
+        raise ApiError(-1130, "Invalid data sent for a parameter 'newOrderRespType'.")
+    client_id = params.text("listClientOrderId")
+    if client_id is not None and not CLIENT_ORDER_ID_RE.match(client_id):
+        raise illegal_chars("listClientOrderId", CLIENT_ORDER_ID_PATTERN)
+    return NewOrderList(
+        above=legs[0], below=legs[1], list_client_order_id=client_id, resp_type=resp_type
+    )
+
+
+def list_view(
+    order_list: OrderList, legs: list[SpotOrder], resp_type: str | None
+) -> dict[str, object]:
+    """An order list; with ``resp_type`` (create / cancel answers) the legs' reports too."""
+    done = not any(leg.is_open for leg in legs)
+    view: dict[str, object] = {
+        "orderListId": order_list.order_list_id,
+        "contingencyType": "OCO",
+        "listStatusType": "ALL_DONE" if done else "EXEC_STARTED",
+        "listOrderStatus": "ALL_DONE" if done else "EXECUTING",
+        "listClientOrderId": order_list.list_client_order_id,
+        "transactionTime": order_list.transaction_time,
+        "symbol": order_list.symbol,
+        "orders": [
+            {"symbol": o.symbol, "orderId": o.order_id, "clientOrderId": o.client_order_id}
+            for o in legs
+        ],
+    }
+    if resp_type is not None:
+        view["orderReports"] = [
+            new_order_view(o, "RESULT" if resp_type == "ACK" else resp_type) for o in legs
+        ]
+    return view

@@ -28,6 +28,7 @@ from fks_fake_exchange.orders import (
     MARKET_LIKE,
     Fill,
     NewOrder,
+    OrderList,
     SpotOrder,
     generate_client_order_id,
 )
@@ -45,6 +46,12 @@ class Ids:
     def __init__(self, first_order_id: int = 4_100_000_001, first_trade_id: int = 310_000_001):
         self._order = first_order_id
         self._trade = first_trade_id
+        self._list = 1
+
+    def order_list(self) -> int:
+        value = self._list
+        self._list += 1
+        return value
 
     def order(self) -> int:
         value = self._order
@@ -78,6 +85,7 @@ class SpotEngine:
         # insertion order is id order) and the newest order per (symbol, client order id)
         self._open: dict[int, SpotOrder] = {}
         self._by_client: dict[tuple[str, str], SpotOrder] = {}
+        self.lists: dict[int, OrderList] = {}
         self.trades: list[Fill] = []
 
     # --- balances ---------------------------------------------------------------------------
@@ -122,11 +130,12 @@ class SpotEngine:
             raise errors.order_does_not_exist()
         return found
 
-    def place(self, new: NewOrder) -> SpotOrder:
-        """Validate filters and balance, record the order and fill what fills now."""
+    def _check(self, new: NewOrder, client_id: str) -> tuple[Decimal, str, Decimal]:
+        """Binance's checks after the parameters: duplicate id, filters, stop/maker rules.
+        Returns the quantity and what the order needs (asset, amount): locked while it rests,
+        spent when it fills at once."""
         market = new.market
         current = self._price_of(market.symbol)
-        client_id = new.client_order_id or generate_client_order_id()
         if any(o.client_order_id == client_id for o in self._open.values()):
             raise errors.order_rejected(errors.DUPLICATE_ORDER)
 
@@ -168,26 +177,23 @@ class SpotEngine:
             if _crosses(new.side, new.price, current):
                 raise errors.order_rejected(errors.WOULD_MATCH_AND_TAKE)
 
-        # What the order needs now: what it locks while it rests, or spends when it fills at once.
         if new.side == "SELL":
-            need_asset, need = market.base, qty
-        elif new.quote_order_qty is not None:
-            need_asset, need = market.quote, new.quote_order_qty
-        elif new.type == "MARKET":
-            need_asset, need = market.quote, round_commission(qty * current)
-        elif new.price is not None:
-            need_asset, need = market.quote, qty * new.price
-        else:
-            assert new.stop_price is not None
-            need_asset, need = market.quote, qty * new.stop_price
-        if self.balance(need_asset).free < need:
-            raise errors.insufficient_balance()
+            return qty, market.base, qty
+        if new.quote_order_qty is not None:
+            return qty, market.quote, new.quote_order_qty
+        if new.type == "MARKET":
+            return qty, market.quote, round_commission(qty * current)
+        if new.price is not None:
+            return qty, market.quote, qty * new.price
+        assert new.stop_price is not None
+        return qty, market.quote, qty * new.stop_price
 
+    def _record(self, new: NewOrder, client_id: str, qty: Decimal, list_id: int = -1) -> SpotOrder:
         now = self._clock()
         order = SpotOrder(
             order_id=self._ids.order(),
             client_order_id=client_id,
-            symbol=market.symbol,
+            symbol=new.market.symbol,
             side=new.side,
             type=new.type,
             time_in_force=new.time_in_force,
@@ -198,10 +204,21 @@ class SpotEngine:
             time=now,
             update_time=now,
             working_time=-1 if new.type != "MARKET" and new.stop_price is not None else now,
+            order_list_id=list_id,
         )
         self.orders[order.order_id] = order
         self._open[order.order_id] = order
         self._by_client[(order.symbol, client_id)] = order
+        return order
+
+    def place(self, new: NewOrder) -> SpotOrder:
+        """Validate filters and balance, record the order and fill what fills now."""
+        client_id = new.client_order_id or generate_client_order_id()
+        qty, need_asset, need = self._check(new, client_id)
+        if self.balance(need_asset).free < need:
+            raise errors.insufficient_balance()
+        order = self._record(new, client_id, qty)
+        current = self._price_of(new.market.symbol)
         if new.type == "MARKET":
             self._fill(order, current, is_maker=False)
             return order
@@ -214,6 +231,72 @@ class SpotEngine:
                 self._close(order, "EXPIRED")
         return order
 
+    def place_oco(self, above: NewOrder, below: NewOrder, list_client_id: str | None) -> OrderList:
+        """An OCO list: two resting legs sharing one balance lock; when one executes (or is
+        triggered) the other expires, canceling either cancels both."""
+        if _level(above) <= _level(below):
+            raise errors.order_rejected(errors.OCO_PRICES)
+        ids = [leg.client_order_id or generate_client_order_id() for leg in (above, below)]
+        if ids[0] == ids[1]:
+            raise errors.order_rejected(errors.DUPLICATE_ORDER)
+        list_id = self._ids.order_list()
+        list_client = list_client_id or generate_client_order_id()
+        if any(
+            lst.list_client_order_id == list_client and self.list_is_open(lst)
+            for lst in self.lists.values()
+        ):
+            raise errors.order_rejected(errors.DUPLICATE_ORDER)
+        checks = [self._check(leg, cid) for leg, cid in zip((above, below), ids, strict=True)]
+        need_asset = checks[0][1]
+        need = max(c[2] for c in checks)
+        if self.balance(need_asset).free < need:
+            raise errors.insufficient_balance()
+        legs = [
+            self._record(leg, cid, check[0], list_id)
+            for leg, cid, check in zip((above, below), ids, checks, strict=True)
+        ]
+        self._lock(legs[0], need_asset, need)  # one lock for the list, moved to the survivor
+        order_list = OrderList(
+            order_list_id=list_id,
+            list_client_order_id=list_client,
+            symbol=above.market.symbol,
+            order_ids=(legs[0].order_id, legs[1].order_id),
+            transaction_time=legs[0].time,
+        )
+        self.lists[list_id] = order_list
+        return order_list
+
+    def list_is_open(self, order_list: OrderList) -> bool:
+        return any(self.orders[i].is_open for i in order_list.order_ids)
+
+    def list_orders(self, order_list: OrderList) -> list[SpotOrder]:
+        return [self.orders[i] for i in order_list.order_ids]
+
+    def find_list(self, list_id: int | None, list_client_id: str | None) -> OrderList:
+        if list_id is not None:
+            found = self.lists.get(list_id)
+        else:
+            found = next(
+                (
+                    lst
+                    for lst in reversed(self.lists.values())
+                    if lst.list_client_order_id == list_client_id
+                ),
+                None,
+            )
+        if found is None:
+            raise errors.order_list_does_not_exist()
+        return found
+
+    def cancel_list(self, order_list: OrderList) -> list[SpotOrder]:
+        legs = self.list_orders(order_list)
+        if not any(leg.is_open for leg in legs):
+            raise errors.order_list_does_not_exist()
+        for leg in legs:
+            if leg.is_open:
+                self._close(leg, "CANCELED")
+        return legs
+
     def cancel(self, symbol: str, order_id: int | None, client_order_id: str | None) -> SpotOrder:
         """Cancel an open order; unknown or already closed orders are -2011 like on Binance."""
         try:
@@ -223,6 +306,7 @@ class SpotEngine:
         if not order.is_open:
             raise errors.unknown_order()
         self._close(order, "CANCELED")
+        self._end_list(order, "CANCELED")  # canceling one leg cancels the whole list
         return order
 
     def on_price(self, symbol: str) -> list[SpotOrder]:
@@ -236,6 +320,7 @@ class SpotEngine:
                 order.working_time = self._clock()
                 order.update_time = order.working_time
                 touched.append(order)
+                self._end_list(order, "EXPIRED")
                 market_stop = order.type in ("STOP_LOSS", "TAKE_PROFIT")
                 if market_stop or _crosses(order.side, order.price, current):
                     self._fill_or_expire(order, current, is_maker=False)
@@ -261,7 +346,22 @@ class SpotEngine:
         order.update_time = self._clock()
         self._open.pop(order.order_id, None)
 
+    def _end_list(self, survivor: SpotOrder, status: str) -> None:
+        """The other legs of ``survivor``'s order list end with ``status``; a balance lock they
+        hold moves to ``survivor`` while it is still open."""
+        if survivor.order_list_id < 0:
+            return
+        order_list = self.lists[survivor.order_list_id]
+        for leg in self.list_orders(order_list):
+            if leg is survivor or not leg.is_open:
+                continue
+            if leg.locked_asset is not None and survivor.is_open:
+                survivor.locked_asset, survivor.locked_amount = leg.locked_asset, leg.locked_amount
+                leg.locked_asset, leg.locked_amount = None, ZERO
+            self._close(leg, status)
+
     def _fill_or_expire(self, order: SpotOrder, price: Decimal, *, is_maker: bool) -> None:
+        self._end_list(order, "EXPIRED")
         market = self.markets[order.symbol]
         remaining = order.orig_qty - order.executed_qty
         self._unlock(order)
@@ -277,6 +377,7 @@ class SpotEngine:
     def _fill(self, order: SpotOrder, price: Decimal, *, is_maker: bool) -> None:
         """Fill the whole remaining quantity at ``price`` and settle balances and commission."""
         market = self.markets[order.symbol]
+        self._end_list(order, "EXPIRED")
         self._unlock(order)
         qty = order.orig_qty - order.executed_qty
         quote_qty = round_commission(qty * price)
@@ -313,6 +414,13 @@ class SpotEngine:
         order.status = "FILLED"
         order.update_time = now
         self._open.pop(order.order_id, None)
+
+
+def _level(new: NewOrder) -> Decimal:
+    """Where an OCO leg sits: its stop price, or its limit price for a LIMIT_MAKER leg."""
+    level = new.stop_price if new.stop_price is not None else new.price
+    assert level is not None
+    return level
 
 
 def _crosses(side: str, limit: Decimal, current: Decimal) -> bool:

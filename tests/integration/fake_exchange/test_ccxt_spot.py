@@ -261,3 +261,64 @@ async def test_sandbox_mode_then_endpoint_override_reaches_every_api(
         assert order["status"] == "closed"
     finally:
         await ex.close()
+
+
+async def test_oco_protects_a_spot_position_with_one_balance_lock(
+    fake_exchange: FakeExchange,
+) -> None:
+    """Separate stop-loss and take-profit sells of the same amount cannot both rest on Binance
+    spot (each locks the base); an OCO list (ccxt implicit API) shares one lock."""
+    async with fake_exchange.ccxt() as ex:
+        await ex.load_markets()
+        await ex.create_order("BTC/USDT", "limit", "sell", 0.06, 80_000, {"stopLossPrice": 66_000})
+        with pytest.raises(ccxt.InsufficientFunds):  # 0.1 BTC held, 0.06 locked by the stop
+            await ex.create_order(
+                "BTC/USDT", "limit", "sell", 0.06, 70_000, {"takeProfitPrice": 70_000}
+            )
+        await ex.cancel_all_orders("BTC/USDT")
+
+        oco = await ex.private_post_orderlist_oco(
+            {
+                "symbol": "BTCUSDT",
+                "side": "SELL",
+                "quantity": "0.06",
+                "listClientOrderId": "oco-1",
+                "aboveType": "LIMIT_MAKER",
+                "abovePrice": "70000",
+                "aboveClientOrderId": "oco-1-tp",
+                "belowType": "STOP_LOSS_LIMIT",
+                "belowStopPrice": "66000",
+                "belowPrice": "65900",
+                "belowTimeInForce": "GTC",
+                "belowClientOrderId": "oco-1-sl",
+            }
+        )
+        assert oco["listOrderStatus"] == "EXECUTING"
+        assert [r["status"] for r in oco["orderReports"]] == ["NEW", "NEW"]
+        assert (await ex.fetch_balance())["BTC"]["used"] == 0.06
+        assert len(await ex.fetch_open_orders("BTC/USDT")) == 2
+
+        fake_exchange.set_price("BTC/USDT", "70000")
+        take_profit = await ex.fetch_order(None, "BTC/USDT", {"origClientOrderId": "oco-1-tp"})
+        stop_loss = await ex.fetch_order(None, "BTC/USDT", {"origClientOrderId": "oco-1-sl"})
+        assert (take_profit["status"], take_profit["average"]) == ("closed", 70_000)
+        assert stop_loss["status"] == "expired"
+        balance = await ex.fetch_balance()
+        assert balance["BTC"] == {
+            "free": pytest.approx(0.04),
+            "used": 0.0,
+            "total": pytest.approx(0.04),
+        }
+        assert balance["USDT"]["free"] == pytest.approx(10_000 + 0.06 * 70_000 * 0.999)
+
+        listed = await ex.private_get_orderlist({"orderListId": oco["orderListId"]})
+        assert listed["listOrderStatus"] == "ALL_DONE"
+
+        second = await ex.private_post_orderlist_oco(
+            {"symbol": "BTCUSDT", "side": "SELL", "quantity": "0.01", "aboveType": "TAKE_PROFIT",
+             "aboveStopPrice": "75000", "belowType": "STOP_LOSS", "belowStopPrice": "65000"}
+        )  # fmt: skip
+        leg_id = str(second["orders"][1]["orderId"])
+        await ex.cancel_order(leg_id, "BTC/USDT")  # canceling one leg cancels the list
+        assert await ex.fetch_open_orders("BTC/USDT") == []
+        assert (await ex.fetch_balance())["BTC"]["used"] == 0

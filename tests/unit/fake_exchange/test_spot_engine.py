@@ -8,7 +8,7 @@ import pytest
 
 from fks_fake_exchange.errors import ApiError
 from fks_fake_exchange.markets import Market
-from fks_fake_exchange.orders import SpotOrder, parse_new_order
+from fks_fake_exchange.orders import SpotOrder, parse_new_order, parse_oco
 from fks_fake_exchange.params import Params
 from fks_fake_exchange.spot import SpotEngine
 from tests.unit.fake_exchange.conftest import Prices
@@ -243,3 +243,44 @@ def test_max_num_algo_orders(engine: SpotEngine, spot_markets: dict[str, Market]
         engine, spot_markets, "Filter failure: MAX_NUM_ALGO_ORDERS",
         side="SELL", type="STOP_LOSS", quantity="0.001", stopPrice="60000",
     )  # fmt: skip
+
+
+def _oco(engine: SpotEngine, markets: dict[str, Market], **params: str) -> list[SpotOrder]:
+    new = parse_oco(
+        Params({"symbol": "BTCUSDT", "side": "SELL", "quantity": "0.05", **params}), markets
+    )
+    return engine.list_orders(engine.place_oco(new.above, new.below, new.list_client_order_id))
+
+
+def test_oco_lock_moves_to_the_triggered_leg(
+    engine: SpotEngine, spot_markets: dict[str, Market], prices: Prices
+) -> None:
+    above, below = _oco(
+        engine, spot_markets,
+        aboveType="LIMIT_MAKER", abovePrice="70000",
+        belowType="STOP_LOSS_LIMIT", belowStopPrice="66000", belowPrice="66500",
+        belowTimeInForce="GTC",
+    )  # fmt: skip
+    assert _free_locked(engine, "BTC") == (D("0.05"), D("0.05"))  # one lock for both legs
+    prices["BTCUSDT"] = D(65_900)  # the stop triggers; its 66,500 limit rests
+    engine.on_price("BTCUSDT")
+    assert (above.status, below.status) == ("EXPIRED", "NEW")
+    assert below.is_working
+    assert _free_locked(engine, "BTC") == (D("0.05"), D("0.05"))  # still locked, by the stop leg
+    prices["BTCUSDT"] = D(66_500)
+    engine.on_price("BTCUSDT")
+    assert below.status == "FILLED"
+    assert _free_locked(engine, "BTC") == (D("0.05"), 0)
+
+
+def test_oco_refusals(engine: SpotEngine, spot_markets: dict[str, Market]) -> None:
+    with pytest.raises(ApiError, match="relationship of the prices"):
+        _oco(engine, spot_markets, aboveType="LIMIT_MAKER", abovePrice="65000",
+             belowType="STOP_LOSS", belowStopPrice="66000")  # fmt: skip
+    with pytest.raises(ApiError, match="insufficient balance"):
+        _oco(engine, spot_markets, quantity="0.2", aboveType="LIMIT_MAKER", abovePrice="70000",
+             belowType="STOP_LOSS", belowStopPrice="66000")  # fmt: skip
+    with pytest.raises(ApiError, match="Invalid orderType"):
+        _oco(engine, spot_markets, aboveType="LIMIT", abovePrice="70000",
+             belowType="STOP_LOSS", belowStopPrice="66000")  # fmt: skip
+    assert engine.orders == {}
