@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     import prometheus_client
     import uvicorn
 
-    prometheus_client.disable_created_metrics()  # no *_created series: the SPEC names only
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # SPEC names only
 
     from fks_executor.app import create_app
 

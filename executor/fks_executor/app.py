@@ -6,6 +6,7 @@ Endpoints (SPEC §3): ``POST /webhook/tradingview`` and ``POST /webhook``, ``GET
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
@@ -17,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from fks_executor.audit import AuditLog
 from fks_executor.auth import Authenticator
@@ -42,9 +44,12 @@ log = logging.getLogger("fks_executor")
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def _json(status: int, body: dict[str, Any]) -> Response:
     return Response(
-        content=json.dumps(body, separators=(",", ":")).encode(),
+        content=_ENCODER.encode(body).encode(),
         status_code=status,
         media_type="application/json",
     )
@@ -90,6 +95,11 @@ class Runtime:
     async def start(self) -> None:
         await self.store.open()
         await self.executor.start()
+        # Everything alive now (frameworks, ccxt's tables, loaded markets) lives as long as the
+        # process: move it out of the collector's sight, so a full collection under load scans
+        # only what requests allocate (without this: ~50 ms pauses, the p99 of the webhook).
+        gc.collect()
+        gc.freeze()
 
     async def stop(self) -> None:
         left = await self.intake.drain(SHUTDOWN_GRACE_SECONDS)
@@ -188,8 +198,10 @@ def create_app(
         )
         return answer(outcome)
 
-    app.add_api_route("/webhook/tradingview", webhook, methods=["POST"])
-    app.add_api_route("/webhook", webhook, methods=["POST"])
+    # Plain Starlette routes: the webhook takes the raw body and needs none of FastAPI's
+    # parameter injection, which would cost more than a third of the bare request.
+    app.router.routes.append(Route("/webhook/tradingview", webhook, methods=["POST"]))
+    app.router.routes.append(Route("/webhook", webhook, methods=["POST"]))
 
     @app.get("/health")
     async def health() -> Response:

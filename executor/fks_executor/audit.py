@@ -25,11 +25,16 @@ from fks_executor.metrics import Metrics
 __all__ = ["AuditLog"]
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+_second: tuple[int, str] = (-1, "")
+
+
 def _utc(now: float) -> str:
+    global _second
     seconds = int(now)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + (
-        f".{int((now - seconds) * 1000):03d}Z"
-    )
+    if _second[0] != seconds:
+        _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return f"{_second[1]}.{int((now - seconds) * 1000):03d}Z"
 
 
 class AuditLog:
@@ -77,7 +82,7 @@ class AuditLog:
         for key, value in extra.items():
             if value is not None:
                 event[key] = value
-        line = (json.dumps(event, separators=(",", ":"), default=str) + "\n").encode()
+        line = (_ENCODER.encode(event) + "\n").encode()
         self._write(line)
         if self._metrics is not None:
             counter = self._counters.get(decision)

@@ -15,7 +15,7 @@ in through ``build_executor``.
 from __future__ import annotations
 
 import time
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from fks_executor.audit import AuditLog
 from fks_executor.config import ConfigError, ExecutorConfig, ResolvedSecrets
@@ -63,6 +63,7 @@ class DryRunExecutor:
         risk = config.risk
         self._cap_usd = min(risk.max_order_size_usd, risk.max_position_size_usd)
         self._exchanges = {a.name: a.exchange for a in config.accounts}
+        self._executions: dict[str, Any] = {}
 
     async def start(self) -> None:
         return None
@@ -105,7 +106,11 @@ class DryRunExecutor:
             cost=round(amount * price, 8),
             dry_run=True,
         )
-        self.metrics.order_executions.labels(account, exchange, "dry_run").inc()
+        counter = self._executions.get(account)
+        if counter is None:
+            counter = self.metrics.order_executions.labels(account, exchange, "dry_run")
+            self._executions[account] = counter
+        counter.inc()
         self.metrics.order_duration.observe(time.perf_counter() - started)
         return Outcome(
             status="dry_run", signal_id=signal.signal_id, http_status=200, order=order.as_dict()

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from fks_executor.audit import AuditLog
@@ -156,14 +156,11 @@ class Intake:
         if not isinstance(obj, dict):
             raise InvalidPayload("body: must be a JSON object")
 
-        signal = build_signal(obj, raw)
-        ctx.signal_id, ctx.symbol = signal.signal_id, signal.symbol
-        if signal.account is not None and signal.account not in self._accounts:
+        signal = build_signal(obj, raw, default_account=self._default_account)
+        ctx.signal_id, ctx.symbol, ctx.account = signal.signal_id, signal.symbol, signal.account
+        if signal.account not in self._accounts:
             raise UnknownAccount(f"account: {signal.account!r} is not an account of this pipeline")
-        account = signal.account or self._default_account
-        ctx.account = account
-        if signal.account is None:
-            signal = replace(signal, account=account)
+        account = signal.account
 
         if config.suspend:
             raise Suspended("pipeline is suspended (kill switch): no orders are placed")
@@ -227,11 +224,10 @@ class Intake:
     # --- execution --------------------------------------------------------------------------
 
     async def _execute_within_deadline(self, signal: Signal) -> Outcome:
-        task = asyncio.create_task(self._execute(signal), name=f"signal-{signal.signal_id}")
+        task = asyncio.create_task(self._execute(signal))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        done, _ = await asyncio.wait((task,), timeout=self.config.response_deadline_seconds)
-        if done:
+        if await _finished_within(task, self.config.response_deadline_seconds):
             return task.result()
         return Outcome(
             status="accepted",
@@ -304,6 +300,25 @@ class Intake:
         checks = {"config": True, "journal": await self.store.ping()}
         checks.update(self.executor.ready())
         return checks
+
+
+async def _finished_within(task: asyncio.Task[Outcome], seconds: float) -> bool:
+    """Wait for ``task`` at most ``seconds``, never cancelling it (also when the waiting
+    request is cancelled). Cheaper than ``asyncio.wait``/``wait_for(shield())`` on this path."""
+    waiter = asyncio.get_running_loop().create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    task.add_done_callback(wake)
+    timer = asyncio.get_running_loop().call_later(seconds, wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+    return task.done()
 
 
 def _order_id(outcome: Outcome) -> str | None:

@@ -242,8 +242,9 @@ def _describe(exc: ValidationError, sent_as: dict[str, str]) -> str:
     return f"{name}: {message}"
 
 
-def build_signal(obj: dict[str, Any], raw: bytes) -> Signal:
-    """Validate a decoded alert object (passphrase already taken out) into a ``Signal``."""
+def build_signal(obj: dict[str, Any], raw: bytes, default_account: str | None = None) -> Signal:
+    """Validate a decoded alert object (passphrase already taken out) into a ``Signal``;
+    without ``account`` in the alert, ``default_account``."""
     data, sent_as = _canonical(obj)
     try:
         payload = _Payload.model_validate(data)
@@ -262,5 +263,5 @@ def build_signal(obj: dict[str, Any], raw: bytes) -> Signal:
         amount=payload.amount,
         size_usd=payload.size_usd,
         atr=payload.atr,
-        account=payload.account,
+        account=payload.account or default_account,
     )

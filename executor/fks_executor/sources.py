@@ -52,6 +52,7 @@ class SourcePolicy:
         self.allowed = _networks(allowed)
         self.trusted = _networks(trusted_proxies)
         self._cache: dict[str, bool] = {}
+        self._peers: dict[str, str] = {}
 
     @staticmethod
     def _within(address: Address, networks: tuple[Network, ...]) -> bool:
@@ -59,10 +60,14 @@ class SourcePolicy:
 
     def client(self, peer: str | None, forwarded_for: str | None) -> str:
         """The client address as text (``UNKNOWN`` when it cannot be told)."""
-        peer_address = _address(peer) if peer else None
+        if not peer:
+            return UNKNOWN
+        if not self.trusted or not forwarded_for:
+            return self._peer(peer)
+        peer_address = _address(peer)
         if peer_address is None:
             return UNKNOWN
-        if not forwarded_for or not self.trusted or not self._within(peer_address, self.trusted):
+        if not self._within(peer_address, self.trusted):
             return str(peer_address)
         for hop in reversed(forwarded_for.split(",")):
             hop_address = _address(hop)
@@ -72,6 +77,15 @@ class SourcePolicy:
                 return str(hop_address)
         # Every hop is a trusted proxy: the left-most is as close to the client as we get.
         return str(_address(forwarded_for.split(",")[0]))
+
+    def _peer(self, peer: str) -> str:
+        cached = self._peers.get(peer)
+        if cached is None:
+            address = _address(peer)
+            cached = str(address) if address is not None else UNKNOWN
+            if len(self._peers) < 10_000:
+                self._peers[peer] = cached
+        return cached
 
     def allows(self, client: str) -> bool:
         """True when the allowlist is empty or ``client`` is inside it."""

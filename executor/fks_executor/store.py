@@ -25,7 +25,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from fks_executor.domain import Outcome, Signal
@@ -109,6 +109,22 @@ class SignalStore(Protocol):
         ...
 
 
+@dataclass(slots=True)
+class _Entry:
+    """The memory store's mutable record (updated in place: no copy per state change)."""
+
+    signal: Signal
+    state: SignalState
+    received_at: float
+    updated_at: float
+    outcome: Outcome | None = None
+
+    def record(self) -> SignalRecord:
+        return SignalRecord(
+            self.signal, self.state, self.received_at, self.updated_at, self.outcome
+        )
+
+
 class MemorySignalStore:
     """Process memory. Bounded: beyond ``max_records`` the oldest finished records go first."""
 
@@ -122,7 +138,7 @@ class MemorySignalStore:
         self.retention = retention
         self.max_records = max_records
         self._clock = clock
-        self._records: OrderedDict[str, SignalRecord] = OrderedDict()
+        self._records: OrderedDict[str, _Entry] = OrderedDict()
 
     async def open(self) -> None:
         return None
@@ -136,11 +152,11 @@ class MemorySignalStore:
         cutoff = now - self.retention
         doomed: list[str] = []
         excess = len(records) - self.max_records
-        for signal_id, record in records.items():
-            expired = record.received_at < cutoff
+        for signal_id, entry in records.items():
+            expired = entry.received_at < cutoff
             if not expired and excess <= len(doomed):
                 break
-            if expired or record.state is SignalState.DONE:
+            if expired or entry.state is SignalState.DONE:
                 doomed.append(signal_id)
         for signal_id in doomed:
             del records[signal_id]
@@ -148,35 +164,35 @@ class MemorySignalStore:
     async def claim(self, signal: Signal) -> SignalRecord | None:
         existing = self._records.get(signal.signal_id)
         if existing is not None:
-            return existing
+            return existing.record()
         now = self._clock()
-        self._records[signal.signal_id] = SignalRecord(
-            signal=signal, state=SignalState.RECEIVED, received_at=now, updated_at=now
-        )
+        self._records[signal.signal_id] = _Entry(signal, SignalState.RECEIVED, now, now)
         oldest = next(iter(self._records.values()))
         if len(self._records) > self.max_records or oldest.received_at < now - self.retention:
             self._evict(now)
         return None
 
-    def _update(self, signal_id: str, **changes: Any) -> None:
-        record = self._records.get(signal_id)
-        if record is not None:
-            self._records[signal_id] = replace(record, updated_at=self._clock(), **changes)
-
     async def mark_executing(self, signal_id: str) -> None:
-        self._update(signal_id, state=SignalState.EXECUTING)
+        entry = self._records.get(signal_id)
+        if entry is not None:
+            entry.state = SignalState.EXECUTING
+            entry.updated_at = self._clock()
 
     async def complete(self, signal_id: str, outcome: Outcome) -> None:
-        self._update(signal_id, state=SignalState.DONE, outcome=outcome)
+        entry = self._records.get(signal_id)
+        if entry is not None:
+            entry.state = SignalState.DONE
+            entry.outcome = outcome
+            entry.updated_at = self._clock()
 
     async def get(self, signal_id: str) -> SignalRecord | None:
-        record = self._records.get(signal_id)
-        if record is not None and record.received_at < self._clock() - self.retention:
+        entry = self._records.get(signal_id)
+        if entry is None or entry.received_at < self._clock() - self.retention:
             return None
-        return record
+        return entry.record()
 
     async def unfinished(self) -> list[SignalRecord]:
-        return [r for r in self._records.values() if r.state is not SignalState.DONE]
+        return [e.record() for e in self._records.values() if e.state is not SignalState.DONE]
 
     async def ping(self) -> bool:
         return True

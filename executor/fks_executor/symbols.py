@@ -9,6 +9,7 @@ markets is the exchange layer's (``fks_executor.exchange.markets.resolve_symbol`
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ class SymbolForm:
     perpetual: bool  # ".P" / "PERP" suffix or a settle currency
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_symbol(raw: str) -> SymbolForm:
     """Take an alert's symbol apart; ``ValueError`` for something that is no symbol at all."""
     text = raw.strip()
@@ -88,6 +90,7 @@ def parse_symbol(raw: str) -> SymbolForm:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def guess_unified(raw: str) -> str:
     """``BTCUSDT`` -> ``BTC/USDT`` without markets (longest known quote suffix); else as is."""
     form = parse_symbol(raw)
