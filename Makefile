@@ -65,6 +65,10 @@ cluster-down: venv ## Stop the local control plane started by cluster-up
 run-executor: venv ## Run the executor on its embedded default config (dry-run, port 8000)
 	$(BIN)/fks-executor
 
+.PHONY: bench-intake
+bench-intake: venv system-deps ## Webhook intake throughput/latency vs a bare endpoint (< 2 min)
+	$(PY) bench/intake.py
+
 .PHONY: clean
 clean: ## Remove caches and runtime state (keeps the built control-plane binaries)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .cluster .logs
