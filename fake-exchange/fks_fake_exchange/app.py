@@ -100,7 +100,8 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
     # Read the whole request first: a client that gives up later must not undo a received request.
     await raw_parts(request)
     ex.stats.requests += 1
-    ex.stats.by_endpoint[f"{method} {path}"] += 1
+    if request.match_info.http_exception is None:  # known endpoints only (bounded)
+        ex.stats.by_endpoint[f"{method} {path}"] += 1
     is_order = method == "POST" and path in ORDER_PATHS
     if is_order:
         ex.stats.order_requests += 1

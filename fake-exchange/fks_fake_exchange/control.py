@@ -114,7 +114,11 @@ async def state(request: web.Request) -> web.Response:
             "prices": prices_view(ex),
             "balances": balances_view(ex),
             "stats": ex.stats.view(ex.faults.fired_total),
-            "openOrders": sum(1 for o in all_orders(ex) if o.get("status") == "NEW"),
+            "openOrders": sum(
+                1
+                for o in all_orders(ex)
+                if o.get("status") in ("NEW", "PARTIALLY_FILLED") or o.get("algoStatus") == "NEW"
+            ),
             "faults": [f.view() for f in ex.faults.active()],
         }
     )

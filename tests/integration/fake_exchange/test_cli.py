@@ -209,6 +209,9 @@ def test_control_api_refuses_bad_bodies_with_a_reason() -> None:
         # nothing of the above changed the exchange
         assert fx.prices()["BTCUSDT"] == 68_000
         assert fx.faults() == []
+        state = fx.state()
+        assert (state["openOrders"], state["clockOffsetMs"]) == (0, 0)
+        assert state["balances"]["spot"]["USDT"] == {"free": "10000", "locked": "0"}
 
 
 def test_unknown_paths_and_methods_answer_like_a_web_server() -> None:
