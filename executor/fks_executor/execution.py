@@ -1,7 +1,10 @@
 """The execution seam: what happens to a signal once intake has accepted and journaled it.
 
-Intake calls ``SignalExecutor.execute(signal)`` exactly once per claimed signal (under the
-response deadline; past it, the call runs on in the background and the caller gets 202).
+Intake calls ``SignalExecutor.execute(signal, attempt)`` once per winning claim of a signal
+(under the response deadline; past it, the call runs on in the background and the caller gets
+202). ``attempt.number`` is 1, or more when a redelivery retries a retryable failure (a 503);
+``attempt.resume`` says an earlier attempt may have sent orders: look them up by client order
+id before sending anything.
 ``execute`` returns the ``Outcome`` to record and answer, or raises an ``ExecutorError``
 (translated to its answer by intake; a real order engine raises ``InsufficientFunds``,
 ``CircuitOpen``...). It never needs to catch other exceptions: intake turns them into
@@ -15,6 +18,7 @@ in through ``build_executor``.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from fks_executor.audit import AuditLog
@@ -25,7 +29,23 @@ from fks_executor.exchange.client_ids import Leg, client_order_id
 from fks_executor.metrics import Metrics
 from fks_executor.symbols import guess_unified
 
-__all__ = ["DryRunExecutor", "SignalExecutor", "build_executor"]
+__all__ = ["Attempt", "DryRunExecutor", "SignalExecutor", "build_executor"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    number: int = 1
+    """1 for the first; +1 for each redelivery that retried a retryable failure."""
+    previous_started_at: float | None = None
+    """When the previous attempt started executing (None: there was none, or it never did)."""
+
+    @property
+    def resume(self) -> bool:
+        """An earlier attempt may have sent orders: resolve them before sending again."""
+        return self.previous_started_at is not None
+
+
+FIRST_ATTEMPT = Attempt()
 
 
 @runtime_checkable
@@ -42,7 +62,7 @@ class SignalExecutor(Protocol):
         """Named readiness checks for ``/ready`` (e.g. markets loaded per account)."""
         ...
 
-    async def execute(self, signal: Signal) -> Outcome:
+    async def execute(self, signal: Signal, attempt: Attempt = FIRST_ATTEMPT) -> Outcome:
         """Place (or simulate) the orders of one signal; ``signal.account`` is resolved."""
         ...
 
@@ -74,7 +94,8 @@ class DryRunExecutor:
     def ready(self) -> dict[str, bool]:
         return {}
 
-    async def execute(self, signal: Signal) -> Outcome:
+    async def execute(self, signal: Signal, attempt: Attempt = FIRST_ATTEMPT) -> Outcome:
+        del attempt  # a simulation has nothing to resume
         started = time.perf_counter()
         price = signal.price
         if price is None:

@@ -5,7 +5,8 @@
 3. body, at most 64 KiB (413 ``body_too_large``)  7. kill switch (503 ``suspended``)
 4. HMAC signature, when sent                      8. timestamp (422 ``stale``)
 5. JSON (400 ``invalid_json``), passphrase        9. confidence (200 ``ignored``)
-   (401 ``invalid_signature``)                    10. claim (200 ``duplicate``), then execute
+   (401 ``invalid_signature``)                    10. claim (200 ``duplicate``; a retryable
+                                                      503 is retried), then execute
 
 Every refusal is an ``ExecutorError``; ``handle_webhook`` turns it into its answer in one place,
 counts it and audits it. Anything else that escapes is a bug: answered ``500 internal_error``,
@@ -42,7 +43,7 @@ from fks_executor.errors import (
     Suspended,
     UnknownAccount,
 )
-from fks_executor.execution import SignalExecutor
+from fks_executor.execution import Attempt, SignalExecutor
 from fks_executor.metrics import Metrics
 from fks_executor.ratelimit import RateLimiter
 from fks_executor.signals import build_signal, check_freshness, decode_body, take_passphrase
@@ -176,16 +177,17 @@ class Intake:
                 ),
             )
 
-        existing = await self.store.claim(signal)
-        if existing is not None:
+        claim = await self.store.claim(signal)
+        record = claim.record
+        if not claim.won:
             ctx.audited = True
-            outcome = self._duplicate(existing)
+            outcome = self._duplicate(record)
             self.audit.record(
                 "duplicate",
                 signal_id=signal.signal_id,
                 account=account,
                 symbol=signal.symbol,
-                reason=existing.outcome.status if existing.outcome else existing.state.value,
+                reason=record.outcome.status if record.outcome else record.state.value,
                 order_id=_order_id(outcome),
                 source=client,
                 http_status=200,
@@ -193,14 +195,17 @@ class Intake:
             return outcome
 
         ctx.audited = True
+        attempt = Attempt(record.attempts, record.started_at if record.attempts > 1 else None)
         self.audit.record(
             "accepted",
             signal_id=signal.signal_id,
             account=account,
             symbol=signal.symbol,
             source=client,
+            attempt=attempt.number if attempt.number > 1 else None,
         )
-        return await self._execute_within_deadline(signal)
+        # A retry executes the signal as first recorded (its client order ids derive from it).
+        return await self._execute_within_deadline(record.signal, attempt)
 
     @staticmethod
     def _duplicate(record: SignalRecord) -> Outcome:
@@ -223,8 +228,8 @@ class Intake:
 
     # --- execution --------------------------------------------------------------------------
 
-    async def _execute_within_deadline(self, signal: Signal) -> Outcome:
-        task = asyncio.create_task(self._execute(signal))
+    async def _execute_within_deadline(self, signal: Signal, attempt: Attempt) -> Outcome:
+        task = asyncio.create_task(self._execute(signal, attempt))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         if await _finished_within(task, self.config.response_deadline_seconds):
@@ -236,14 +241,14 @@ class Intake:
             detail="still executing; GET /signals/{id} tells the outcome",
         )
 
-    async def _execute(self, signal: Signal) -> Outcome:
+    async def _execute(self, signal: Signal, attempt: Attempt) -> Outcome:
         """Run one claimed signal to its recorded outcome. Never raises."""
         signal_id = signal.signal_id
         self.metrics.signals_inflight.inc()
         try:
             try:
                 await self.store.mark_executing(signal_id)
-                outcome = await self.executor.execute(signal)
+                outcome = await self.executor.execute(signal, attempt)
             except ExecutorError as exc:
                 outcome = Outcome.from_error(exc, signal_id)
             except Exception:
@@ -339,4 +344,5 @@ def _record_view(record: SignalRecord) -> dict[str, Any]:
         "signal": signal,
         "outcome": record.outcome.body() if record.outcome else None,
         "finished": record.state is SignalState.DONE,
+        "attempts": record.attempts,
     }

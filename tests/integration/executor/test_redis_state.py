@@ -47,9 +47,12 @@ async def client(redis_url: str) -> AsyncIterator[Any]:
 
 async def test_redis_store_lifecycle(client: Any) -> None:
     store = RedisSignalStore(client, "p")
-    assert await store.claim(sig("a")) is None
-    existing = await store.claim(sig("a"))
-    assert existing is not None
+    first = await store.claim(sig("a"))
+    assert first.won
+    assert first.record.attempts == 1
+    again = await store.claim(sig("a"))
+    assert not again.won
+    existing = again.record
     assert existing.state is SignalState.RECEIVED
     assert existing.signal == sig("a")
     assert [r.signal_id for r in await store.unfinished()] == ["a"]
@@ -60,6 +63,7 @@ async def test_redis_store_lifecycle(client: Any) -> None:
     record = await store.get("a")
     assert record is not None
     assert (record.state, record.outcome) == (SignalState.DONE, outcome)
+    assert record.started_at is not None
     assert await store.unfinished() == []
     assert await store.get("missing") is None
     assert await store.ping() is True
@@ -72,10 +76,33 @@ async def test_redis_claim_is_atomic_across_connections(redis_url: str) -> None:
     try:
         stores = [RedisSignalStore(c, "race") for c in clients]
         results = await asyncio.gather(*(s.claim(sig("same")) for s in stores for _ in range(5)))
-        assert sum(r is None for r in results) == 1
+        assert sum(r.won for r in results) == 1
     finally:
         for c in clients:
             await c.aclose()
+
+
+async def test_redis_retry_of_a_retryable_failure(client: Any) -> None:
+    store = RedisSignalStore(client, "retry")
+    await store.claim(sig("r"))
+    await store.mark_executing("r")
+    await store.complete("r", Outcome("failed", "r", 503, "exchange_unavailable"))
+    assert await store.unfinished() == []
+    retry = await store.claim(sig("r"))
+    assert retry.won
+    assert (retry.record.attempts, retry.record.state, retry.record.outcome) == (
+        2,
+        SignalState.RECEIVED,
+        None,
+    )
+    assert retry.record.started_at is not None
+    assert [r.signal_id for r in await store.unfinished()] == ["r"]
+    assert not (await store.claim(sig("r"))).won
+    await store.complete("r", Outcome("rejected", "r", 422, "insufficient_funds"))
+    final = await store.claim(sig("r"))
+    assert not final.won
+    assert final.record.outcome is not None
+    assert final.record.outcome.reason == "insufficient_funds"
 
 
 async def test_redis_rate_limit_is_shared(redis_url: str) -> None:

@@ -14,7 +14,8 @@ import pytest
 
 from fks_executor.auth import sign
 from fks_executor.domain import Outcome, Signal
-from fks_executor.errors import InsufficientFunds
+from fks_executor.errors import ExchangeUnavailable, InsufficientFunds
+from fks_executor.execution import FIRST_ATTEMPT, Attempt
 from tests.unit.executor.helpers import (
     SECRET,
     alert,
@@ -312,19 +313,33 @@ class SlowExecutor:
     def ready(self) -> dict[str, bool]:
         return {"markets:main": True}
 
-    async def execute(self, signal: Signal) -> Outcome:
+    async def execute(self, signal: Signal, attempt: Attempt = FIRST_ATTEMPT) -> Outcome:
         self.calls.append(signal)
         await self.release.wait()
         return Outcome(status="executed", signal_id=signal.signal_id, order={"id": "ex-1"})
 
 
 class RefusingExecutor(SlowExecutor):
-    async def execute(self, signal: Signal) -> Outcome:
+    async def execute(self, signal: Signal, attempt: Attempt = FIRST_ATTEMPT) -> Outcome:
         raise InsufficientFunds("not enough USDT")
 
 
+class FlakyExecutor(SlowExecutor):
+    """The exchange is unreachable on the first attempt only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts: list[Attempt] = []
+
+    async def execute(self, signal: Signal, attempt: Attempt = FIRST_ATTEMPT) -> Outcome:
+        self.attempts.append(attempt)
+        if attempt.number == 1:
+            raise ExchangeUnavailable("binance: timed out after 3 tries")
+        return Outcome(status="executed", signal_id=signal.signal_id, order={"id": "ex-2"})
+
+
 class CrashingExecutor(SlowExecutor):
-    async def execute(self, signal: Signal) -> Outcome:
+    async def execute(self, signal: Signal, attempt: Attempt = FIRST_ATTEMPT) -> Outcome:
         raise RuntimeError("boom: internal detail with /some/path")
 
 
@@ -374,6 +389,35 @@ async def test_executor_refusal_is_answered_and_recorded(tmp_path: Path) -> None
     assert r.status_code == 422
     assert (answer(r)["reason"], answer(r)["detail"]) == ("insufficient_funds", "not enough USDT")
     assert answer(dup)["first"]["reason"] == "insufficient_funds"
+
+
+async def test_a_redelivery_after_a_503_is_a_new_attempt(tmp_path: Path) -> None:
+    """TradingView resends after a 5xx: the resend retries, telling the executor to resume."""
+    executor = FlakyExecutor()
+    app = make_app(make_config(tmp_path), executor=executor)
+    body = raw(alert(id="flaky"))
+    async with serve(app) as http:
+        first = await post(http, body)
+        second = await post(http, body)
+        third = await post(http, body)
+        record = (
+            await http.get("/signals/flaky", headers={"Authorization": f"Bearer {SECRET}"})
+        ).json()
+    assert (first.status_code, answer(first)["reason"]) == (503, "exchange_unavailable")
+    assert (second.status_code, answer(second)["status"]) == (200, "executed")
+    assert answer(third)["status"] == "duplicate"
+    assert [a.number for a in executor.attempts] == [1, 2]
+    assert executor.attempts[0].resume is False
+    assert executor.attempts[1].resume is True  # the first attempt had started: look up first
+    assert record["attempts"] == 2
+    events = audit_lines(tmp_path / "audit.jsonl")
+    assert [(e["decision"], e.get("attempt")) for e in events] == [
+        ("accepted", None),
+        ("failed", None),
+        ("accepted", 2),
+        ("executed", None),
+        ("duplicate", None),
+    ]
 
 
 async def test_an_internal_error_is_500_without_a_trace(tmp_path: Path) -> None:

@@ -30,11 +30,13 @@ class Clock:
 
 async def test_first_claim_wins_and_repeats_get_the_record() -> None:
     store = MemorySignalStore()
-    assert await store.claim(sig()) is None
+    first = await store.claim(sig())
+    assert first.won
+    assert (first.record.state, first.record.attempts) == (SignalState.RECEIVED, 1)
     again = await store.claim(sig())
-    assert again is not None
-    assert again.state is SignalState.RECEIVED
-    assert again.outcome is None
+    assert not again.won
+    assert again.record.state is SignalState.RECEIVED
+    assert again.record.outcome is None
 
 
 async def test_record_lifecycle_received_executing_done() -> None:
@@ -56,14 +58,14 @@ async def test_record_lifecycle_received_executing_done() -> None:
     assert record.outcome == outcome
     assert await store.unfinished() == []
     dup = await store.claim(sig())
-    assert dup is not None
-    assert dup.outcome == outcome
+    assert not dup.won
+    assert dup.record.outcome == outcome
 
 
 async def test_concurrent_claims_of_one_signal_have_one_winner() -> None:
     store = MemorySignalStore()
     results = await asyncio.gather(*(store.claim(sig()) for _ in range(50)))
-    assert sum(r is None for r in results) == 1
+    assert sum(r.won for r in results) == 1
 
 
 async def test_records_expire_after_retention() -> None:
@@ -75,7 +77,7 @@ async def test_records_expire_after_retention() -> None:
     assert await store.get("old") is None
     await store.claim(sig("new"))  # evicts the expired one
     assert len(store) == 1
-    assert await store.claim(sig("old")) is None
+    assert (await store.claim(sig("old"))).won
 
 
 async def test_bounded_store_evicts_oldest_finished_never_unfinished() -> None:
@@ -90,6 +92,35 @@ async def test_bounded_store_evicts_oldest_finished_never_unfinished() -> None:
     assert await store.get("done4") is not None
 
 
+@pytest.mark.parametrize(
+    ("outcome", "retried"),
+    [
+        (Outcome("failed", "s1", 503, "exchange_unavailable"), True),
+        (Outcome("failed", "s1", 503, "circuit_open"), True),
+        (Outcome("failed", "s1", 500, "internal_error"), False),
+        (Outcome("rejected", "s1", 503, "suspended"), False),
+        (Outcome("rejected", "s1", 422, "insufficient_funds"), False),
+        (Outcome("executed", "s1", 200), False),
+    ],
+)
+async def test_only_a_retryable_failure_is_claimed_again(outcome: Outcome, retried: bool) -> None:
+    clock = Clock()
+    store = MemorySignalStore(clock=clock)
+    await store.claim(sig())
+    await store.mark_executing("s1")
+    await store.complete("s1", outcome)
+    clock.now += 5
+    again = await store.claim(sig())
+    assert again.won is retried
+    if retried:
+        assert (again.record.attempts, again.record.state) == (2, SignalState.RECEIVED)
+        assert again.record.outcome is None
+        assert again.record.started_at == 1000.0  # when the failed attempt started
+        assert not (await store.claim(sig())).won  # the retry is itself claimed once
+    else:
+        assert again.record.outcome == outcome
+
+
 def test_record_round_trips_through_its_dict_form() -> None:
     record = SignalRecord(
         signal=sig(),
@@ -97,6 +128,8 @@ def test_record_round_trips_through_its_dict_form() -> None:
         received_at=1.0,
         updated_at=2.0,
         outcome=Outcome(status="rejected", signal_id="s1", http_status=422, reason="stale"),
+        attempts=2,
+        started_at=1.5,
     )
     assert SignalRecord.from_dict(record.as_dict()) == record
 
