@@ -69,6 +69,14 @@ run-executor: venv ## Run the executor on its embedded default config (dry-run, 
 bench-intake: venv system-deps ## Webhook intake throughput/latency vs a bare endpoint (< 2 min)
 	$(PY) bench/intake.py
 
+.PHONY: images
+images: ## Build fks-executor:<version> and fks-operator:<version> (BASE_IMAGE, FKS_BUILD_CA: docs/images.md)
+	@hack/docker/build-images.sh
+
+.PHONY: chart-lint
+chart-lint: ## helm lint --strict the chart (helm built from the Go module proxy once)
+	@helm=$$(hack/tools/helm.sh) && $$helm lint --strict charts/fks-operator
+
 .PHONY: clean
 clean: ## Remove caches and runtime state (keeps the built control-plane binaries)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .cluster .logs
