@@ -80,7 +80,7 @@ if ! command -v go >/dev/null 2>&1; then
   echo "go toolchain not found on PATH" >"$ROOT/go-missing"
   log "SKIP: the Go toolchain is not installed, so the control plane cannot be built."
   log "      Integration tests that need a Kubernetes API server will be skipped."
-  log "      Install Go >= 1.24 (https://go.dev/dl) and re-run: make control-plane"
+  log "      Install Go >= 1.26 (https://go.dev/dl) and re-run: make control-plane"
   exit 0
 fi
 rm -f "$ROOT/go-missing"

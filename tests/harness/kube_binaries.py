@@ -88,7 +88,7 @@ def ensure_built(out: TextIO | None = None) -> Path:
     if shutil.which("go") is None:
         raise BinariesUnavailable(
             f"Go is not installed, and {', '.join(missing())} are built from Go modules "
-            "by hack/control-plane/build.sh (install Go >= 1.24, then run `make control-plane`)",
+            "by hack/control-plane/build.sh (install Go >= 1.26, then run `make control-plane`)",
             skip=True,
         )
     stream = out if out is not None else sys.stderr
