@@ -187,6 +187,7 @@ class KubeCluster:
         ``describe`` (optional) renders the current state for the failure message, e.g.
         ``lambda: kube.kubectl("get", "pods", "-n", ns, "-o", "wide").stdout``.
         """
+        __tracebackhide__ = True  # pytest: the failure points at the caller
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
         while True:
