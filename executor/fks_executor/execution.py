@@ -1,10 +1,11 @@
 """The execution seam: what happens to a signal once intake has accepted and journaled it.
 
-Intake calls ``SignalExecutor.execute(signal, attempt)`` once per winning claim of a signal
-(under the response deadline; past it, the call runs on in the background and the caller gets
-202). ``attempt.number`` is 1, or more when a redelivery retries a retryable failure (a 503);
-``attempt.resume`` says an earlier attempt may have sent orders: look them up by client order
-id before sending anything.
+Intake calls ``SignalExecutor.execute(signal, resume=..., attempted_at=...)`` once per winning
+claim of a signal (under the response deadline; past it, the call runs on in the background
+and the caller gets 202). ``resume=True`` when an earlier attempt of this signal started
+executing (a redelivery retrying a retryable 503 failure; later, a journaled signal found
+unfinished after a restart): it may have sent orders, so every order is looked up by client
+order id before it is sent; ``attempted_at`` is when that earlier attempt started.
 ``execute`` returns the ``Outcome`` to record and answer, or raises an ``ExecutorError``
 (translated to its answer by intake; a real order engine raises ``InsufficientFunds``,
 ``CircuitOpen``...). It never needs to catch other exceptions: intake turns them into
@@ -18,7 +19,6 @@ in through ``build_executor``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from fks_executor.audit import AuditLog
@@ -29,23 +29,7 @@ from fks_executor.exchange.client_ids import Leg, client_order_id
 from fks_executor.metrics import Metrics
 from fks_executor.symbols import guess_unified
 
-__all__ = ["Attempt", "DryRunExecutor", "SignalExecutor", "build_executor"]
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    number: int = 1
-    """1 for the first; +1 for each redelivery that retried a retryable failure."""
-    previous_started_at: float | None = None
-    """When the previous attempt started executing (None: there was none, or it never did)."""
-
-    @property
-    def resume(self) -> bool:
-        """An earlier attempt may have sent orders: resolve them before sending again."""
-        return self.previous_started_at is not None
-
-
-FIRST_ATTEMPT = Attempt()
+__all__ = ["DryRunExecutor", "SignalExecutor", "build_executor"]
 
 
 @runtime_checkable
@@ -62,7 +46,9 @@ class SignalExecutor(Protocol):
         """Named readiness checks for ``/ready`` (e.g. markets loaded per account)."""
         ...
 
-    async def execute(self, signal: Signal, attempt: Attempt = FIRST_ATTEMPT) -> Outcome:
+    async def execute(
+        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
+    ) -> Outcome:
         """Place (or simulate) the orders of one signal; ``signal.account`` is resolved."""
         ...
 
@@ -94,8 +80,10 @@ class DryRunExecutor:
     def ready(self) -> dict[str, bool]:
         return {}
 
-    async def execute(self, signal: Signal, attempt: Attempt = FIRST_ATTEMPT) -> Outcome:
-        del attempt  # a simulation has nothing to resume
+    async def execute(
+        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
+    ) -> Outcome:
+        del resume, attempted_at  # a simulation has nothing to resume
         started = time.perf_counter()
         price = signal.price
         if price is None:
@@ -141,7 +129,12 @@ class DryRunExecutor:
 def build_executor(
     config: ExecutorConfig, secrets: ResolvedSecrets, metrics: Metrics, audit: AuditLog
 ) -> SignalExecutor:
-    """The executor for this config; ``ConfigError`` when this build cannot execute it."""
+    """The executor for this config; ``ConfigError`` when this build cannot execute it.
+
+    The exchange layer's ``fks_executor.exchange.trader.build_trader(config, secrets,
+    metrics, audit)`` returns a ``SignalExecutor`` too; wiring it here (for dry-run at ticker
+    prices and for live/testnet) is issue 4's switch-over.
+    """
     del secrets  # the exchange layer's: account credentials
     if not config.dry_run:
         raise ConfigError(

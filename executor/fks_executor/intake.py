@@ -43,7 +43,7 @@ from fks_executor.errors import (
     Suspended,
     UnknownAccount,
 )
-from fks_executor.execution import Attempt, SignalExecutor
+from fks_executor.execution import SignalExecutor
 from fks_executor.metrics import Metrics
 from fks_executor.ratelimit import RateLimiter
 from fks_executor.signals import build_signal, check_freshness, decode_body, take_passphrase
@@ -66,6 +66,12 @@ class IntakeRequest:
     peer: str | None
     headers: Mapping[str, str]
     read_body: Callable[[int], Awaitable[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    resume: bool = False
+    attempted_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -195,16 +201,19 @@ class Intake:
             return outcome
 
         ctx.audited = True
-        attempt = Attempt(record.attempts, record.started_at if record.attempts > 1 else None)
+        # A retry executes the signal as first recorded (its client order ids derive from it),
+        # resuming when the earlier attempt got as far as executing.
+        retry = record.attempts > 1
+        attempt = _Attempt(resume=retry and record.started_at is not None,
+                           attempted_at=record.started_at if retry else None)  # fmt: skip
         self.audit.record(
             "accepted",
             signal_id=signal.signal_id,
             account=account,
             symbol=signal.symbol,
             source=client,
-            attempt=attempt.number if attempt.number > 1 else None,
+            attempt=record.attempts if retry else None,
         )
-        # A retry executes the signal as first recorded (its client order ids derive from it).
         return await self._execute_within_deadline(record.signal, attempt)
 
     @staticmethod
@@ -228,7 +237,7 @@ class Intake:
 
     # --- execution --------------------------------------------------------------------------
 
-    async def _execute_within_deadline(self, signal: Signal, attempt: Attempt) -> Outcome:
+    async def _execute_within_deadline(self, signal: Signal, attempt: _Attempt) -> Outcome:
         task = asyncio.create_task(self._execute(signal, attempt))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -241,14 +250,16 @@ class Intake:
             detail="still executing; GET /signals/{id} tells the outcome",
         )
 
-    async def _execute(self, signal: Signal, attempt: Attempt) -> Outcome:
+    async def _execute(self, signal: Signal, attempt: _Attempt) -> Outcome:
         """Run one claimed signal to its recorded outcome. Never raises."""
         signal_id = signal.signal_id
         self.metrics.signals_inflight.inc()
         try:
             try:
                 await self.store.mark_executing(signal_id)
-                outcome = await self.executor.execute(signal, attempt)
+                outcome = await self.executor.execute(
+                    signal, resume=attempt.resume, attempted_at=attempt.attempted_at
+                )
             except ExecutorError as exc:
                 outcome = Outcome.from_error(exc, signal_id)
             except Exception:

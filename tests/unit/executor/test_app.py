@@ -15,7 +15,6 @@ import pytest
 from fks_executor.auth import sign
 from fks_executor.domain import Outcome, Signal
 from fks_executor.errors import ExchangeUnavailable, InsufficientFunds
-from fks_executor.execution import FIRST_ATTEMPT, Attempt
 from tests.unit.executor.helpers import (
     SECRET,
     alert,
@@ -313,14 +312,18 @@ class SlowExecutor:
     def ready(self) -> dict[str, bool]:
         return {"markets:main": True}
 
-    async def execute(self, signal: Signal, attempt: Attempt = FIRST_ATTEMPT) -> Outcome:
+    async def execute(
+        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
+    ) -> Outcome:
         self.calls.append(signal)
         await self.release.wait()
         return Outcome(status="executed", signal_id=signal.signal_id, order={"id": "ex-1"})
 
 
 class RefusingExecutor(SlowExecutor):
-    async def execute(self, signal: Signal, attempt: Attempt = FIRST_ATTEMPT) -> Outcome:
+    async def execute(
+        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
+    ) -> Outcome:
         raise InsufficientFunds("not enough USDT")
 
 
@@ -329,17 +332,21 @@ class FlakyExecutor(SlowExecutor):
 
     def __init__(self) -> None:
         super().__init__()
-        self.attempts: list[Attempt] = []
+        self.attempts: list[tuple[bool, float | None]] = []
 
-    async def execute(self, signal: Signal, attempt: Attempt = FIRST_ATTEMPT) -> Outcome:
-        self.attempts.append(attempt)
-        if attempt.number == 1:
+    async def execute(
+        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
+    ) -> Outcome:
+        self.attempts.append((resume, attempted_at))
+        if len(self.attempts) == 1:
             raise ExchangeUnavailable("binance: timed out after 3 tries")
         return Outcome(status="executed", signal_id=signal.signal_id, order={"id": "ex-2"})
 
 
 class CrashingExecutor(SlowExecutor):
-    async def execute(self, signal: Signal, attempt: Attempt = FIRST_ATTEMPT) -> Outcome:
+    async def execute(
+        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
+    ) -> Outcome:
         raise RuntimeError("boom: internal detail with /some/path")
 
 
@@ -406,9 +413,11 @@ async def test_a_redelivery_after_a_503_is_a_new_attempt(tmp_path: Path) -> None
     assert (first.status_code, answer(first)["reason"]) == (503, "exchange_unavailable")
     assert (second.status_code, answer(second)["status"]) == (200, "executed")
     assert answer(third)["status"] == "duplicate"
-    assert [a.number for a in executor.attempts] == [1, 2]
-    assert executor.attempts[0].resume is False
-    assert executor.attempts[1].resume is True  # the first attempt had started: look up first
+    assert len(executor.attempts) == 2
+    assert executor.attempts[0] == (False, None)
+    resume, attempted_at = executor.attempts[1]
+    assert resume is True  # the first attempt had started executing: look orders up first
+    assert attempted_at is not None
     assert record["attempts"] == 2
     events = audit_lines(tmp_path / "audit.jsonl")
     assert [(e["decision"], e.get("attempt")) for e in events] == [
