@@ -53,6 +53,10 @@ test-unit: venv ## Unit tests only (no processes)
 test-integration: venv system-deps control-plane ## Integration tests only (real local processes)
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
+.PHONY: e2e
+e2e: venv ## kind e2e: cluster, images, chart, examples, an alert, metrics, GC (needs docker+kind)
+	$(BIN)/pytest -m e2e tests/e2e -rs $(PYTEST_ARGS)
+
 .PHONY: cluster-up
 cluster-up: venv control-plane ## Start the local control plane; prints the kubeconfig path
 	$(PY) -m tests.harness.controlplane up

@@ -1,0 +1,58 @@
+"""The kind e2e suite skips where kind is missing (as here); these make sure the skip never hides
+a broken suite: it must be collected, import cleanly, and skip for the stated reason only."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = {
+    "test_account_is_ready",
+    "test_pipeline_is_ready_and_pods_run",
+    "test_signed_alert_is_answered_dry_run",
+    "test_unsigned_alert_is_rejected",
+    "test_metrics_count_the_alerts",
+    "test_deleting_the_pipeline_deletes_its_children",
+}
+
+
+def _pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_e2e_suite_is_collected_without_errors() -> None:
+    result = _pytest("--collect-only", "-q", "-m", "e2e", "tests/e2e")
+    assert result.returncode == 0, result.stdout + result.stderr
+    collected = {
+        line.rsplit("::", 1)[1]
+        for line in result.stdout.splitlines()
+        if line.startswith("tests/e2e/") and "::" in line
+    }
+    assert collected == EXPECTED
+    assert "error" not in result.stdout.lower()
+
+
+def test_e2e_suite_skips_with_the_reason_when_kind_is_missing() -> None:
+    result = _pytest("-m", "e2e", "-rs", "tests/e2e", env={"FKS_E2E_KIND": "/nonexistent/kind"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(EXPECTED)} skipped" in result.stdout
+    assert "kind e2e needs kind" in result.stdout
+    assert "passed" not in result.stdout
+    assert "failed" not in result.stdout
+
+
+def test_e2e_is_not_part_of_make_test() -> None:
+    """`make test` runs unit + integration; the e2e marker is selected by `make e2e` only."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert '-m "unit or integration"' in makefile
+    assert "-m e2e tests/e2e" in makefile
