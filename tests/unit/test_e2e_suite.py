@@ -56,3 +56,37 @@ def test_e2e_is_not_part_of_make_test() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert '-m "unit or integration"' in makefile
     assert "-m e2e tests/e2e" in makefile
+
+
+def _workflow(name: str) -> dict[str, object]:
+    import yaml
+
+    data: dict[str, object] = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+    return data
+
+
+def _run_lines(workflow: dict[str, object]) -> list[str]:
+    jobs = workflow["jobs"]
+    assert isinstance(jobs, dict)
+    return [
+        str(step.get("run", "")) for job in jobs.values() for step in job["steps"] if "run" in step
+    ]
+
+
+def test_github_workflows_run_the_make_targets() -> None:
+    """CI runs exactly the scripts developers run."""
+    ci = _run_lines(_workflow("ci.yaml"))
+    assert "bash .ci/run" in ci
+    e2e = _workflow("e2e.yaml")
+    assert any(line.startswith("make e2e") for line in _run_lines(e2e))
+    uses = [
+        step.get("uses", "")
+        for job in e2e["jobs"].values()  # type: ignore[attr-defined]
+        for step in job["steps"]
+    ]
+    assert "actions/checkout@v4" in uses
+    assert any(
+        step.get("with", {}).get("python-version") == "3.11"
+        for job in e2e["jobs"].values()  # type: ignore[attr-defined]
+        for step in job["steps"]
+    )
