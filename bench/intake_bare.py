@@ -1,8 +1,8 @@
 """The bare FastAPI endpoint ``bench/intake.py`` compares the executor's intake against.
 
 Same server settings as ``fks-executor`` (uvicorn, one worker, uvloop, httptools, no access
-log); the endpoint reads the raw body and answers a small JSON document — the least any
-webhook endpoint does.
+log) and the same FastAPI settings (``FRAMEWORK_SETTINGS``); the endpoint reads the raw body
+and answers a small JSON document — the least any webhook endpoint does.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+from fks_executor.app import FRAMEWORK_SETTINGS
+
+app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **FRAMEWORK_SETTINGS)
 _ANSWER = b'{"status":"ok","reason":null,"signal_id":null,"order":null}'
 
 

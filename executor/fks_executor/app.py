@@ -7,6 +7,7 @@ Endpoints (SPEC §3): ``POST /webhook/tradingview`` and ``POST /webhook``, ``GET
 from __future__ import annotations
 
 import gc
+import inspect
 import json
 import logging
 import time
@@ -39,6 +40,14 @@ from fks_executor.store import (
 __all__ = ["Runtime", "create_app", "read_limited"]
 
 log = logging.getLogger("fks_executor")
+
+#: FastAPI settings shared with bench/intake_bare.py: no OpenTelemetry hooks (the executor's
+#: metrics are Prometheus; FastAPI's native telemetry would check its providers per request).
+FRAMEWORK_SETTINGS: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
 
 #: How long shutdown waits for executions still running in the background.
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -184,6 +193,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        **FRAMEWORK_SETTINGS,
     )
     app.state.runtime = runtime
 
@@ -200,8 +210,10 @@ def create_app(
 
     # Plain Starlette routes: the webhook takes the raw body and needs none of FastAPI's
     # parameter injection, which would cost more than a third of the bare request.
-    app.router.routes.append(Route("/webhook/tradingview", webhook, methods=["POST"]))
-    app.router.routes.append(Route("/webhook", webhook, methods=["POST"]))
+    app.router.routes[:0] = [
+        Route("/webhook/tradingview", webhook, methods=["POST"]),
+        Route("/webhook", webhook, methods=["POST"]),
+    ]
 
     @app.get("/health")
     async def health() -> Response:
