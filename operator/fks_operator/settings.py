@@ -21,6 +21,7 @@ PREFIX = "FKS_OPERATOR_"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+_LOG_FORMATS = ("plain", "json")
 
 
 def _default_resources() -> dict[str, dict[str, str]]:
@@ -60,6 +61,17 @@ class OperatorSettings:
     health_port: int = 8080
     """``FKS_OPERATOR_HEALTH_PORT``: port of the operator's liveness endpoint (/healthz)."""
 
+    log_format: str = "plain"
+    """``FKS_OPERATOR_LOG_FORMAT``: ``plain`` (one line per message) or ``json`` (one JSON
+    object per line, for log shippers)."""
+
+    workers: int = 4
+    """``FKS_OPERATOR_WORKERS``: objects reconciled concurrently (1-64)."""
+
+    resync_seconds: int = 600
+    """``FKS_OPERATOR_RESYNC_SECONDS``: every this many seconds every object is reconciled
+    again and every child re-applied, whatever the watches said (0: never)."""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> OperatorSettings:
         """Settings from an environment mapping (usually ``os.environ``); unset means default."""
@@ -87,6 +99,17 @@ class OperatorSettings:
         resources = _resources(get("EXECUTOR_RESOURCES"), defaults.executor_resources)
         metrics_port = _int(get("METRICS_PORT"), "METRICS_PORT", defaults.metrics_port, 1, 65535)
         health_port = _int(get("HEALTH_PORT"), "HEALTH_PORT", defaults.health_port, 1, 65535)
+        if metrics_port == health_port:
+            raise SettingsError(
+                f"{PREFIX}METRICS_PORT and {PREFIX}HEALTH_PORT must differ (both {metrics_port})"
+            )
+        log_format = (get("LOG_FORMAT") or defaults.log_format).lower()
+        if log_format not in _LOG_FORMATS:
+            raise SettingsError(
+                f"{PREFIX}LOG_FORMAT: must be one of {', '.join(_LOG_FORMATS)}, got {log_format!r}"
+            )
+        workers = _int(get("WORKERS"), "WORKERS", defaults.workers, 1, 64)
+        resync = _int(get("RESYNC_SECONDS"), "RESYNC_SECONDS", defaults.resync_seconds, 0)
         return cls(
             executor_image=image,
             image_pull_policy=pull,
@@ -97,6 +120,9 @@ class OperatorSettings:
             executor_resources=resources,
             metrics_port=metrics_port,
             health_port=health_port,
+            log_format=log_format,
+            workers=workers,
+            resync_seconds=resync,
         )
 
     @property

@@ -1,0 +1,162 @@
+"""kopf wiring: thin watch handlers that tell the :class:`~fks_operator.controller.Controller`
+what to look at again, the indices that map an account or Secret to its users, login, probes.
+
+Only low-level ``@kopf.on.event`` handlers and ``@kopf.index`` are used, on purpose: kopf's
+change-detecting handlers (``on.create/update/resume``) keep a diff-base and progress per object
+(``kopf.zalando.org/*`` annotations, or extra status fields the CRDs do not have), which GitOps
+tools see as drift, and they would only fire on spec changes while the operator must also react
+to accounts, Secrets, children and Deployment progress. Event handlers store nothing on the
+objects, need no finalizer, and the reconcile they trigger is level-based and idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import kopf
+from lightkube.config.kubeconfig import SingleConfig
+
+from fks_operator import references
+from fks_operator.controller import Controller
+from fks_operator.discovery import SERVICE_MONITOR_CRD
+from fks_operator.kube import CHILD_KINDS
+from fks_operator.specs import GROUP, VERSION
+
+MANAGED_SELECTOR = "app.kubernetes.io/managed-by=fks-operator"
+"""Server-side label selector of the child watches (only the operator's children are sent)."""
+
+
+def _lookup(kwargs: Mapping[str, Any], index: str, key: tuple[str, str]) -> list[str]:
+    """The names stored under ``key`` in one of the indices kopf passes to handlers by name."""
+    found: kopf.Index[tuple[str, str], str] = kwargs[index]
+    return sorted({str(value) for value in found.get(key, [])})
+
+
+def connection_info(config: SingleConfig) -> kopf.ConnectionInfo:
+    """kopf's credentials from the same config the reconcile loop's client uses. A token file
+    (in-cluster ServiceAccount) is read at every login, so rotated tokens are picked up."""
+    cluster, user = config.cluster, config.user
+    token = user.token if user else None
+    if user and user.token_file:
+        token = Path(user.token_file).read_text().strip()
+    ca_path = str(config.abs_file(cluster.certificate_auth)) if cluster.certificate_auth else None
+    cert = user.client_cert if user else None
+    key = user.client_key if user else None
+    return kopf.ConnectionInfo(
+        server=cluster.server,
+        ca_path=ca_path,
+        ca_data=None if ca_path else cluster.certificate_auth_data,
+        insecure=cluster.insecure or None,
+        scheme="Bearer" if token else None,
+        token=token,
+        certificate_path=str(config.abs_file(cert)) if cert else None,
+        certificate_data=None if cert else (user.client_cert_data if user else None),
+        private_key_path=str(config.abs_file(key)) if key else None,
+        private_key_data=None if key else (user.client_key_data if user else None),
+        username=user.username if user else None,
+        password=user.password if user else None,
+        default_namespace=config.context.namespace,
+    )
+
+
+def configure(settings: kopf.OperatorSettings) -> None:
+    """kopf settings for this operator (see docs/operator.md, "How it runs")."""
+    settings.peering.standalone = True  # one replica + Recreate; no peering objects
+    settings.posting.enabled = False  # the operator posts its own Events (reportingComponent)
+    settings.watching.server_timeout = 300  # re-establish watches every 5 minutes...
+    settings.watching.client_timeout = 330  # ...and never hang on a dead stream
+    settings.watching.connect_timeout = 30
+    settings.networking.request_timeout = 60
+    for kind in CHILD_KINDS:
+        settings.watching.label_selectors[(kind.group, kind.version, kind.plural)] = (
+            MANAGED_SELECTOR
+        )
+
+
+def build_registry(controller: Controller, config: SingleConfig) -> kopf.OperatorRegistry:
+    """A registry with every handler of the operator, bound to ``controller``."""
+    registry = kopf.OperatorRegistry()
+
+    @kopf.on.login(id="login", registry=registry)
+    async def login(**_: Any) -> kopf.ConnectionInfo:
+        return connection_info(config)
+
+    @kopf.on.probe(id="reconcile", registry=registry)
+    async def reconcile_probe(**_: Any) -> dict[str, int]:
+        return controller.stats()
+
+    # -- indices: who uses which account / Secret ------------------------------------------
+
+    @kopf.index(
+        GROUP, VERSION, "executionpipelines", id="fks_pipelines_by_account", registry=registry
+    )
+    async def fks_pipelines_by_account(
+        namespace: str | None, name: str, body: kopf.Body, **_: Any
+    ) -> dict[tuple[str, str], str]:
+        return {(namespace or "", account): name for account in references.pipeline_accounts(body)}
+
+    @kopf.index(
+        GROUP, VERSION, "executionpipelines", id="fks_pipelines_by_secret", registry=registry
+    )
+    async def fks_pipelines_by_secret(
+        namespace: str | None, name: str, body: kopf.Body, **_: Any
+    ) -> dict[tuple[str, str], str]:
+        return {(namespace or "", secret): name for secret in references.pipeline_secrets(body)}
+
+    @kopf.index(GROUP, VERSION, "exchangeaccounts", id="fks_accounts_by_secret", registry=registry)
+    async def fks_accounts_by_secret(
+        namespace: str | None, name: str, body: kopf.Body, **_: Any
+    ) -> dict[tuple[str, str], str]:
+        secret = references.account_secret(body)
+        return {(namespace or "", secret): name} if secret else {}
+
+    # -- watches ---------------------------------------------------------------------------
+
+    @kopf.on.event(GROUP, VERSION, "executionpipelines", id="pipelines", registry=registry)
+    async def pipeline_event(type: str | None, body: kopf.Body, **_: Any) -> None:
+        controller.pipeline_event(type, body)
+
+    @kopf.on.event(GROUP, VERSION, "exchangeaccounts", id="accounts", registry=registry)
+    async def account_event(
+        type: str | None, body: kopf.Body, namespace: str | None, name: str, **kwargs: Any
+    ) -> None:
+        users = _lookup(kwargs, "fks_pipelines_by_account", (namespace or "", name))
+        controller.account_event(type, body, pipelines=users)
+
+    @kopf.on.event("", "v1", "secrets", id="secrets", registry=registry)
+    async def secret_event(
+        type: str | None, body: kopf.Body, namespace: str | None, name: str, **kwargs: Any
+    ) -> None:
+        ref = (namespace or "", name)
+        accounts = _lookup(kwargs, "fks_accounts_by_secret", ref)
+        pipelines = set(_lookup(kwargs, "fks_pipelines_by_secret", ref))
+        for account in accounts:
+            pipelines.update(_lookup(kwargs, "fks_pipelines_by_account", (ref[0], account)))
+        if accounts or pipelines:
+            controller.secret_event(type, body, accounts=accounts, pipelines=sorted(pipelines))
+
+    async def child_event(type: str | None, body: kopf.Body, **_: Any) -> None:
+        controller.child_event(type, body)
+
+    for kind in CHILD_KINDS:
+        kopf.on.event(
+            kind.group, kind.version, kind.plural, id=f"child-{kind.plural}", registry=registry
+        )(child_event)
+
+    def is_service_monitor_crd(name: str, **_: Any) -> bool:
+        return name == SERVICE_MONITOR_CRD
+
+    @kopf.on.event(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        id="servicemonitor-crd",
+        when=is_service_monitor_crd,
+        registry=registry,
+    )
+    async def service_monitor_crd_event(**_: Any) -> None:
+        controller.service_monitor_api_changed()
+
+    return registry

@@ -1,0 +1,514 @@
+"""One reconcile of one object: read the current state, call the pure core, write the difference.
+
+Level-based and idempotent: every call reads what it needs from the API (never trusts the event
+that queued it), so running it twice, or after a restart, gives the same result. Writes:
+
+- children by server-side apply (skipped when :mod:`fks_operator.drift` says nothing changed),
+- optional children no longer wanted are deleted (only when they are this pipeline's),
+- ``status`` through the status subresource, only when it differs from what is stored,
+- Events on transitions (a problem appears, executors become ready, an account goes live).
+
+It never writes ``spec`` (or metadata) of a custom resource.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from fks_operator import kube, references
+from fks_operator.accounts import AccountReadiness, ExchangeCatalog, SecretData, evaluate_account
+from fks_operator.builders import (
+    build_account_status,
+    build_children,
+    build_pipeline_status,
+    executor_name,
+    pipeline_conditions,
+    referenced_secrets,
+)
+from fks_operator.builders.plan import HELD_NOTE, Plan, held_plan, hold_plan, run_plan
+from fks_operator.conditions import (
+    AccountReason,
+    Condition,
+    ConditionType,
+    PipelineReason,
+    find_condition,
+    merge_conditions,
+)
+from fks_operator.discovery import ApiDiscovery
+from fks_operator.drift import ChildKey, ChildStates, digest
+from fks_operator.errors import ApiError, KubeError, RenderError, SpecError
+from fks_operator.kube import ACCOUNT, DEPLOYMENT, PIPELINE, SECRET, Body, Kind, KubeApi
+from fks_operator.live import LiveSwitches
+from fks_operator.readiness import Problem, executors_state, pipeline_problems
+from fks_operator.settings import OperatorSettings
+from fks_operator.specs import ExchangeAccount, ExecutionPipeline, parse_account, parse_pipeline
+
+log = logging.getLogger(__name__)
+
+SUCCESS, HELD, INVALID, ERROR, GONE = "success", "held", "invalid", "error", "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a reconcile did: its result (a metrics label) and the children it applied."""
+
+    result: str
+    applied: tuple[ChildKey, ...] = ()
+
+
+LIVE_REASON = "LiveTradingEnabled"
+
+
+@dataclass
+class Context:
+    """Everything a reconcile needs besides the object's name."""
+
+    api: KubeApi
+    settings: OperatorSettings
+    catalog: ExchangeCatalog
+    children: ChildStates
+    discovery: ApiDiscovery
+    live: LiveSwitches
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+# --- pure helpers -------------------------------------------------------------------------------
+
+
+def status_patch(previous: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The merge patch turning ``previous`` into ``status`` (removed keys as None), or None when
+    they are equal, so unchanged status is never written."""
+    if dict(previous) == dict(status):
+        return None
+    patch = dict(status)
+    for key in previous:
+        if key not in status:
+            patch[key] = None
+    return patch
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An Event to record."""
+
+    type: str  # Normal | Warning
+    reason: str
+    message: str
+
+
+def transition_notices(
+    previous: Sequence[Mapping[str, Any]] | None, current: Sequence[Mapping[str, Any]]
+) -> list[Notice]:
+    """Events worth recording when a pipeline's conditions change: a Warning when
+    ``Reconciled`` turns False or changes reason (a problem appeared), a Normal event when
+    ``Ready`` turns True. Re-computing the same conditions records nothing."""
+    notices: list[Notice] = []
+    old = find_condition(previous, ConditionType.RECONCILED)
+    new = find_condition(current, ConditionType.RECONCILED)
+    if (
+        new is not None
+        and new.get("status") == "False"
+        and (old is None or old.get("status") != "False" or old.get("reason") != new.get("reason"))
+    ):
+        notices.append(Notice("Warning", str(new.get("reason")), str(new.get("message", ""))))
+    old_ready = find_condition(previous, ConditionType.READY)
+    new_ready = find_condition(current, ConditionType.READY)
+    if (
+        new_ready is not None
+        and new_ready.get("status") == "True"
+        and (old_ready is None or old_ready.get("status") != "True")
+    ):
+        notices.append(
+            Notice("Normal", str(new_ready.get("reason")), str(new_ready.get("message", "")))
+        )
+    return notices
+
+
+def live_notice_for_pipeline(account: ExchangeAccount, pipeline_body: Mapping[str, Any]) -> Notice:
+    """The Warning recorded on a pipeline whose account switched to live."""
+    dry_run = bool((pipeline_body.get("spec") or {}).get("dryRun", False))
+    consequence = (
+        "this pipeline is dry-run, so it still places no orders"
+        if dry_run
+        else "orders of this pipeline now use real money"
+    )
+    return Notice(
+        "Warning",
+        LIVE_REASON,
+        f"ExchangeAccount {account.name!r} ({account.spec.exchange}) switched to live: "
+        f"{consequence}",
+    )
+
+
+# --- I/O helpers --------------------------------------------------------------------------------
+
+
+async def _post(ctx: Context, involved: Mapping[str, Any], notice: Notice) -> None:
+    meta = involved["metadata"]
+    log.info(
+        "event %s %s on %s %s/%s: %s",
+        notice.type,
+        notice.reason,
+        involved["kind"],
+        meta["namespace"],
+        meta["name"],
+        notice.message,
+    )
+    await ctx.api.post_event(
+        involved, type_=notice.type, reason=notice.reason, message=notice.message
+    )
+
+
+async def _post_best_effort(ctx: Context, involved: Mapping[str, Any], notice: Notice) -> None:
+    """Record a transition Event; a failure is logged, never fails the reconcile (the condition
+    in the status says the same thing)."""
+    try:
+        await _post(ctx, involved, notice)
+    except ApiError as exc:
+        level = logging.DEBUG if exc.namespace_gone else logging.WARNING
+        log.log(level, "cannot record event %s: %s", notice.reason, exc)
+    except KubeError as exc:
+        log.warning("cannot record event %s: %s", notice.reason, exc)
+
+
+async def _write_status(
+    ctx: Context, kind: Kind, body: Mapping[str, Any], status: Mapping[str, Any]
+) -> bool:
+    meta = body["metadata"]
+    patch = status_patch(body.get("status") or {}, status)
+    if patch is None:
+        return False
+    try:
+        await ctx.api.patch_status(kind, meta["namespace"], meta["name"], patch)
+    except ApiError as exc:
+        if exc.code == 404:
+            return False  # deleted since it was read: nothing to report on
+        raise
+    ready = find_condition(status.get("conditions"), ConditionType.READY) or {}
+    log.info(
+        "%s %s/%s: Ready=%s %s: %s",
+        kind,
+        meta["namespace"],
+        meta["name"],
+        ready.get("status", "Unknown"),
+        ready.get("reason", ""),
+        ready.get("message", ""),
+    )
+    return True
+
+
+class _Secrets:
+    """Secret ``data`` read once per reconcile (None: the Secret does not exist)."""
+
+    def __init__(self, api: KubeApi, namespace: str) -> None:
+        self._api = api
+        self._namespace = namespace
+        self.data: dict[str, SecretData | None] = {}
+
+    async def get(self, name: str) -> SecretData | None:
+        if name not in self.data:
+            body = await self._api.get(SECRET, self._namespace, name)
+            self.data[name] = None if body is None else dict(body.get("data") or {})
+        return self.data[name]
+
+
+async def _evaluate(ctx: Context, account: ExchangeAccount, secrets: _Secrets) -> AccountReadiness:
+    ref = account.spec.credentials_secret_ref
+    data = await secrets.get(ref.name) if ref is not None else None
+    # The first look at ccxt imports it and may instantiate an exchange class: not on the loop.
+    return await asyncio.to_thread(evaluate_account, account.spec, data, ctx.catalog)
+
+
+# --- ExecutionPipeline --------------------------------------------------------------------------
+
+
+@dataclass
+class _Inputs:
+    accounts: dict[str, ExchangeAccount]
+    readiness: dict[str, AccountReadiness]
+    secrets: _Secrets
+
+
+async def _load_inputs(ctx: Context, pipeline: ExecutionPipeline) -> _Inputs:
+    namespace = pipeline.namespace
+    secrets = _Secrets(ctx.api, namespace)
+    accounts: dict[str, ExchangeAccount] = {}
+    readiness: dict[str, AccountReadiness] = {}
+    for name in pipeline.spec.account_names:
+        body = await ctx.api.get(ACCOUNT, namespace, name)
+        if body is None:
+            continue
+        try:
+            account = parse_account(body)
+        except SpecError as exc:
+            readiness[name] = AccountReadiness(False, AccountReason.INVALID_SPEC, str(exc))
+            continue
+        accounts[name] = account
+        readiness[name] = await _evaluate(ctx, account, secrets)
+    spec = pipeline.spec
+    await secrets.get(spec.webhook.secret_ref.name)
+    if spec.state.backend == "redis" and spec.state.redis_secret_ref is not None:
+        await secrets.get(spec.state.redis_secret_ref.name)
+    if len(accounts) == len(spec.account_names):
+        for name in referenced_secrets(pipeline, accounts):
+            await secrets.get(name)
+    return _Inputs(accounts, readiness, secrets)
+
+
+def _plan(
+    ctx: Context, pipeline: ExecutionPipeline, inputs: _Inputs, problems: list[Problem], sm: bool
+) -> tuple[Plan, list[Problem]]:
+    """The plan for this reconcile, and the problems to report (a render error is one)."""
+    secrets = inputs.secrets.data
+    try:
+        children = build_children(
+            pipeline, inputs.accounts, ctx.settings, secrets, service_monitor_api=sm
+        )
+    except RenderError as exc:
+        if not problems:
+            problems = [Problem(PipelineReason.RENDER_FAILED, str(exc))]
+        return held_plan(pipeline, ctx.settings, secrets), problems
+    if problems:
+        return hold_plan(children), problems
+    return run_plan(children), problems
+
+
+async def _apply(ctx: Context, manifest: Mapping[str, Any]) -> Body | None:
+    """Apply one child unless nothing changed since the last apply; returns the object the API
+    server returned, or None when skipped."""
+    meta = manifest["metadata"]
+    key = (manifest["kind"], meta["namespace"], meta["name"])
+    manifest_digest = digest(manifest)
+    if ctx.children.up_to_date(key, manifest_digest):
+        return None
+    try:
+        body = await ctx.api.apply(manifest)
+    except ApiError as exc:
+        if exc.code == 404 and manifest["kind"] == kube.SERVICE_MONITOR.kind:
+            ctx.discovery.invalidate()  # the API went away since it was last checked
+        if exc.code != 422:
+            raise
+        body = await _recreate(ctx, manifest, manifest_digest, exc)
+    ctx.children.applied(key, manifest_digest, body)
+    log.info("applied %s %s/%s", key[0], key[1], key[2])
+    return body
+
+
+async def _recreate(
+    ctx: Context, manifest: Mapping[str, Any], manifest_digest: str, error: ApiError
+) -> Body:
+    """The API server refused the apply as invalid. When the manifest is valid on its own (a
+    dry-run apply under a scratch name passes), the live child carries someone else's
+    conflicting fields that apply cannot remove (e.g. a Service port renumbered by hand, which
+    apply would add next to the operator's, duplicating its name): delete and re-create it.
+    Otherwise the manifest itself is at fault: re-raise, touch nothing."""
+    meta = manifest["metadata"]
+    scratch = {**manifest, "metadata": {**meta, "name": f"fks-validate-{manifest_digest[:12]}"}}
+    try:
+        await ctx.api.apply(scratch, dry_run=True)
+    except ApiError:
+        raise error from None
+    kind = kube.kind_of(manifest["apiVersion"], manifest["kind"])
+    log.warning(
+        "%s %s/%s was changed in a way apply cannot undo (%s): re-creating it",
+        kind,
+        meta["namespace"],
+        meta["name"],
+        error.message,
+    )
+    await ctx.api.delete(kind, meta["namespace"], meta["name"])
+    return await ctx.api.apply(manifest)
+
+
+async def _delete(ctx: Context, kind: Kind, namespace: str, name: str, owner_uid: str) -> None:
+    """Delete an optional child that is no longer wanted, if it exists and is this pipeline's."""
+    key = (kind.kind, namespace, name)
+    if ctx.children.known_absent(key):
+        return
+    seen = ctx.children.observed(key)
+    if seen is None:
+        body = await ctx.api.get(kind, namespace, name)
+        if body is None:
+            ctx.children.absent(key)
+            return
+        owner = references.owner_uid(body)
+        ctx.children.observe(key, body, owner)
+    else:
+        owner = seen.owner_uid
+    if owner != owner_uid:
+        log.warning(
+            "%s %s/%s is not a child of this pipeline (owner uid %s): left alone",
+            kind,
+            namespace,
+            name,
+            owner,
+        )
+        return
+    await ctx.api.delete(kind, namespace, name)
+    ctx.children.absent(key)
+    log.info("deleted %s %s/%s (no longer wanted)", kind, namespace, name)
+
+
+async def _execute(
+    ctx: Context,
+    pipeline: ExecutionPipeline,
+    plan: Plan,
+    monitors_served: bool,
+    applied: list[ChildKey],
+) -> Body | None:
+    """Carry out ``plan`` (appending what it applies to ``applied``); returns the executor
+    Deployment as it is now (None: absent)."""
+    namespace, name = pipeline.namespace, executor_name(pipeline)
+    # Deletions first: a held pipeline's HPA must be gone before the Deployment is scaled to 0.
+    for api_version, kind_name in plan.delete:
+        kind = kube.kind_of(api_version, kind_name)
+        if kind is kube.SERVICE_MONITOR and not monitors_served:
+            continue  # the API does not exist, so neither can the object
+        await _delete(ctx, kind, namespace, name, pipeline.metadata.uid)
+    deployment: Body | None = None
+    for manifest in plan.apply:
+        body = await _apply(ctx, manifest)
+        if body is not None:
+            meta = manifest["metadata"]
+            applied.append((manifest["kind"], meta["namespace"], meta["name"]))
+        if manifest["kind"] == "Deployment":
+            deployment = body
+    if deployment is None:
+        deployment = await ctx.api.get(DEPLOYMENT, namespace, name)
+    return deployment
+
+
+def _invalid_conditions(generation: int, message: str) -> list[Condition]:
+    reason = PipelineReason.INVALID_SPEC
+    return [
+        Condition.false(ConditionType.RECONCILED, reason, message, generation),
+        Condition.false(ConditionType.READY, reason, message, generation),
+    ]
+
+
+async def _pipeline_invalid(ctx: Context, body: Body, error: SpecError) -> None:
+    """A stored spec the operator cannot use: say so, touch nothing else."""
+    previous = body.get("status") or {}
+    generation = int(body["metadata"].get("generation", 0))
+    status = {
+        **previous,
+        "observedGeneration": generation,
+        "conditions": merge_conditions(
+            previous.get("conditions"), _invalid_conditions(generation, str(error)), ctx.now()
+        ),
+    }
+    for notice in transition_notices(previous.get("conditions"), status["conditions"]):
+        await _post_best_effort(ctx, body, notice)
+    await _write_status(ctx, PIPELINE, body, status)
+
+
+async def reconcile_pipeline(ctx: Context, namespace: str, name: str) -> Outcome:
+    """Bring one ExecutionPipeline's children and status in line with its spec and inputs."""
+    body = await ctx.api.get(PIPELINE, namespace, name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return Outcome(GONE)  # the garbage collector removes the children (owner references)
+    try:
+        pipeline = parse_pipeline(body)
+    except SpecError as exc:
+        await _pipeline_invalid(ctx, body, exc)
+        return Outcome(INVALID)
+    inputs = await _load_inputs(ctx, pipeline)
+    problems = pipeline_problems(pipeline, inputs.accounts, inputs.readiness, inputs.secrets.data)
+    monitors = await ctx.discovery.served(namespace)
+    plan, problems = _plan(ctx, pipeline, inputs, problems, monitors)
+    if plan.held:
+        problems = [*problems, Problem(problems[0].reason, HELD_NOTE)]
+
+    apply_error: KubeError | None = None
+    deployment: Body | None = None
+    applied: list[ChildKey] = []
+    try:
+        deployment = await _execute(ctx, pipeline, plan, monitors, applied)
+    except ApiError as exc:
+        if exc.namespace_gone:
+            raise  # nothing more to say, or write, in a namespace being deleted
+        apply_error = exc
+    except KubeError as exc:
+        apply_error = exc
+    executors = executors_state(deployment) if apply_error is None else None
+    conditions = pipeline_conditions(
+        pipeline,
+        problems=problems,
+        executors=executors,
+        apply_error=None if apply_error is None else str(apply_error),
+        notes=plan.notes,
+    )
+    previous = body.get("status") or {}
+    status = build_pipeline_status(
+        pipeline,
+        inputs.accounts,
+        conditions=conditions,
+        executors=executors,
+        inputs_hash=plan.inputs_hash if apply_error is None else None,
+        previous=previous,
+        now=ctx.now(),
+    )
+    if executors is None and apply_error is not None:
+        # Nothing new is known about the pods: keep what the status said.
+        for key in ("replicas", "readyReplicas"):
+            if key in previous:
+                status[key] = previous[key]
+    for notice in transition_notices(previous.get("conditions"), status["conditions"]):
+        await _post_best_effort(ctx, body, notice)
+    await _write_status(ctx, PIPELINE, body, status)
+    if apply_error is not None:
+        raise apply_error  # retried with backoff
+    return Outcome(HELD if plan.held else SUCCESS, tuple(applied))
+
+
+# --- ExchangeAccount ----------------------------------------------------------------------------
+
+
+async def _announce_live(ctx: Context, body: Body, account: ExchangeAccount) -> None:
+    """The Warning on the account and on every pipeline in its namespace that uses it."""
+    await _post(
+        ctx,
+        body,
+        Notice(
+            "Warning",
+            LIVE_REASON,
+            f"environment switched to live on {account.spec.exchange}: orders through this "
+            "account use real money",
+        ),
+    )
+    namespace = account.metadata.namespace
+    for pipeline in await ctx.api.list(PIPELINE, namespace):
+        if account.name in references.pipeline_accounts(pipeline):
+            await _post(ctx, pipeline, live_notice_for_pipeline(account, pipeline))
+    log.warning("ExchangeAccount %s/%s switched to live", namespace, account.name)
+
+
+async def reconcile_account(ctx: Context, namespace: str, name: str) -> Outcome:
+    """Evaluate one ExchangeAccount, announce a switch to live, and write its status."""
+    body = await ctx.api.get(ACCOUNT, namespace, name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return Outcome(GONE)
+    meta = body["metadata"]
+    generation = int(meta.get("generation", 0))
+    previous = body.get("status") or {}
+    result = SUCCESS
+    try:
+        account = parse_account(body)
+    except SpecError as exc:
+        readiness = AccountReadiness(False, AccountReason.INVALID_SPEC, str(exc))
+        result = INVALID
+    else:
+        readiness = await _evaluate(ctx, account, _Secrets(ctx.api, namespace))
+        uid = str(meta.get("uid", ""))
+        observed = int(previous.get("observedGeneration", 0) or 0)
+        if ctx.live.check(uid, account.spec, generation=generation, observed_generation=observed):
+            await _announce_live(ctx, body, account)
+        ctx.live.record(uid, account.spec)
+    status = build_account_status(generation, readiness, previous=previous, now=ctx.now())
+    await _write_status(ctx, ACCOUNT, body, status)
+    return Outcome(result)
