@@ -1,0 +1,178 @@
+"""Every schema and CEL rule of the CRDs accepts its good object and rejects its bad one through
+the real API server (server-side dry-run, so nothing is stored)."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.harness.kube_cluster import KubeCluster
+
+P: dict[str, Any] = {
+    "apiVersion": "execution.fks.io/v1alpha1",
+    "kind": "ExecutionPipeline",
+    "metadata": {"name": "p1"},
+    "spec": {"accounts": [{"name": "a"}], "webhook": {"secretRef": {"name": "w"}}},
+}
+A: dict[str, Any] = {
+    "apiVersion": "execution.fks.io/v1alpha1",
+    "kind": "ExchangeAccount",
+    "metadata": {"name": "a1"},
+    "spec": {"exchange": "binance"},
+}
+REDIS = {"backend": "redis", "redisSecretRef": {"name": "r"}}
+
+
+def m(base: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    obj = copy.deepcopy(base)
+    obj["spec"].update(spec)
+    return obj
+
+
+def named(base: dict[str, Any], name: str) -> dict[str, Any]:
+    obj = copy.deepcopy(base)
+    obj["metadata"]["name"] = name
+    return obj
+
+
+# (case, object, accepted, fragment of the error message when rejected)
+CASES: list[tuple[str, dict[str, Any], bool, str]] = [
+    ("pipeline defaults", P, True, ""),
+    ("single account without default", m(P, accounts=[{"name": "acct-x"}]), True, ""),
+    (
+        "two accounts one default",
+        m(P, accounts=[{"name": "acct-x"}, {"name": "acct-y", "default": True}]),
+        True,
+        "",
+    ),
+    (
+        "two accounts no default",
+        m(P, accounts=[{"name": "acct-x"}, {"name": "acct-y"}]),
+        False,
+        "exactly one account must have default: true",
+    ),
+    (
+        "two defaults",
+        m(P, accounts=[{"name": "acct-x", "default": True}, {"name": "acct-y", "default": True}]),
+        False,
+        "exactly one account must have default: true",
+    ),
+    (
+        "duplicate account names",
+        m(P, accounts=[{"name": "acct-x", "default": True}, {"name": "acct-x"}]),
+        False,
+        "spec.accounts",
+    ),
+    (
+        "replicas 3 with memory state",
+        m(P, replicas=3),
+        False,
+        "state.backend must be redis when replicas > 1",
+    ),
+    (
+        "autoscaling with memory state",
+        m(P, autoscaling={"enabled": True}),
+        False,
+        "state.backend must be redis",
+    ),
+    ("replicas 3 with redis", m(P, replicas=3, state=REDIS), True, ""),
+    ("redis without secret ref", m(P, state={"backend": "redis"}), False, "redisSecretRef"),
+    (
+        "minReplicas above maxReplicas",
+        m(P, state=REDIS, autoscaling={"enabled": True, "minReplicas": 5, "maxReplicas": 3}),
+        False,
+        "minReplicas",
+    ),
+    ("riskPerTrade 0", m(P, risk={"sizing": {"riskPerTrade": 0}}), False, "riskPerTrade"),
+    ("riskPerTrade 1", m(P, risk={"sizing": {"riskPerTrade": 1}}), True, ""),
+    ("percent 1.5", m(P, risk={"sizing": {"percent": 1.5}}), False, "percent"),
+    ("notionalUSD 0", m(P, risk={"sizing": {"notionalUSD": 0}}), False, "notionalUSD"),
+    ("atrMultiplier -1", m(P, risk={"sizing": {"atrMultiplier": -1}}), False, "atrMultiplier"),
+    ("unknown sizing method", m(P, risk={"sizing": {"method": "yolo"}}), False, "method"),
+    (
+        "unknown auth mode",
+        m(P, webhook={"secretRef": {"name": "w"}, "auth": "none"}),
+        False,
+        "auth",
+    ),
+    ("webhook without secretRef", m(P, webhook={}), False, "secretRef"),
+    (
+        "source neither CIDR nor preset",
+        m(P, webhook={"secretRef": {"name": "w"}, "allowedSources": ["not a cidr"]}),
+        False,
+        "allowedSources",
+    ),
+    ("name longer than 54", named(P, "a" * 55), False, "at most 54 characters"),
+    ("dotted name", named(P, "a.b"), False, "name"),
+    ("account defaults", A, True, ""),
+    (
+        "live without acknowledgement",
+        m(A, environment="live"),
+        False,
+        "set acknowledgeLiveTrading: true to confirm",
+    ),
+    ("live acknowledged", m(A, environment="live", acknowledgeLiveTrading=True), True, ""),
+    ("unknown environment", m(A, environment="prod"), False, "environment"),
+    ("unknown market type", m(A, marketType="options"), False, "marketType"),
+    ("exchange id with capitals", m(A, exchange="Binance"), False, "exchange"),
+]
+
+
+@pytest.fixture(scope="module")
+def cel_ns(kube: KubeCluster) -> Iterator[str]:
+    """One namespace for every case (dry-run creates nothing in it)."""
+    name = f"t-cel-{secrets.token_hex(3)}"
+    kube.kubectl("create", "namespace", name)
+    yield name
+    kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.mark.parametrize(("case", "obj", "accepted", "fragment"), CASES, ids=[c[0] for c in CASES])
+def test_rule(
+    kube: KubeCluster,
+    crds: None,
+    cel_ns: str,
+    case: str,
+    obj: dict[str, Any],
+    accepted: bool,
+    fragment: str,
+) -> None:
+    result = kube.kubectl(
+        "create",
+        "--dry-run=server",
+        "-n",
+        cel_ns,
+        "-f",
+        "-",
+        input=yaml.safe_dump(obj),
+        check=False,
+    )
+    if accepted:
+        assert result.returncode == 0, f"{case}: refused:\n{result.stderr}"
+    else:
+        assert result.returncode != 0, f"{case}: the API server accepted it"
+        assert "is invalid" in result.stderr, result.stderr
+        assert fragment in result.stderr, f"{case}: {fragment!r} not in:\n{result.stderr}"
+
+
+def test_exchange_is_immutable_other_fields_are_not(
+    kube: KubeCluster, crds: None, namespace: str
+) -> None:
+    kube.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(A))
+    changed = kube.kubectl(
+        "apply",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        input=yaml.safe_dump(m(A, exchange="kraken")),
+        check=False,
+    )
+    assert changed.returncode != 0
+    assert "exchange is immutable" in changed.stderr, changed.stderr
+    kube.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(m(A, marketType="swap")))
