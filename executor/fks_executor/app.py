@@ -23,11 +23,12 @@ from starlette.routing import Route
 
 from fks_executor.audit import AuditLog
 from fks_executor.auth import Authenticator
-from fks_executor.config import ExecutorConfig, ResolvedSecrets
+from fks_executor.config import ConfigError, ExecutorConfig, ResolvedSecrets
 from fks_executor.domain import Outcome
 from fks_executor.errors import BodyTooLarge, InternalError
 from fks_executor.execution import SignalExecutor, build_executor
 from fks_executor.intake import Intake, IntakeRequest
+from fks_executor.journal import SqliteSignalStore, check_journal_path
 from fks_executor.metrics import CONTENT_TYPE, Metrics
 from fks_executor.ratelimit import RateLimiter
 from fks_executor.store import (
@@ -104,6 +105,12 @@ class Runtime:
     async def start(self) -> None:
         await self.store.open()
         await self.executor.start()
+        if self.config.state.backend == "memory":
+            # This process owns the journal: what it holds unfinished, a previous run left.
+            # (Replicas sharing Redis cannot tell a dead peer's signals from a live one's.)
+            recovered = await self.intake.recover()
+            if recovered:
+                log.warning("resuming %d unfinished signal(s) from the journal", recovered)
         # Everything alive now (frameworks, ccxt's tables, loaded markets) lives as long as the
         # process: move it out of the collector's sight, so a full collection under load scans
         # only what requests allocate (without this: ~50 ms pauses, the p99 of the webhook).
@@ -152,6 +159,12 @@ def build_runtime(
         store = store or RedisSignalStore(client, config.pipeline, retention=retention)
         limiter = RateLimiter.on_redis(rpm, config.pipeline, pool)
     else:
+        journal = config.state.journal_path
+        if store is None and journal:
+            problem = check_journal_path(journal)
+            if problem:
+                raise ConfigError(f"state.journalPath: {problem}")
+            store = SqliteSignalStore(journal, retention=retention)
         store = store or MemorySignalStore(retention=retention)
         limiter = RateLimiter.in_memory(rpm, config.pipeline)
     executor = executor or build_executor(config, secrets, metrics, audit)

@@ -284,6 +284,25 @@ class Intake:
         finally:
             self.metrics.signals_inflight.dec()
 
+    async def recover(self) -> int:
+        """Resume every unfinished signal in the store (start-up of the store's only user)."""
+        records = await self.store.unfinished()
+        for record in records:
+            signal = record.signal
+            self.audit.record(
+                "accepted",
+                signal_id=signal.signal_id,
+                account=signal.account,
+                symbol=signal.symbol,
+                reason="recovered",
+                attempt=record.attempts,
+            )
+            attempt = _Attempt(resume=record.started_at is not None, attempted_at=record.started_at)
+            task = asyncio.create_task(self._execute(signal, attempt))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(records)
+
     async def drain(self, grace: float) -> int:
         """Wait up to ``grace`` s for background executions; returns how many are left."""
         pending = set(self._tasks)

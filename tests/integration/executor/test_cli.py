@@ -123,6 +123,13 @@ def test_live_execution_is_refused_in_this_build(tmp_path: Path) -> None:
     )
 
 
+def test_journal_in_a_missing_directory(tmp_path: Path) -> None:
+    data = merge(BASE, {"state": {"journalPath": str(tmp_path / "no" / "journal.db")}})
+    assert config_error(tmp_path, data, ENV) == (
+        f"state.journalPath: directory {tmp_path / 'no'} does not exist"
+    )
+
+
 def test_check_validates_without_secrets(tmp_path: Path) -> None:
     path = write_config(tmp_path, {}, free_port())
     ok = run_cli(["--config", str(path), "--check"], env={})

@@ -1,0 +1,181 @@
+"""The SQLite journal (state.journalPath): the store contract, on disk, across reopen."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from fks_executor.domain import Action, Outcome, Signal
+from fks_executor.errors import StateUnavailable
+from fks_executor.journal import SqliteSignalStore, check_journal_path
+from fks_executor.store import SignalState
+
+
+def sig(signal_id: str) -> Signal:
+    return Signal(
+        signal_id=signal_id,
+        symbol="BTCUSDT",
+        action=Action.BUY,
+        timestamp=1.0,
+        price=68000.0,
+        stop_loss=67000.0,
+        account="main",
+    )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_lifecycle_survives_reopening(tmp_path: Path) -> None:
+    path = str(tmp_path / "journal.db")
+    store = SqliteSignalStore(path)
+    await store.open()
+    first = await store.claim(sig("a"))
+    assert first.won
+    await store.claim(sig("b"))
+    await store.mark_executing("b")
+    outcome = Outcome("dry_run", "a", order={"id": "o1"}, orders=[{"id": "sl"}])
+    await store.mark_executing("a")
+    await store.complete("a", outcome)
+    await store.close()
+
+    reopened = SqliteSignalStore(path)
+    await reopened.open()
+    try:
+        again = await reopened.claim(sig("a"))
+        assert not again.won
+        assert again.record.outcome == outcome
+        assert again.record.signal == sig("a")
+        (pending,) = await reopened.unfinished()
+        assert pending.signal_id == "b"
+        assert pending.state is SignalState.EXECUTING
+        assert pending.started_at is not None
+        assert await reopened.ping() is True
+    finally:
+        await reopened.close()
+
+
+async def test_concurrent_claims_have_one_winner(tmp_path: Path) -> None:
+    store = SqliteSignalStore(str(tmp_path / "j.db"))
+    await store.open()
+    try:
+        results = await asyncio.gather(*(store.claim(sig("same")) for _ in range(30)))
+        assert sum(r.won for r in results) == 1
+    finally:
+        await store.close()
+
+
+async def test_retryable_failure_is_claimed_again_once(tmp_path: Path) -> None:
+    store = SqliteSignalStore(str(tmp_path / "j.db"))
+    await store.open()
+    try:
+        await store.claim(sig("r"))
+        await store.mark_executing("r")
+        await store.complete("r", Outcome("failed", "r", 503, "circuit_open"))
+        retry = await store.claim(sig("r"))
+        assert retry.won
+        assert (retry.record.attempts, retry.record.state, retry.record.outcome) == (
+            2,
+            SignalState.RECEIVED,
+            None,
+        )
+        assert not (await store.claim(sig("r"))).won
+        await store.complete("r", Outcome("rejected", "r", 422, "risk_limit"))
+        assert not (await store.claim(sig("r"))).won
+    finally:
+        await store.close()
+
+
+async def test_records_expire_after_retention(tmp_path: Path) -> None:
+    clock = Clock()
+    store = SqliteSignalStore(str(tmp_path / "j.db"), retention=60, clock=clock)
+    await store.open()
+    try:
+        await store.claim(sig("old"))
+        await store.complete("old", Outcome("dry_run", "old"))
+        clock.now += 61
+        assert await store.get("old") is None
+        await store.close()
+        await store.open()  # purges on open
+        assert (await store.claim(sig("old"))).won
+    finally:
+        await store.close()
+
+
+async def test_closed_or_broken_journal_is_state_unavailable(tmp_path: Path) -> None:
+    store = SqliteSignalStore(str(tmp_path / "j.db"))
+    with pytest.raises(StateUnavailable):
+        await store.claim(sig("x"))
+    assert await store.ping() is False
+    broken = SqliteSignalStore(str(tmp_path / "missing-dir" / "j.db"))
+    with pytest.raises(StateUnavailable, match="cannot be opened"):
+        await broken.open()
+
+
+def test_journal_path_problems_are_named(tmp_path: Path) -> None:
+    assert check_journal_path(str(tmp_path / "j.db")) is None
+    assert "does not exist" in (check_journal_path(str(tmp_path / "nope" / "j.db")) or "")
+    if os.geteuid() != 0:  # root may write anywhere
+        readonly = tmp_path / "ro"
+        readonly.mkdir(mode=0o500)
+        assert "not writable" in (check_journal_path(str(readonly / "j.db")) or "")
+
+
+class Recorder:
+    """Records how intake hands over signals (the seam's view of a restart)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, tuple[bool, float | None]] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def ready(self) -> dict[str, bool]:
+        return {}
+
+    async def execute(
+        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
+    ) -> Outcome:
+        self.calls[signal.signal_id] = (resume, attempted_at)
+        return Outcome("executed", signal.signal_id, order={"id": f"o-{signal.signal_id}"})
+
+
+async def test_start_up_resumes_the_journal_telling_which_may_have_sent(tmp_path: Path) -> None:
+    from tests.unit.executor.helpers import make_app, make_config, serve
+
+    path = str(tmp_path / "journal.db")
+    store = SqliteSignalStore(path)
+    await store.open()
+    await store.claim(sig("queued"))
+    await store.claim(sig("in-flight"))
+    await store.mark_executing("in-flight")
+    started = (await store.get("in-flight")).started_at  # type: ignore[union-attr]
+    await store.claim(sig("finished"))
+    await store.complete("finished", Outcome("executed", "finished"))
+    await store.close()
+
+    recorder = Recorder()
+    config = make_config(tmp_path, state={"backend": "memory", "journalPath": path})
+    async with serve(make_app(config, executor=recorder)):
+        for _ in range(200):
+            if len(recorder.calls) == 2:
+                break
+            await asyncio.sleep(0.01)
+    assert recorder.calls == {"queued": (False, None), "in-flight": (True, started)}
+    reopened = SqliteSignalStore(path)
+    await reopened.open()
+    try:
+        assert await reopened.unfinished() == []
+    finally:
+        await reopened.close()
