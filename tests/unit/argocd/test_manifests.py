@@ -95,14 +95,20 @@ def test_application_example_is_the_chart_then_the_custom_resources() -> None:
     assert wave(apps["fks-operator"]) < wave(apps["fks-trading"])
 
 
-def test_application_example_sets_only_monitoring_values_of_the_chart() -> None:
-    values = _applications()["fks-operator"]["spec"]["source"]["helm"]["valuesObject"]
-    assert values == {
-        "monitoring": {
-            "prometheusRule": {"enabled": True},
-            "grafanaDashboard": {"enabled": True},
-        }
-    }
+def test_application_example_values_exist_in_the_chart() -> None:
+    """Every key the example sets is a key of charts/fks-operator/values.yaml (the chart's
+    schema refuses unknown keys, so a stale example would fail to sync)."""
+    values = yaml.safe_load((ROOT / "charts" / "fks-operator" / "values.yaml").read_text())
+    example = _applications()["fks-operator"]["spec"]["source"]["helm"]["valuesObject"]
+
+    def walk(node: dict[str, Any], defaults: dict[str, Any], path: str) -> None:
+        for key, value in node.items():
+            assert key in defaults, f"{path}{key} is not a value of the chart"
+            if isinstance(value, dict):
+                walk(value, defaults[key], f"{path}{key}.")
+
+    walk(example, values, "")
+    assert example["monitoring"]["enabled"] is True
 
 
 def test_application_example_has_no_ignore_differences() -> None:
