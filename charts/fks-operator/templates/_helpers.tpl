@@ -94,14 +94,20 @@ pods read) and writes only the status subresource of its CRs.
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
-# A pipeline's children: server-side apply (patch; create when new), watch for drift, delete
-# optional children that are no longer wanted.
+# A pipeline's children, written with server-side apply (patch; create when the child is new)
+# and watched for drift (list, watch). Never deleted by the operator: they go with their pipeline
+# (ownerReferences, garbage collector).
 - apiGroups: [""]
   resources: [configmaps, services]
-  verbs: [get, list, watch, create, patch, delete]
+  verbs: [list, watch, create, patch]
+# The Deployment is also read back after an apply the operator skipped (its status feeds the
+# pipeline's status).
 - apiGroups: [apps]
   resources: [deployments]
-  verbs: [get, list, watch, create, patch, delete]
+  verbs: [get, list, watch, create, patch]
+# Optional children (HPA, PDB, ServiceMonitor) are also read and deleted once the spec no longer
+# wants them (after checking the pipeline owns them). ServiceMonitors only while the cluster
+# serves monitoring.coreos.com/v1 (the operator lists them to find out).
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
   verbs: [get, list, watch, create, patch, delete]

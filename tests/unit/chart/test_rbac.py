@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from fks_operator.kube import CHILD_KINDS
+from fks_operator.kube import (
+    CHILD_KINDS,
+    CONFIG_MAP,
+    DEPLOYMENT,
+    HPA,
+    PDB,
+    SERVICE,
+    SERVICE_MONITOR,
+)
 from tests.unit.chart.helm import (
     FULLNAME,
     RELEASE_NAMESPACE,
@@ -24,7 +32,17 @@ from tests.unit.chart.helm import (
 
 Triple = tuple[str, str, str]  # (apiGroup, resource, verb)
 READ = ("get", "list", "watch")
-CHILD_VERBS = (*READ, "create", "patch", "delete")
+#: Every child: watched (list, watch) and server-side applied (patch; create when new).
+APPLY = ("list", "watch", "create", "patch")
+#: Per child kind: what the operator does on top of APPLY (tests/integration/packaging shows it).
+CHILD_EXTRA = {
+    CONFIG_MAP: (),  # never read back, never deleted (garbage-collected with the pipeline)
+    SERVICE: (),
+    DEPLOYMENT: ("get",),  # read back for the pipeline's status when its apply was skipped
+    HPA: ("get", "delete"),  # optional children: deleted when no longer wanted
+    PDB: ("get", "delete"),
+    SERVICE_MONITOR: ("get", "delete"),
+}
 
 #: What the operator does in each watched namespace, and where in its code.
 OPERATOR_NAMESPACED: frozenset[Triple] = frozenset(
@@ -39,8 +57,8 @@ OPERATOR_NAMESPACED: frozenset[Triple] = frozenset(
     | {("", "secrets", v) for v in READ}
     # KubeApi.post_event
     | {("", "events", "create")}
-    # the children: watch (drift), get, server-side apply (patch, create when new), delete
-    | {(k.group, k.plural, v) for k in CHILD_KINDS for v in CHILD_VERBS}
+    # the children
+    | {(k.group, k.plural, v) for k, extra in CHILD_EXTRA.items() for v in (*APPLY, *extra)}
 )
 
 #: Cluster-scoped reads: kopf's resource scanning and the ServiceMonitor CRD watch.
@@ -144,9 +162,10 @@ def test_namespaced_operator_roles_cover_only_the_watched_namespaces() -> None:
 
 def test_every_child_kind_of_the_operator_is_covered() -> None:
     """A child kind added to the operator (fks_operator.kube.CHILD_KINDS) needs a chart rule."""
+    assert set(CHILD_KINDS) == set(CHILD_EXTRA)
     granted = triples(operator_roles(render("defaults"))[0].obj["rules"])
     for kind in CHILD_KINDS:
-        for verb in CHILD_VERBS:
+        for verb in APPLY:
             assert (kind.group, kind.plural, verb) in granted, f"{kind.kind}: {verb}"
 
 

@@ -1,0 +1,188 @@
+"""A recording pass-through proxy in front of the real kube-apiserver, for RBAC tests.
+
+The operator under test gets a kubeconfig pointing at ``http://127.0.0.1:<port>`` with its
+ServiceAccount token; the proxy forwards every request unchanged (token included) to the API
+server over TLS and streams the answer back (watches included). Authentication and authorization
+are the real API server's: the proxy only writes down what was asked and what was answered, so a
+test can list the (apiGroup, resource, verb) triples a process used, and every 403 it got.
+
+Plain HTTP is only ever on loopback, inside a test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+from aiohttp import web
+
+Triple = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
+
+_HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+    "transfer-encoding", "upgrade", "host", "content-length",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API request as RBAC sees it."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+    group: str | None  # None: not a resource request (discovery, /version, ...)
+    resource: str
+    namespace: str | None
+    name: str | None
+    verb: str
+
+    @property
+    def triple(self) -> Triple:
+        return (self.group or "", self.resource, self.verb)
+
+
+def classify(method: str, path: str, query: str, status: int) -> Request:
+    """Map an HTTP request to RBAC terms, as the API server's request-info resolver does."""
+    parts = [p for p in path.split("/") if p]
+    group: str | None = None
+    rest: list[str] = []
+    if len(parts) >= 2 and parts[0] == "api":
+        group, rest = "", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, rest = parts[1], parts[3:]
+    if group is None or not rest:
+        return Request(method, path, query, status, None, "", None, None, method.lower())
+    namespace = None
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        namespace, rest = rest[1], rest[2:]
+    resource = rest[0]
+    name = rest[1] if len(rest) >= 2 else None
+    if len(rest) >= 3:
+        resource = f"{resource}/{rest[2]}"
+    if rest[0] == "namespaces" and len(rest) == 2:  # /api/v1/namespaces/<name>: the namespace
+        namespace = None
+    params = parse_qs(query)
+    watch = params.get("watch", ["false"])[0] in ("true", "1")
+    if method == "GET":
+        verb = "get" if name else ("watch" if watch else "list")
+    else:
+        verb = {
+            "POST": "create",
+            "PUT": "update",
+            "PATCH": "patch",
+            "DELETE": "delete" if name else "deletecollection",
+        }.get(method, method.lower())
+    return Request(method, path, query, status, group, resource, namespace, name, verb)
+
+
+class RecordingProxy:
+    """Start with :meth:`start`, stop with :meth:`stop`; :attr:`requests` grows as it runs."""
+
+    def __init__(self, upstream: str, ca_path: Path) -> None:
+        self.upstream = upstream.rstrip("/")
+        self._ssl = ssl.create_default_context(cafile=str(ca_path))
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def snapshot(self) -> list[Request]:
+        with self._lock:
+            return list(self.requests)
+
+    def triples(self, requests: Iterable[Request] | None = None) -> set[Triple]:
+        """(group, resource, verb) of every resource request that was allowed. A server-side
+        apply that created its object (201) also used ``create``, which the API server checks."""
+        found: set[Triple] = set()
+        for request in self.snapshot() if requests is None else requests:
+            if request.group is None or request.status in (401, 403):
+                continue
+            found.add(request.triple)
+            if request.verb == "patch" and request.status == 201:
+                found.add((request.group, request.resource, "create"))
+        return found
+
+    def forbidden(self) -> list[Request]:
+        return [r for r in self.snapshot() if r.status == 403]
+
+    async def _start(self) -> None:
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=self._ssl),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+            auto_decompress=False,
+        )
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=2.0
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def _stop(self) -> None:
+        # Close the upstream side first: open watch streams end, so their handlers return.
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.shutdown()
+            await self._runner.cleanup()
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        assert self._session is not None
+        url = f"{self.upstream}{request.rel_url}"
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        body = await request.read()
+        split = urlsplit(str(request.rel_url))
+        response = web.StreamResponse()
+        try:
+            async with self._session.request(
+                request.method, url, headers=headers, data=body or None, allow_redirects=False
+            ) as upstream:
+                self._record(request.method, split.path, split.query, upstream.status)
+                response.set_status(upstream.status, upstream.reason)
+                for key, value in upstream.headers.items():
+                    if key.lower() not in _HOP_BY_HOP:
+                        response.headers[key] = value
+                await response.prepare(request)
+                async for chunk in upstream.content.iter_any():
+                    await response.write(chunk)
+                await response.write_eof()
+        except (aiohttp.ClientError, ConnectionResetError, RuntimeError) as exc:
+            if not response.prepared:  # the API server could not be reached at all
+                return web.Response(status=502, text=f"proxy: {exc!r}")
+            # One side hung up mid-stream: the client closed a watch it no longer wants, or the
+            # proxy is stopping. Nothing more to forward; the request was recorded already.
+        return response
+
+    def _record(self, method: str, path: str, query: str, status: int) -> None:
+        with self._lock:
+            self.requests.append(classify(method, path, query, status))
