@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 from typing import Any
 
 import pytest
 import yaml
 
+from fks_operator import settings as settings_module
+from fks_operator.settings import OperatorSettings
 from tests.unit.chart.helm import (
     CHART,
     FULLNAME,
@@ -235,3 +239,35 @@ def test_fullname_override() -> None:
     docs = render({"fullnameOverride": "ops"})
     assert one(docs, "Deployment").name == "ops"
     assert one(docs, "Service").name == "ops-metrics"
+
+
+def known_operator_variables() -> set[str]:
+    """The FKS_OPERATOR_* variables OperatorSettings.from_env reads."""
+    source = inspect.getsource(settings_module)
+    return {f"{settings_module.PREFIX}{name}" for name in re.findall(r'get\("([A-Z_]+)"\)', source)}
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_SETS))
+def test_chart_env_is_what_the_operator_reads(name: str) -> None:
+    """Every FKS_OPERATOR_* variable the chart sets exists, and the operator accepts the values."""
+    env = {k: str(v) for k, v in env_of(one(render(name), "Deployment")).items()}
+    ours = {k for k in env if k.startswith("FKS_OPERATOR_")}
+    known = known_operator_variables()
+    assert len(known) >= 10
+    assert ours <= known, f"unknown to the operator: {sorted(ours - known)}"
+    settings = OperatorSettings.from_env(env)  # raises SettingsError on a bad value
+    assert settings.health_port == 8080
+    assert settings.metrics_port == 9090
+    if name == "namespaced":
+        assert settings.namespaces == tuple(sorted(WATCHED))
+    if name == "custom":
+        assert settings.executor_image == "registry.example.com:5000/fks/fks-executor:9.9.9"
+        assert settings.executor_resources == VALUE_SETS["custom"]["executor"]["resources"]
+        assert settings.log_level == "DEBUG"
+
+
+def test_operator_tuning_values_reach_the_operator() -> None:
+    values = {"operator": {"logFormat": "json", "workers": 8, "resyncSeconds": 0}}
+    env = {k: str(v) for k, v in env_of(one(render(values), "Deployment")).items()}
+    settings = OperatorSettings.from_env(env)
+    assert (settings.log_format, settings.workers, settings.resync_seconds) == ("json", 8, 0)
