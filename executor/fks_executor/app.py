@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import inspect
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -54,12 +54,9 @@ FRAMEWORK_SETTINGS: dict[str, Any] = (
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
-
-
 def _json(status: int, body: dict[str, Any]) -> Response:
     return Response(
-        content=_ENCODER.encode(body).encode(),
+        content=orjson.dumps(body),
         status_code=status,
         media_type="application/json",
     )

@@ -14,18 +14,18 @@ Each line is written with one ``write(2)`` (atomic for lines under PIPE_BUF on p
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from typing import Any
+
+import orjson
 
 from fks_executor.metrics import Metrics
 
 __all__ = ["AuditLog"]
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 _second: tuple[int, str] = (-1, "")
 
 
@@ -82,7 +82,7 @@ class AuditLog:
         for key, value in extra.items():
             if value is not None:
                 event[key] = value
-        line = (_ENCODER.encode(event) + "\n").encode()
+        line = orjson.dumps(event, default=str, option=orjson.OPT_APPEND_NEWLINE)
         self._write(line)
         if self._metrics is not None:
             counter = self._counters.get(decision)

@@ -48,6 +48,32 @@ class Signal:
         """JSON-ready form (the journal stores this)."""
         return asdict(self)
 
+    def as_tuple(self) -> tuple[Any, ...]:
+        """Plain values only (enums as text): a form the garbage collector need not track."""
+        return (
+            self.signal_id,
+            self.symbol,
+            self.action.value,
+            self.timestamp,
+            self.confidence,
+            self.price,
+            self.order_type.value,
+            self.stop_loss,
+            self.take_profit,
+            self.amount,
+            self.size_usd,
+            self.atr,
+            self.account,
+        )
+
+    @classmethod
+    def from_tuple(cls, values: tuple[Any, ...]) -> Signal:
+        (sid, symbol, action, ts, conf, price, order_type, sl, tp, amount, usd, atr, acct) = values
+        return cls(
+            sid, symbol, Action(action), ts, conf, price, OrderType(order_type), sl, tp,
+            amount, usd, atr, acct,
+        )  # fmt: skip
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signal:
         values = dict(data)
@@ -120,7 +146,16 @@ class Outcome:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form including ``http_status`` (the journal stores this)."""
-        return asdict(self)
+        return {
+            "status": self.status,
+            "signal_id": self.signal_id,
+            "http_status": self.http_status,
+            "reason": self.reason,
+            "detail": self.detail,
+            "order": self.order,
+            "orders": self.orders,
+            "first": self.first,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Outcome:

@@ -37,6 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+import orjson
+
 from fks_executor.domain import Outcome, Signal
 from fks_executor.errors import StateUnavailable
 
@@ -143,28 +145,33 @@ class SignalStore(Protocol):
         ...
 
 
-@dataclass(slots=True)
-class _Entry:
-    """The memory store's mutable record (updated in place: no copy per state change)."""
+# The memory store keeps each record as one tuple of plain values (the signal as a tuple, the
+# outcome as JSON bytes): the collector stops tracking such tuples, so a full collection does
+# not walk 200,000 records (with objects per record, that was pauses of 50-170 ms).
+_SIGNAL, _STATE, _RECEIVED, _UPDATED, _OUTCOME, _ATTEMPTS, _STARTED = range(7)
+_Row = tuple[Any, ...]
 
-    signal: Signal
-    state: SignalState
-    received_at: float
-    updated_at: float
-    outcome: Outcome | None = None
-    attempts: int = 1
-    started_at: float | None = None
 
-    def record(self) -> SignalRecord:
-        return SignalRecord(
-            self.signal,
-            self.state,
-            self.received_at,
-            self.updated_at,
-            self.outcome,
-            self.attempts,
-            self.started_at,
-        )
+def _row_record(row: _Row) -> SignalRecord:
+    outcome = row[_OUTCOME]
+    return SignalRecord(
+        signal=Signal.from_tuple(row[_SIGNAL]),
+        state=SignalState(row[_STATE]),
+        received_at=row[_RECEIVED],
+        updated_at=row[_UPDATED],
+        outcome=Outcome.from_dict(orjson.loads(outcome)) if outcome is not None else None,
+        attempts=row[_ATTEMPTS],
+        started_at=row[_STARTED],
+    )
+
+
+def _retryable_row(row: _Row) -> bool:
+    outcome = row[_OUTCOME]
+    return (
+        row[_STATE] == "done"
+        and outcome is not None
+        and is_retryable(Outcome.from_dict(orjson.loads(outcome)))
+    )
 
 
 class MemorySignalStore:
@@ -180,7 +187,7 @@ class MemorySignalStore:
         self.retention = retention
         self.max_records = max_records
         self._clock = clock
-        self._records: OrderedDict[str, _Entry] = OrderedDict()
+        self._rows: OrderedDict[str, _Row] = OrderedDict()
 
     async def open(self) -> None:
         return None
@@ -190,67 +197,67 @@ class MemorySignalStore:
 
     def _evict(self, now: float) -> None:
         """Drop expired records, then the oldest finished ones while over ``max_records``."""
-        records = self._records
+        rows = self._rows
         cutoff = now - self.retention
         doomed: list[str] = []
-        excess = len(records) - self.max_records
-        for signal_id, entry in records.items():
-            expired = entry.received_at < cutoff
+        excess = len(rows) - self.max_records
+        for signal_id, row in rows.items():
+            expired = row[_RECEIVED] < cutoff
             if not expired and excess <= len(doomed):
                 break
-            if expired or entry.state is SignalState.DONE:
+            if expired or row[_STATE] == "done":
                 doomed.append(signal_id)
         for signal_id in doomed:
-            del records[signal_id]
+            del rows[signal_id]
 
     async def claim(self, signal: Signal) -> Claim:
         now = self._clock()
-        entry = self._records.get(signal.signal_id)
-        if entry is not None and entry.received_at < now - self.retention:
-            del self._records[signal.signal_id]
-            entry = None
-        if entry is not None:
-            if entry.state is SignalState.DONE and is_retryable(entry.outcome):
-                entry.state = SignalState.RECEIVED
-                entry.outcome = None
-                entry.attempts += 1
-                entry.updated_at = now
-                return Claim(True, entry.record())
-            return Claim(False, entry.record())
-        entry = _Entry(signal, SignalState.RECEIVED, now, now)
-        self._records[signal.signal_id] = entry
-        oldest = next(iter(self._records.values()))
-        if len(self._records) > self.max_records or oldest.received_at < now - self.retention:
+        rows = self._rows
+        row = rows.get(signal.signal_id)
+        if row is not None and row[_RECEIVED] < now - self.retention:
+            del rows[signal.signal_id]
+            row = None
+        if row is not None:
+            if _retryable_row(row):
+                row = (row[_SIGNAL], "received", row[_RECEIVED], now, None, row[_ATTEMPTS] + 1,
+                       row[_STARTED])  # fmt: skip
+                rows[signal.signal_id] = row
+                return Claim(True, _row_record(row))
+            return Claim(False, _row_record(row))
+        rows[signal.signal_id] = (signal.as_tuple(), "received", now, now, None, 1, None)
+        oldest = next(iter(rows.values()))
+        if len(rows) > self.max_records or oldest[_RECEIVED] < now - self.retention:
             self._evict(now)
-        return Claim(True, entry.record())
+        return Claim(True, SignalRecord(signal, SignalState.RECEIVED, now, now))
 
     async def mark_executing(self, signal_id: str) -> None:
-        entry = self._records.get(signal_id)
-        if entry is not None:
-            entry.state = SignalState.EXECUTING
-            entry.started_at = entry.updated_at = self._clock()
+        row = self._rows.get(signal_id)
+        if row is not None:
+            now = self._clock()
+            self._rows[signal_id] = (row[_SIGNAL], "executing", row[_RECEIVED], now, row[_OUTCOME],
+                                     row[_ATTEMPTS], now)  # fmt: skip
 
     async def complete(self, signal_id: str, outcome: Outcome) -> None:
-        entry = self._records.get(signal_id)
-        if entry is not None:
-            entry.state = SignalState.DONE
-            entry.outcome = outcome
-            entry.updated_at = self._clock()
+        row = self._rows.get(signal_id)
+        if row is not None:
+            encoded = orjson.dumps(outcome.as_dict())
+            self._rows[signal_id] = (row[_SIGNAL], "done", row[_RECEIVED], self._clock(), encoded,
+                                     row[_ATTEMPTS], row[_STARTED])  # fmt: skip
 
     async def get(self, signal_id: str) -> SignalRecord | None:
-        entry = self._records.get(signal_id)
-        if entry is None or entry.received_at < self._clock() - self.retention:
+        row = self._rows.get(signal_id)
+        if row is None or row[_RECEIVED] < self._clock() - self.retention:
             return None
-        return entry.record()
+        return _row_record(row)
 
     async def unfinished(self) -> list[SignalRecord]:
-        return [e.record() for e in self._records.values() if e.state is not SignalState.DONE]
+        return [_row_record(r) for r in self._rows.values() if r[_STATE] != "done"]
 
     async def ping(self) -> bool:
         return True
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._rows)
 
 
 # KEYS[1] record hash, KEYS[2] unfinished set;
