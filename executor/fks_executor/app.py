@@ -105,9 +105,14 @@ class Runtime:
         if self.config.state.backend == "memory":
             # This process owns the journal: what it holds unfinished, a previous run left.
             # (Replicas sharing Redis cannot tell a dead peer's signals from a live one's.)
-            recovered = await self.intake.recover()
-            if recovered:
-                log.warning("resuming %d unfinished signal(s) from the journal", recovered)
+            if self.config.suspend:
+                left = len(await self.store.unfinished())
+                if left:
+                    log.warning("suspended: %d unfinished signal(s) stay in the journal", left)
+            else:
+                recovered = await self.intake.recover()
+                if recovered:
+                    log.warning("resuming %d unfinished signal(s) from the journal", recovered)
         # Everything alive now (frameworks, ccxt's tables, loaded markets) lives as long as the
         # process: move it out of the collector's sight, so a full collection under load scans
         # only what requests allocate (without this: ~50 ms pauses, the p99 of the webhook).

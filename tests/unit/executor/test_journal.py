@@ -179,3 +179,23 @@ async def test_start_up_resumes_the_journal_telling_which_may_have_sent(tmp_path
         assert await reopened.unfinished() == []
     finally:
         await reopened.close()
+
+
+async def test_a_suspended_pipeline_resumes_nothing(tmp_path: Path) -> None:
+    from tests.unit.executor.helpers import make_app, make_config, serve
+
+    path = str(tmp_path / "journal.db")
+    store = SqliteSignalStore(path)
+    await store.open()
+    await store.claim(sig("queued"))
+    await store.close()
+    recorder = Recorder()
+    config = make_config(tmp_path, suspend=True, state={"backend": "memory", "journalPath": path})
+    async with serve(make_app(config, executor=recorder)):
+        await asyncio.sleep(0.1)
+    assert recorder.calls == {}
+    await store.open()
+    try:
+        assert [r.signal_id for r in await store.unfinished()] == ["queued"]
+    finally:
+        await store.close()
