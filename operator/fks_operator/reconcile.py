@@ -28,7 +28,6 @@ from fks_operator.builders import (
     build_pipeline_status,
     executor_name,
     pipeline_conditions,
-    referenced_secrets,
 )
 from fks_operator.builders.plan import HELD_NOTE, Plan, held_plan, hold_plan, run_plan
 from fks_operator.conditions import (
@@ -210,6 +209,10 @@ class _Secrets:
         self._namespace = namespace
         self.data: dict[str, SecretData | None] = {}
 
+    async def prefetch(self, names: set[str]) -> None:
+        """Read the Secrets ``names`` concurrently."""
+        await asyncio.gather(*(self.get(name) for name in sorted(names)))
+
     async def get(self, name: str) -> SecretData | None:
         if name not in self.data:
             body = await self._api.get(SECRET, self._namespace, name)
@@ -235,28 +238,30 @@ class _Inputs:
 
 
 async def _load_inputs(ctx: Context, pipeline: ExecutionPipeline) -> _Inputs:
-    namespace = pipeline.namespace
+    """The pipeline's accounts and every Secret it needs, read concurrently."""
+    namespace, spec = pipeline.namespace, pipeline.spec
     secrets = _Secrets(ctx.api, namespace)
+    names = spec.account_names
+    bodies = await asyncio.gather(*(ctx.api.get(ACCOUNT, namespace, name) for name in names))
     accounts: dict[str, ExchangeAccount] = {}
     readiness: dict[str, AccountReadiness] = {}
-    for name in pipeline.spec.account_names:
-        body = await ctx.api.get(ACCOUNT, namespace, name)
+    for name, body in zip(names, bodies, strict=True):
         if body is None:
             continue
         try:
-            account = parse_account(body)
+            accounts[name] = parse_account(body)
         except SpecError as exc:
             readiness[name] = AccountReadiness(False, AccountReason.INVALID_SPEC, str(exc))
-            continue
-        accounts[name] = account
-        readiness[name] = await _evaluate(ctx, account, secrets)
-    spec = pipeline.spec
-    await secrets.get(spec.webhook.secret_ref.name)
+    # Every Secret the pods could read: webhook, Redis, and each account's credentials.
+    wanted = {spec.webhook.secret_ref.name}
     if spec.state.backend == "redis" and spec.state.redis_secret_ref is not None:
-        await secrets.get(spec.state.redis_secret_ref.name)
-    if len(accounts) == len(spec.account_names):
-        for name in referenced_secrets(pipeline, accounts):
-            await secrets.get(name)
+        wanted.add(spec.state.redis_secret_ref.name)
+    for account in accounts.values():
+        if account.spec.credentials_secret_ref is not None:
+            wanted.add(account.spec.credentials_secret_ref.name)
+    await secrets.prefetch(wanted)
+    for name, account in accounts.items():
+        readiness[name] = await _evaluate(ctx, account, secrets)
     return _Inputs(accounts, readiness, secrets)
 
 

@@ -101,7 +101,7 @@ class OperatorSettings:
         health_port = _int(get("HEALTH_PORT"), "HEALTH_PORT", defaults.health_port, 1, 65535)
         if metrics_port == health_port:
             raise SettingsError(
-                f"{PREFIX}METRICS_PORT and {PREFIX}HEALTH_PORT must differ (both {metrics_port})"
+                f"{PREFIX}HEALTH_PORT: must differ from {PREFIX}METRICS_PORT (both {health_port})"
             )
         log_format = (get("LOG_FORMAT") or defaults.log_format).lower()
         if log_format not in _LOG_FORMATS:

@@ -35,6 +35,9 @@ def test_every_variable_is_read() -> None:
             "FKS_OPERATOR_EXECUTOR_RESOURCES": '{"requests": {"cpu": "50m"}, "limits": {"cpu": 1}}',
             "FKS_OPERATOR_METRICS_PORT": "9100",
             "FKS_OPERATOR_HEALTH_PORT": "8081",
+            "FKS_OPERATOR_LOG_FORMAT": "JSON",
+            "FKS_OPERATOR_WORKERS": "8",
+            "FKS_OPERATOR_RESYNC_SECONDS": "0",
         }
     )
     assert settings.executor_image == "reg.example/exec:9"
@@ -45,6 +48,7 @@ def test_every_variable_is_read() -> None:
     assert settings.executor_uid == 1000
     assert settings.executor_resources == {"requests": {"cpu": "50m"}, "limits": {"cpu": "1"}}
     assert (settings.metrics_port, settings.health_port) == (9100, 8081)
+    assert (settings.log_format, settings.workers, settings.resync_seconds) == ("json", 8, 0)
 
 
 def test_blank_values_mean_default() -> None:
@@ -64,6 +68,11 @@ def test_blank_values_mean_default() -> None:
         ("EXECUTOR_RESOURCES", "[]", "must be a JSON object"),
         ("EXECUTOR_RESOURCES", '{"request": {}}', "unknown key 'request'"),
         ("EXECUTOR_RESOURCES", '{"limits": {"cpu": [1]}}', "limits: must map"),
+        ("LOG_FORMAT", "xml", "must be one of plain, json"),
+        ("WORKERS", "0", "between 1 and 64"),
+        ("WORKERS", "65", "between 1 and 64"),
+        ("RESYNC_SECONDS", "-1", "must be >= 0"),
+        ("HEALTH_PORT", "9090", "must differ from FKS_OPERATOR_METRICS_PORT (both 9090)"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, fragment: str) -> None:

@@ -1,0 +1,125 @@
+"""Pure decisions of the reconcile loop: status patches only on change, which transitions become
+Events, when an account switch to live is announced, and ServiceMonitor discovery caching."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fks_operator.discovery import ApiDiscovery
+from fks_operator.errors import ApiUnavailable
+from fks_operator.live import LiveSwitches
+from fks_operator.reconcile import live_notice_for_pipeline, status_patch, transition_notices
+from tests.unit.operator.conftest import account, pipeline_obj
+
+
+def cond(type_: str, status: str, reason: str, message: str = "m") -> dict[str, Any]:
+    return {"type": type_, "status": status, "reason": reason, "message": message,
+            "observedGeneration": 1, "lastTransitionTime": "2025-01-01T00:00:00Z"}  # fmt: skip
+
+
+def test_status_patch_is_none_when_nothing_changed() -> None:
+    status = {
+        "observedGeneration": 2,
+        "mode": "testnet",
+        "conditions": [cond("Ready", "True", "X")],
+    }
+    assert status_patch(dict(status), status) is None
+
+
+def test_status_patch_removes_keys_with_null() -> None:
+    previous = {"observedGeneration": 1, "configHash": "abc", "kopf": {"progress": {}}}
+    patch = status_patch(previous, {"observedGeneration": 2})
+    assert patch == {"observedGeneration": 2, "configHash": None, "kopf": None}
+
+
+def test_a_new_problem_is_a_warning_once() -> None:
+    ok = [cond("Reconciled", "True", "Applied"), cond("Ready", "True", "ExecutorsReady")]
+    missing = [cond("Reconciled", "False", "AccountMissing", "gone"),
+               cond("Ready", "False", "AccountMissing", "gone")]  # fmt: skip
+    [notice] = transition_notices(ok, missing)
+    assert (notice.type, notice.reason, notice.message) == ("Warning", "AccountMissing", "gone")
+    assert transition_notices(missing, missing) == []
+    other = [cond("Reconciled", "False", "KeyMissing"), cond("Ready", "False", "KeyMissing")]
+    assert [n.reason for n in transition_notices(missing, other)] == ["KeyMissing"]
+
+
+def test_becoming_ready_is_a_normal_event() -> None:
+    rolling = [cond("Reconciled", "True", "Applied"), cond("Ready", "False", "RolloutInProgress")]
+    ready = [cond("Reconciled", "True", "Applied"), cond("Ready", "True", "ExecutorsReady", "1/1")]
+    [notice] = transition_notices(rolling, ready)
+    assert (notice.type, notice.reason, notice.message) == ("Normal", "ExecutorsReady", "1/1")
+    assert transition_notices(ready, ready) == []
+    assert [n.type for n in transition_notices(None, ready)] == ["Normal"]
+
+
+def test_live_notice_says_whether_money_is_at_stake() -> None:
+    live = account(environment="live", acknowledgeLiveTrading=True)
+    trading = live_notice_for_pipeline(live, pipeline_obj())
+    assert trading.type == "Warning"
+    assert trading.reason == "LiveTradingEnabled"
+    assert "real money" in trading.message
+    assert "'binance-testnet'" in trading.message
+    assert "dry-run" in live_notice_for_pipeline(live, pipeline_obj(dryRun=True)).message
+
+
+def test_switch_to_live_is_announced_once_per_switch() -> None:
+    switches = LiveSwitches()
+    testnet = account().spec
+    live = account(environment="live", acknowledgeLiveTrading=True).spec
+    assert not switches.check("u", testnet, generation=1, observed_generation=0)
+    switches.record("u", testnet)
+    assert switches.check("u", live, generation=2, observed_generation=1)
+    switches.record("u", live)
+    assert not switches.check("u", live, generation=3, observed_generation=2)
+    switches.record("u", testnet)
+    assert switches.check("u", live, generation=5, observed_generation=4)
+
+
+def test_after_a_restart_processed_accounts_are_not_announced_again() -> None:
+    live = account(environment="live", acknowledgeLiveTrading=True).spec
+    assert not LiveSwitches().check("u", live, generation=4, observed_generation=4)
+    # Changed while no operator ran (or created live): announced, at worst once more.
+    assert LiveSwitches().check("u", live, generation=5, observed_generation=4)
+    assert LiveSwitches().check("u", live, generation=1, observed_generation=0)
+    switches = LiveSwitches()
+    switches.record("u", live)
+    switches.forget("u")
+    assert switches.check("u", live, generation=1, observed_generation=0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_discovery_caches_per_namespace_and_can_be_invalidated() -> None:
+    answers: list[str] = []
+    served = {"value": False}
+
+    async def probe(namespace: str) -> bool:
+        answers.append(namespace)
+        return served["value"]
+
+    clock = Clock()
+    discovery = ApiDiscovery(probe, ttl=30, clock=clock)
+    assert await discovery.served("a") is False
+    served["value"] = True
+    assert await discovery.served("a") is False, "cached"
+    assert await discovery.served("b") is True
+    clock.now += 31
+    assert await discovery.served("a") is True, "re-checked after the TTL"
+    served["value"] = False
+    discovery.invalidate()
+    assert await discovery.served("a") is False, "re-checked after invalidate()"
+    assert answers == ["a", "b", "a", "a"]
+
+
+async def test_discovery_failure_means_not_served() -> None:
+    async def probe(namespace: str) -> bool:
+        # The API server unreachable for the check: a failure no real server gives on demand.
+        raise ApiUnavailable("unreachable")
+
+    assert await ApiDiscovery(probe).served("a") is False

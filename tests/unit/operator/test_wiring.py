@@ -1,0 +1,80 @@
+"""kopf wiring and the command line, without a cluster: credentials handed to kopf, kopf's
+settings, the handlers registered, and clear errors before anything starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import kopf
+import pytest
+from lightkube.config.kubeconfig import KubeConfig
+
+from fks_operator.__main__ import main
+from fks_operator.handlers import MANAGED_SELECTOR, configure, connection_info
+
+CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def write_kubeconfig(tmp_path: Path, user: str) -> Path:
+    (tmp_path / "ca.crt").write_text(CA)
+    path = tmp_path / "kubeconfig"
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443', "
+        "certificate-authority: ca.crt}}]\n"
+        "contexts: [{name: c, context: {cluster: k, user: u, namespace: trading}}]\n"
+        f"users: [{{name: u, user: {user}}}]\n"
+    )
+    return path
+
+
+def test_kopf_gets_the_same_credentials(tmp_path: Path) -> None:
+    config = KubeConfig.from_file(write_kubeconfig(tmp_path, "{token: abc}")).get()
+    info = connection_info(config)
+    assert info.server == "https://127.0.0.1:6443"
+    assert info.ca_path == str(tmp_path / "ca.crt"), "relative paths resolve next to the file"
+    assert (info.scheme, info.token) == ("Bearer", "abc")
+    assert info.default_namespace == "trading"
+
+
+def test_a_token_file_is_read_at_every_login(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("first\n")
+    config = KubeConfig.from_file(write_kubeconfig(tmp_path, f"{{tokenFile: {token}}}")).get()
+    assert connection_info(config).token == "first"
+    token.write_text("rotated\n")
+    assert connection_info(config).token == "rotated"
+
+
+def test_kopf_settings_store_nothing_on_the_objects() -> None:
+    settings = kopf.OperatorSettings()
+    configure(settings)
+    assert settings.peering.standalone is True
+    assert settings.posting.enabled is False
+    assert settings.watching.server_timeout is not None
+    selectors = set(settings.watching.label_selectors.collect(
+        kopf.Resource("apps", "v1", "deployments", kind="Deployment", namespaced=True)
+    ))  # fmt: skip
+    assert selectors == {MANAGED_SELECTOR}
+    secrets = kopf.Resource("", "v1", "secrets", kind="Secret", namespaced=True)
+    assert settings.watching.label_selectors.collect(secrets) == []
+
+
+def test_help_works_without_settings_or_cluster(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    assert "FKS_OPERATOR_NAMESPACES" in capsys.readouterr().out
+
+
+def test_bad_settings_exit_2_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FKS_OPERATOR_LOG_LEVEL", "chatty")
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "fks-operator: FKS_OPERATOR_LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, "
+        "CRITICAL, got 'CHATTY'\n"
+    )
