@@ -54,10 +54,15 @@ for image in ${FKS_IMAGES:-executor operator}; do
   tag="${prefix}fks-$image:$version"
   echo ">> building $tag (Dockerfile.$image, base $base${secret:+, CA $ca})"
   start=$(date +%s)
+  previous=$("$DOCKER" image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
   "$DOCKER" build --file "Dockerfile.$image" --tag "$tag" \
     --build-arg "BASE_IMAGE=$base" --build-arg "VERSION=$version" --build-arg "REVISION=$revision" \
     "${secret[@]}" .
   echo ">> $tag built in $(( $(date +%s) - start ))s"
+  # The image this tag named before, now untagged: remove it (kept when a container uses it).
+  if [ -n "$previous" ] && [ "$previous" != "$("$DOCKER" image inspect --format '{{.Id}}' "$tag")" ]; then
+    "$DOCKER" image rm "$previous" >/dev/null 2>&1 || true
+  fi
 done
 echo ">> sizes"
 for image in ${FKS_IMAGES:-executor operator}; do
@@ -65,3 +70,7 @@ for image in ${FKS_IMAGES:-executor operator}; do
   "$DOCKER" image inspect --format '{{.Size}}' "$tag" \
     | awk -v t="$tag" '{printf "   %-40s %4.0f MB\n", t, $1 / 1e6}'
 done
+layers() { "$DOCKER" image inspect --format '{{json .RootFS.Layers}}' "${prefix}fks-$1:$version"; }
+if [ "${FKS_IMAGES:-executor operator}" = "executor operator" ] && [ "$(layers executor)" = "$(layers operator)" ]; then
+  echo "   (the two images share every layer: together they take the size of one)"
+fi

@@ -120,7 +120,7 @@ def start_chart_operator(
         proxy.start()
         kubeconfig = write_kubeconfig(tmp_path / f"{fullname}.kubeconfig", proxy.url, token)
         container = one(docs, "Deployment").obj["spec"]["template"]["spec"]["containers"][0]
-        chart_env = {e["name"]: str(e["value"]) for e in container["env"]}
+        chart_env = {e["name"]: str(e["value"]) for e in container["env"] if "value" in e}
         health_port, metrics_port = free_port(), free_port()
         chart_env.update(
             FKS_OPERATOR_HEALTH_PORT=str(health_port), FKS_OPERATOR_METRICS_PORT=str(metrics_port)
