@@ -10,7 +10,11 @@ import yaml
 
 from tests.unit.chart.helm import CHART, CRDS, kinds, render, run_helm
 
-KEEP_LINES = "  annotations:\n    helm.sh/resource-policy: keep\n"
+KEEP = {
+    "helm.sh/resource-policy": "keep",
+    "argocd.argoproj.io/sync-options": "Delete=false,Prune=false",
+}
+KEEP_LINES = "".join(["  annotations:\n", *(f"    {k}: {v}\n" for k, v in KEEP.items())])
 
 
 def source_crds() -> dict[str, str]:
@@ -43,13 +47,13 @@ def test_kept_crds_differ_only_by_the_keep_annotation() -> None:
     rendered = {d.name: d for d in kinds(render("defaults"), "CustomResourceDefinition")}
     for name, text in source_crds().items():
         doc = rendered[name]
-        assert doc.obj["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+        assert doc.obj["metadata"]["annotations"] == KEEP
         # bytes: removing the two inserted lines gives the source file back
         assert doc.text.count(KEEP_LINES) == 1
         assert doc.text.replace(KEEP_LINES, "", 1).rstrip("\n") == text.rstrip("\n"), name
         # parsed: the same object plus the annotation
         expected = yaml.safe_load(text)
-        expected["metadata"]["annotations"] = {"helm.sh/resource-policy": "keep"}
+        expected["metadata"]["annotations"] = KEEP
         assert doc.obj == expected
 
 
