@@ -31,6 +31,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="fks-executor",
         description="Receive trading alerts and execute them (docs/executor.md).",
+        epilog="fks-executor send --help: post one test alert to an executor (docs/send.md)",
     )
     parser.add_argument(
         "--config",
@@ -58,6 +59,11 @@ def _load(path: str | None) -> tuple[ExecutorConfig, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    rest = list(sys.argv[1:] if argv is None else argv)
+    if rest[:1] == ["send"]:  # `fks-executor send ...`: post one alert (fks_executor.sendcli)
+        from fks_executor.sendcli import main as send
+
+        sys.exit(send(rest[1:]))
     args = _parse_args(argv)
     path = args.config or os.environ.get("FKS_CONFIG") or None
     try:
