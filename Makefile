@@ -73,6 +73,10 @@ run-executor: venv ## Run the executor on its embedded default config (dry-run, 
 bench-intake: venv system-deps ## Webhook intake throughput/latency vs a bare endpoint (< 2 min)
 	$(PY) bench/intake.py
 
+.PHONY: bench-operator
+bench-operator: venv control-plane ## Operator scale on the local control plane: apply->Deployment, cold start of 200, RSS (~3 min)
+	$(PY) bench/operator_scale.py
+
 .PHONY: images
 images: ## Build fks-executor:<version> and fks-operator:<version> (BASE_IMAGE, FKS_BUILD_CA: docs/images.md)
 	@hack/docker/build-images.sh
