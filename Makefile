@@ -30,6 +30,10 @@ system-deps: ## Install the Debian packages tests need (redis-server, wrk, opens
 control-plane: ## Build (or restore from cache) kube-apiserver, etcd, kwok, ... from Go modules
 	@hack/control-plane/build.sh
 
+.PHONY: demo
+demo: venv system-deps control-plane ## The whole product locally: control plane, operator, fake exchange, executor, two alerts (Ctrl-C stops; DEMO_ARGS=--once)
+	$(PY) -m hack.demo $(DEMO_ARGS)
+
 .PHONY: lint
 lint: venv ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check .
