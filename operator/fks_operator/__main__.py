@@ -8,10 +8,12 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 
 import kopf
+from kopf._core.engines.peering import Identity  # the type of kopf.operator(identity=...)
 from lightkube.config.kubeconfig import SingleConfig
 
 from fks_operator import __version__
@@ -115,6 +117,7 @@ async def run(
             registry=registry,
             settings=kopf_settings,
             standalone=True,
+            identity=_identity(),
             clusterwide=not settings.namespaces,
             namespaces=list(settings.namespaces),
             liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz",
@@ -127,6 +130,13 @@ async def run(
             await loop
         await api.close()
         log.info("fks-operator stopped")
+
+
+def _identity() -> Identity:
+    """kopf's name for this instance (logs): the pod name when the chart passes it as POD_ID,
+    else the host name. Given explicitly, because kopf's own guess asks the passwd database for
+    the user name, which fails for a numeric uid without an entry (restricted containers)."""
+    return Identity(os.environ.get("POD_ID") or f"fks-operator@{socket.gethostname()}")
 
 
 def _describe(settings: OperatorSettings, config: SingleConfig) -> str:

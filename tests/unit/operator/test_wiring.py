@@ -78,3 +78,18 @@ def test_bad_settings_exit_2_with_one_line(
         "fks-operator: FKS_OPERATOR_LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, "
         "CRITICAL, got 'CHATTY'\n"
     )
+
+
+def test_kopf_identity_never_needs_the_passwd_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+
+    from fks_operator.__main__ import _identity
+
+    def no_user() -> str:
+        raise KeyError("getpwuid(): uid not found: 65532")  # a uid without a passwd entry
+
+    monkeypatch.setattr(getpass, "getuser", no_user)
+    monkeypatch.setenv("POD_ID", "fks-operator-7d9f-abcde")
+    assert _identity() == "fks-operator-7d9f-abcde"
+    monkeypatch.delenv("POD_ID")
+    assert _identity().startswith("fks-operator@")
