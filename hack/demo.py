@@ -408,7 +408,7 @@ class Demo:
             shown = "$ FKS_WEBHOOK_SECRET=<from the Secret> fks-executor send " + shlex.join(
                 alert.args
             )
-            answer = json.dumps(alert.answer, indent=2) if alert.answer else result.stdout
+            answer = dm.render_answer(alert.answer) if alert.answer else result.stdout
             self.console.block(alert.title, f"{shown}\n{answer}\n{alert.stderr}")
             if alert.exit_code != 0:
                 raise dm.DemoError(

@@ -216,6 +216,34 @@ def audit_lines(text: str) -> list[dict[str, Any]]:
     return events
 
 
+def render_answer(answer: Mapping[str, Any]) -> str:
+    """The executor's answer as JSON, one line per top-level key and per extra order, and a
+    line saying what the orders were (``market buy 0.0147 BTC/USDT @ 68000.0``)."""
+    lines = []
+    for key, value in answer.items():
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {json.dumps(item)}" for item in value)
+            lines.append(f'  "{key}": [\n{items}\n  ]')
+        else:
+            lines.append(f'  "{key}": {json.dumps(value)}')
+    text = "{\n" + ",\n".join(lines) + "\n}"
+    orders = [answer.get("order"), *(answer.get("orders") or [])]
+    described = [_order_text(o) for o in orders if isinstance(o, dict)]
+    if described:
+        text += "\n=> " + "; ".join(described)
+    return text
+
+
+def _order_text(order: Mapping[str, Any]) -> str:
+    words = [order.get("type"), order.get("side"), order.get("amount"), order.get("symbol")]
+    text = " ".join(str(w) for w in words if w is not None)
+    if order.get("price") is not None:
+        text += f" @ {order['price']}"
+    if order.get("status"):
+        text += f" ({order['status']})"
+    return text
+
+
 def condition(obj: Manifest, type_: str) -> dict[str, Any]:
     for item in obj.get("status", {}).get("conditions") or []:
         if item.get("type") == type_:

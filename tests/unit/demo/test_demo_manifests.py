@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -271,3 +272,25 @@ def test_condition_and_pod_lines() -> None:
     }
     assert dm.pod_line(pod) == "Running, ready on kwok-node-1"
     assert dm.pod_line({}) == "Pending on (not scheduled)"
+
+
+def test_render_answer_is_json_with_a_summary_line() -> None:
+    answer = {
+        "status": "dry_run",
+        "reason": None,
+        "signal_id": "s",
+        "order": {"type": "market", "side": "buy", "amount": 0.0147, "symbol": "BTC/USDT",
+                  "price": 68000.0, "status": "simulated"},
+        "orders": [{"type": "stop_loss", "side": "sell", "amount": 0.0147, "symbol": "BTC/USDT",
+                    "price": 66980.0, "status": "simulated"}],
+    }  # fmt: skip
+    text = dm.render_answer(answer)
+    body, summary = text.rsplit("\n=> ", 1)
+    assert json.loads(body) == answer
+    assert summary == (
+        "market buy 0.0147 BTC/USDT @ 68000.0 (simulated); "
+        "stop_loss sell 0.0147 BTC/USDT @ 66980.0 (simulated)"
+    )
+    assert dm.render_answer({"status": "rejected", "order": None}) == (
+        '{\n  "status": "rejected",\n  "order": null\n}'
+    )
