@@ -12,6 +12,8 @@ Plain HTTP is only ever on loopback, inside a test.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import ssl
 import threading
 from collections.abc import Iterable
@@ -43,6 +45,12 @@ class Request:
     namespace: str | None
     name: str | None
     verb: str
+    message: str = ""  # the API server's message, for errors
+
+    @property
+    def rbac_denied(self) -> bool:
+        """Refused by authorization (not by admission, e.g. a terminating namespace)."""
+        return self.status == 403 and " cannot " in self.message
 
     @property
     def triple(self) -> Triple:
@@ -120,7 +128,7 @@ class RecordingProxy:
         apply that created its object (201) also used ``create``, which the API server checks."""
         found: set[Triple] = set()
         for request in self.snapshot() if requests is None else requests:
-            if request.group is None or request.status in (401, 403):
+            if request.group is None or request.status == 401 or request.rbac_denied:
                 continue
             found.add(request.triple)
             if request.verb == "patch" and request.status == 201:
@@ -128,7 +136,8 @@ class RecordingProxy:
         return found
 
     def forbidden(self) -> list[Request]:
-        return [r for r in self.snapshot() if r.status == 403]
+        """Requests RBAC refused."""
+        return [r for r in self.snapshot() if r.rbac_denied]
 
     async def _start(self) -> None:
         self._session = aiohttp.ClientSession(
@@ -167,14 +176,20 @@ class RecordingProxy:
             async with self._session.request(
                 request.method, url, headers=headers, data=body or None, allow_redirects=False
             ) as upstream:
-                self._record(request.method, split.path, split.query, upstream.status)
                 response.set_status(upstream.status, upstream.reason)
                 for key, value in upstream.headers.items():
                     if key.lower() not in _HOP_BY_HOP:
                         response.headers[key] = value
-                await response.prepare(request)
-                async for chunk in upstream.content.iter_any():
-                    await response.write(chunk)
+                if upstream.status >= 400:  # a small Status object: keep its message
+                    error = await upstream.read()
+                    self._record(request.method, split.path, split.query, upstream.status, error)
+                    await response.prepare(request)
+                    await response.write(error)
+                else:
+                    self._record(request.method, split.path, split.query, upstream.status)
+                    await response.prepare(request)
+                    async for chunk in upstream.content.iter_any():
+                        await response.write(chunk)
                 await response.write_eof()
         except (aiohttp.ClientError, ConnectionResetError, RuntimeError) as exc:
             if not response.prepared:  # the API server could not be reached at all
@@ -183,6 +198,13 @@ class RecordingProxy:
             # proxy is stopping. Nothing more to forward; the request was recorded already.
         return response
 
-    def _record(self, method: str, path: str, query: str, status: int) -> None:
+    def _record(self, method: str, path: str, query: str, status: int, body: bytes = b"") -> None:
+        request = classify(method, path, query, status)
+        if body:
+            try:
+                message = str(json.loads(body).get("message", ""))
+            except (ValueError, AttributeError):
+                message = body[:500].decode(errors="replace")
+            request = dataclasses.replace(request, message=message)
         with self._lock:
-            self.requests.append(classify(method, path, query, status))
+            self.requests.append(request)

@@ -81,7 +81,7 @@ class ChartOperator:
             return False
 
     def forbidden(self) -> list[str]:
-        return [f"{r.method} {r.path}?{r.query}" for r in self.proxy.forbidden()]
+        return [f"{r.method} {r.path}?{r.query}: {r.message}" for r in self.proxy.forbidden()]
 
 
 def write_kubeconfig(path: Path, server: str, token: str) -> Path:
@@ -319,3 +319,13 @@ def test_namespaced_chart_rbac_confines_the_operator_to_its_namespaces(
         role = granted(operator.docs, operator.fullname, "Role", ns)
         used = operator.proxy.triples(r for r in requests if r.namespace == ns)
         assert used <= role
+
+    # The proxy does see a refusal when there is one (so the empty list above means something).
+    denied = httpx.get(
+        f"{operator.proxy.url}/api/v1/namespaces/{other}/secrets",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+        trust_env=False,
+    )
+    assert denied.status_code == 403
+    assert [r.path for r in operator.proxy.forbidden()] == [f"/api/v1/namespaces/{other}/secrets"]
