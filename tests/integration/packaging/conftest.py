@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.harness.kube_cluster import KubeCluster
-from tests.unit.chart.helm import REPO, kinds, render
+from tests.unit.chart.helm import REPO, kinds, prebuild_helm, render
 
 PROMETHEUS_CRDS_SCRIPT = REPO / "hack" / "tools" / "prometheus-operator-crds.sh"
 MONITORING_CRDS = ("servicemonitors", "prometheusrules")
@@ -94,3 +94,8 @@ def apply_docs(kube: KubeCluster, texts: list[str], *extra: str) -> str:
 
 def dump(obj: object) -> str:
     return yaml.safe_dump(obj, sort_keys=False)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """helm is built (once per machine) before the tests start, not inside one's timeout."""
+    prebuild_helm(session)

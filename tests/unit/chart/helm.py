@@ -103,6 +103,21 @@ def helm_path() -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+def prebuild_helm(session: pytest.Session) -> None:
+    """For pytest_collection_finish: get helm before the first test (a cold build takes minutes,
+    once per machine), outside any test's timeout, with the build's progress on the terminal.
+    Instant when helm is built already; a failure is left for the tests to report."""
+    if session.config.option.collectonly or not session.items:
+        return
+    capture = session.config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        subprocess.run(
+            [str(HELM_SCRIPT)], stdout=subprocess.DEVNULL, check=False, timeout=3600
+        )  # progress goes to stderr
+
+
 def helm_or_skip() -> str:
     try:
         return helm_path()
