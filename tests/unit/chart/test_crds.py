@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tarfile
 from pathlib import Path
 
 import yaml
@@ -72,3 +73,17 @@ def test_missing_crd_files_fail_with_a_clear_message(tmp_path: Path) -> None:
     assert "the chart has no CRDs in files/crds" in result.stderr
     # ... and with the CRDs installed separately, the rest still renders
     run_helm("template", "x", str(chart), "--set", "crds.enabled=false")
+
+
+def test_packaged_chart_carries_the_crd_files_themselves(tmp_path: Path) -> None:
+    """`helm package` (what a chart repository serves) stores files, not the symlink."""
+    run_helm("package", str(CHART), "--destination", str(tmp_path))
+    (archive,) = tmp_path.glob("fks-operator-*.tgz")
+    with tarfile.open(archive) as tar:
+        members = {m.name: m for m in tar.getmembers() if "/files/crds/" in m.name}
+        assert sorted(Path(n).name for n in members) == sorted(p.name for p in CRDS.glob("*.yaml"))
+        for name, member in members.items():
+            assert member.isfile(), f"{name} is not a regular file"
+            extracted = tar.extractfile(member)
+            assert extracted is not None
+            assert extracted.read() == (CRDS / Path(name).name).read_bytes(), name
