@@ -104,6 +104,20 @@ async def run(
     # Importing ccxt takes a while: do it off the event loop, before the first account needs it.
     warm = asyncio.create_task(asyncio.to_thread(lambda: catalog.exchanges))
     loop = asyncio.create_task(controller.run(settings.workers, settings.resync_seconds))
+    stop = stop if stop is not None else asyncio.Event()
+
+    @kopf.on.cleanup(id="stop-reconciling", registry=registry)
+    async def stop_reconciling(**_: object) -> None:
+        # On SIGTERM/SIGINT kopf stops through its own signal handlers, which replace _serve's,
+        # so ``stop`` is not set; kopf's shutdown would then give its waiter on ``stop``, and
+        # every task started after kopf (the workers, idle on the queue), 5 s to end by
+        # themselves. Setting the flag and ending the workers here makes the exit prompt. An
+        # interrupted reconcile is simply done again by the next operator (level-based).
+        stop.set()
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+
     scope = ", ".join(settings.namespaces) or "all namespaces"
     log.info(
         "fks-operator %s starting: watching %s; metrics :%d/metrics, liveness :%d/healthz",
