@@ -23,6 +23,7 @@ from fks_fake_exchange.markets import Market, futures_exchange_info
 from fks_fake_exchange.orders import CLIENT_ORDER_ID_PATTERN, CLIENT_ORDER_ID_RE
 from fks_fake_exchange.params import Params
 from fks_fake_exchange.web import (
+    futures_markets,
     json_response,
     limit_param,
     market_of,
@@ -30,7 +31,7 @@ from fks_fake_exchange.web import (
     order_ref,
     public,
     signed,
-    symbols_list,
+    tickers,
 )
 
 routes = web.RouteTableDef()
@@ -153,38 +154,18 @@ async def exchange_info(request: web.Request) -> web.Response:
 
 @routes.get("/fapi/v1/ticker/24hr")
 async def ticker_24hr(request: web.Request) -> web.Response:
-    ex, params = await public(request)
-    now = ex.now()
-    if params.text("symbol") is not None:
-        market = market_of(ex.futures_markets, params)
-        return json_response(marketdata.ticker_24hr(market, ex.price(market.symbol), now))
-    markets = symbols_list(ex.futures_markets, params)
-    return json_response([marketdata.ticker_24hr(m, ex.price(m.symbol), now) for m in markets])
+    return await tickers(request, futures_markets, marketdata.ticker_24hr)
 
 
 @routes.get("/fapi/v1/ticker/price")
 @routes.get("/fapi/v2/ticker/price")
 async def ticker_price(request: web.Request) -> web.Response:
-    ex, params = await public(request)
-    now = ex.now()
-    if params.text("symbol") is not None:
-        market = market_of(ex.futures_markets, params)
-        return json_response(marketdata.price_ticker(market, ex.price(market.symbol), now))
-    return json_response(
-        [marketdata.price_ticker(m, ex.price(m.symbol), now) for m in ex.futures_markets.values()]
-    )
+    return await tickers(request, futures_markets, marketdata.price_ticker)
 
 
 @routes.get("/fapi/v1/ticker/bookTicker")
 async def book_ticker(request: web.Request) -> web.Response:
-    ex, params = await public(request)
-    now = ex.now()
-    if params.text("symbol") is not None:
-        market = market_of(ex.futures_markets, params)
-        return json_response(marketdata.book_ticker(market, ex.price(market.symbol), now))
-    return json_response(
-        [marketdata.book_ticker(m, ex.price(m.symbol), now) for m in ex.futures_markets.values()]
-    )
+    return await tickers(request, futures_markets, marketdata.book_ticker)
 
 
 @routes.get("/fapi/v1/depth")

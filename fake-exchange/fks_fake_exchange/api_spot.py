@@ -28,7 +28,9 @@ from fks_fake_exchange.web import (
     order_ref,
     public,
     signed,
+    spot_markets,
     symbols_list,
+    tickers,
 )
 
 routes = web.RouteTableDef()
@@ -59,35 +61,17 @@ async def exchange_info(request: web.Request) -> web.Response:
 
 @routes.get("/api/v3/ticker/24hr")
 async def ticker_24hr(request: web.Request) -> web.Response:
-    ex, params = await public(request)
-    now = ex.now()
-    if params.text("symbol") is not None:
-        market = market_of(ex.spot_markets, params)
-        return json_response(marketdata.ticker_24hr(market, ex.price(market.symbol), now))
-    markets = symbols_list(ex.spot_markets, params)
-    return json_response([marketdata.ticker_24hr(m, ex.price(m.symbol), now) for m in markets])
+    return await tickers(request, spot_markets, marketdata.ticker_24hr)
 
 
 @routes.get("/api/v3/ticker/price")
 async def ticker_price(request: web.Request) -> web.Response:
-    ex, params = await public(request)
-    now = ex.now()
-    if params.text("symbol") is not None:
-        market = market_of(ex.spot_markets, params)
-        return json_response(marketdata.price_ticker(market, ex.price(market.symbol), now))
-    markets = symbols_list(ex.spot_markets, params)
-    return json_response([marketdata.price_ticker(m, ex.price(m.symbol), now) for m in markets])
+    return await tickers(request, spot_markets, marketdata.price_ticker)
 
 
 @routes.get("/api/v3/ticker/bookTicker")
 async def book_ticker(request: web.Request) -> web.Response:
-    ex, params = await public(request)
-    now = ex.now()
-    if params.text("symbol") is not None:
-        market = market_of(ex.spot_markets, params)
-        return json_response(marketdata.book_ticker(market, ex.price(market.symbol), now))
-    markets = symbols_list(ex.spot_markets, params)
-    return json_response([marketdata.book_ticker(m, ex.price(m.symbol), now) for m in markets])
+    return await tickers(request, spot_markets, marketdata.book_ticker)
 
 
 @routes.get("/api/v3/avgPrice")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -142,3 +144,26 @@ def limit_param(params: Params, default: int, maximum: int) -> int:
     if limit <= 0:
         raise ApiError(-1130, "Invalid data sent for a parameter 'limit'.")
     return min(limit, maximum)
+
+
+TickerView = Callable[[Market, Decimal, int], dict[str, object]]
+
+
+async def tickers(
+    request: web.Request, markets_of: Callable[[Exchange], dict[str, Market]], view: TickerView
+) -> web.Response:
+    """A ticker endpoint: one object for ``symbol=X``, else a list (``symbols=[..]`` or all)."""
+    ex, params = await public(request)
+    now, markets = ex.now(), markets_of(ex)
+    if params.text("symbol") is not None:
+        market = market_of(markets, params)
+        return json_response(view(market, ex.price(market.symbol), now))
+    return json_response([view(m, ex.price(m.symbol), now) for m in symbols_list(markets, params)])
+
+
+def spot_markets(ex: Exchange) -> dict[str, Market]:
+    return ex.spot_markets
+
+
+def futures_markets(ex: Exchange) -> dict[str, Market]:
+    return ex.futures_markets
