@@ -72,9 +72,10 @@ app.kubernetes.io/part-of: fks
 
 {{/*
 The operator's permissions inside each watched namespace (every namespace when cluster-wide).
-Each rule names the code that needs it; docs/install.md has the same table. Nothing here writes
-Secrets or any CR spec: the operator reads Secrets (to check references and hash the values its
-pods read) and writes only the status subresource of its CRs.
+Each rule names the code that needs it; docs/install.md and docs/operator.md have the same table
+(tests/unit/chart/test_rbac.py keeps the three equal). Nothing here writes Secrets or any CR spec:
+the operator reads Secrets (to check references and hash the values its pods read) and writes
+only the status subresource of its CRs.
 */}}
 {{- define "fks-operator.namespacedRules" -}}
 # Watch and read the custom resources (kopf watch streams; reconcile reads).
@@ -85,6 +86,13 @@ pods read) and writes only the status subresource of its CRs.
 - apiGroups: [execution.fks.io]
   resources: [exchangeaccounts/status, executionpipelines/status]
   verbs: [patch]
+# Every child names its pipeline as owner with blockOwnerDeletion: where the API server runs the
+# OwnerReferencesPermissionEnforcement admission plugin (OpenShift does), creating such an object
+# needs update on the owner's finalizers. A permission only: CRDs serve no finalizers
+# subresource, so this lets the operator write nothing on a pipeline.
+- apiGroups: [execution.fks.io]
+  resources: [executionpipelines/finalizers]
+  verbs: [update]
 # Read the Secrets that accounts and pipelines reference: existence, keys, and the hash of the
 # values executor pods read (rollouts on key rotation). Read-only.
 - apiGroups: [""]
@@ -95,19 +103,22 @@ pods read) and writes only the status subresource of its CRs.
   resources: [events]
   verbs: [create]
 # A pipeline's children, written with server-side apply (patch; create when the child is new)
-# and watched for drift (list, watch). Never deleted by the operator: they go with their pipeline
-# (ownerReferences, garbage collector).
+# and watched for drift (list, watch). Deleted (only children of the pipeline) and re-created when
+# someone changed one in a way apply cannot undo (a Service or container port renumbered, a
+# ConfigMap made immutable and edited: reconcile._recreate); with the admission plugin above,
+# putting back an owner reference removed by hand needs delete on the child as well.
 - apiGroups: [""]
   resources: [configmaps, services]
-  verbs: [list, watch, create, patch]
+  verbs: [list, watch, create, patch, delete]
 # The Deployment is also read back after an apply the operator skipped (its status feeds the
 # pipeline's status).
 - apiGroups: [apps]
   resources: [deployments]
-  verbs: [get, list, watch, create, patch]
-# Optional children (HPA, PDB, ServiceMonitor) are also read and deleted once the spec no longer
-# wants them (after checking the pipeline owns them). ServiceMonitors only while the cluster
-# serves monitoring.coreos.com/v1 (the operator lists them to find out).
+  verbs: [get, list, watch, create, patch, delete]
+# Optional children (HPA, PDB, ServiceMonitor) are also deleted once the spec no longer wants
+# them, after reading one the watch has not reported yet (to check the pipeline owns it).
+# ServiceMonitors only while the cluster serves monitoring.coreos.com/v1 (the operator lists them
+# to find out).
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
   verbs: [get, list, watch, create, patch, delete]

@@ -1,10 +1,12 @@
 """The operator's RBAC is exactly what the operator uses: no wildcard, no Secret writes, nothing
-extra. tests/integration/packaging/test_operator_rbac.py proves the same rules are enough (and
-all used) by running the operator with only them against a real API server."""
+extra, and the same table in docs/operator.md and docs/install.md.
+tests/integration/packaging/test_operator_rbac.py proves the same rules are enough (and all
+used) by running the operator with only them against a real API server."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from fks_operator.kube import (
     SERVICE,
     SERVICE_MONITOR,
 )
+from tests.unit.chart import rbac_docs
 from tests.unit.chart.helm import (
     FULLNAME,
     RELEASE_NAMESPACE,
@@ -32,16 +35,17 @@ from tests.unit.chart.helm import (
 
 Triple = tuple[str, str, str]  # (apiGroup, resource, verb)
 READ = ("get", "list", "watch")
-#: Every child: watched (list, watch) and server-side applied (patch; create when new).
-APPLY = ("list", "watch", "create", "patch")
+#: Every child: watched (list, watch), server-side applied (patch; create when new), and deleted
+#: and re-created after an edit apply cannot undo (reconcile._recreate, any child kind).
+APPLY = ("list", "watch", "create", "patch", "delete")
 #: Per child kind: what the operator does on top of APPLY (tests/integration/packaging shows it).
 CHILD_EXTRA = {
-    CONFIG_MAP: (),  # never read back, never deleted (garbage-collected with the pipeline)
+    CONFIG_MAP: (),  # never read back
     SERVICE: (),
     DEPLOYMENT: ("get",),  # read back for the pipeline's status when its apply was skipped
-    HPA: ("get", "delete"),  # optional children: deleted when no longer wanted
-    PDB: ("get", "delete"),
-    SERVICE_MONITOR: ("get", "delete"),
+    HPA: ("get",),  # optional children: read before deleting one the watch has not reported
+    PDB: ("get",),
+    SERVICE_MONITOR: ("get",),
 }
 
 #: What the operator does in each watched namespace, and where in its code.
@@ -53,6 +57,9 @@ OPERATOR_NAMESPACED: frozenset[Triple] = frozenset(
         ("execution.fks.io", f"{r}/status", "patch")
         for r in ("exchangeaccounts", "executionpipelines")
     }
+    # children name their pipeline with blockOwnerDeletion: checked by the
+    # OwnerReferencesPermissionEnforcement admission plugin where it is on
+    | {("execution.fks.io", "executionpipelines/finalizers", "update")}
     # Secret references: watch (rollouts on rotation) and reads; never written
     | {("", "secrets", v) for v in READ}
     # KubeApi.post_event
@@ -181,3 +188,23 @@ def test_user_roles_aggregate_into_view_edit_admin() -> None:
     assert {v for _, _, v in triples(view["rules"])} == set(READ)
     written = {r for _, r, _ in triples(edit["rules"])}
     assert written == {"exchangeaccounts", "executionpipelines"}  # status stays the operator's
+
+
+@pytest.mark.parametrize("doc", sorted(rbac_docs.TABLES), ids=lambda p: p.name)
+def test_the_docs_show_exactly_the_chart_rules(doc: Path) -> None:
+    """docs/operator.md and docs/install.md list what the chart grants, row for row: the
+    namespaced rules, the cluster-scoped reads, and the namespaces watch of watchNamespaces."""
+    rows = rbac_docs.table(doc)
+    documented = rbac_docs.triples(rows)
+    chart = triples(operator_roles(render("defaults"))[0].obj["rules"]) | triples(
+        one(render("namespaced"), "ClusterRole", FULLNAME).obj["rules"]
+    )
+    assert chart == OPERATOR_NAMESPACED | OPERATOR_CLUSTER | OPERATOR_NAMESPACES_WATCH
+    assert documented == chart, (
+        f"{doc.name} lists more: {sorted(documented - chart)}; "
+        f"the chart grants more: {sorted(chart - documented)}"
+    )
+    cluster_rows = {r for row in rows if row.cluster_scoped for r in row.resources}
+    assert cluster_rows == {r for _, r, _ in OPERATOR_CLUSTER | OPERATOR_NAMESPACES_WATCH}
+    assert all(not row.cluster_scoped or set(row.resources) <= rbac_docs.CLUSTER_SCOPED
+               for row in rows), "a row mixes cluster-scoped and namespaced resources"  # fmt: skip
