@@ -1,4 +1,5 @@
-"""docs/install.md documents every value of the chart (and nothing that does not exist)."""
+"""docs/install.md documents every value of the chart (and nothing that does not exist), and
+docs/operator.md every setting the chart passes to the operator."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from typing import Any
 
 from tests.unit.chart.helm import CHART, REPO
+from tests.unit.chart.test_render import known_operator_variables
 
 INSTALL_MD = REPO / "docs" / "install.md"
 
@@ -57,3 +59,16 @@ def test_every_value_is_documented() -> None:
 def test_no_documented_value_is_made_up() -> None:
     extra = documented() - schema_leaves()
     assert not extra, f"docs/install.md documents values the chart does not have: {sorted(extra)}"
+
+
+def test_operator_settings_table_lists_every_variable_the_operator_reads() -> None:
+    """docs/operator.md's "Operator settings" table (the reference the chart's values point to)
+    names exactly the FKS_OPERATOR_* variables the operator reads."""
+    text = (REPO / "docs" / "operator.md").read_text()
+    section = text.split("## Operator settings", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `(FKS_OPERATOR_[A-Z_]+)` \|", section, re.M))
+    known = known_operator_variables()
+    assert len(known) >= 12
+    assert documented == known, (
+        f"not documented: {sorted(known - documented)}; not read: {sorted(documented - known)}"
+    )
