@@ -6,6 +6,11 @@ server over TLS and streams the answer back (watches included). Authentication a
 are the real API server's: the proxy only writes down what was asked and what was answered, so a
 test can list the (apiGroup, resource, verb) triples a process used, and every 403 it got.
 
+Two permissions are checked by the API server without a request of their own: ``create`` when a
+server-side apply creates its object, and, where the ``OwnerReferencesPermissionEnforcement``
+admission plugin is on, ``update`` of an owner's ``finalizers`` when a new object names that
+owner with ``blockOwnerDeletion: true``. :meth:`RecordingProxy.triples` counts both.
+
 Plain HTTP is only ever on loopback, inside a test.
 """
 
@@ -16,12 +21,14 @@ import dataclasses
 import json
 import ssl
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+import yaml
 from aiohttp import web
 
 Triple = tuple[str, str, str]  # (apiGroup, resource[/subresource], verb)
@@ -46,6 +53,8 @@ class Request:
     name: str | None
     verb: str
     message: str = ""  # the API server's message, for errors
+    blocked_owners: tuple[tuple[str, str], ...] = ()
+    """(apiGroup, kind) of each owner the request body names with ``blockOwnerDeletion: true``."""
 
     @property
     def rbac_denied(self) -> bool:
@@ -55,6 +64,24 @@ class Request:
     @property
     def triple(self) -> Triple:
         return (self.group or "", self.resource, self.verb)
+
+
+def blocked_owners(body: bytes) -> tuple[tuple[str, str], ...]:
+    """(apiGroup, kind) of the owner references with ``blockOwnerDeletion: true`` in a request
+    body (JSON, or YAML for server-side apply); () when there are none or it does not parse."""
+    if b"blockOwnerDeletion" not in body:
+        return ()
+    try:
+        obj: Any = yaml.safe_load(body)  # JSON is YAML
+    except yaml.YAMLError:
+        return ()
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    refs = meta.get("ownerReferences") if isinstance(meta, dict) else None
+    return tuple(
+        (str(ref.get("apiVersion", "")).rpartition("/")[0], str(ref.get("kind", "")))
+        for ref in refs or ()
+        if isinstance(ref, dict) and ref.get("blockOwnerDeletion") is True
+    )
 
 
 def classify(method: str, path: str, query: str, status: int) -> Request:
@@ -94,8 +121,14 @@ def classify(method: str, path: str, query: str, status: int) -> Request:
 class RecordingProxy:
     """Start with :meth:`start`, stop with :meth:`stop`; :attr:`requests` grows as it runs."""
 
-    def __init__(self, upstream: str, ca_path: Path) -> None:
+    def __init__(
+        self, upstream: str, ca_path: Path, *, owner_plurals: Mapping[tuple[str, str], str] = {}
+    ) -> None:
+        """``owner_plurals``: resource name of each owner kind (apiGroup, kind) children may
+        name, for the ``<resource>/finalizers`` permission (an unknown kind shows as
+        ``<Kind>?/finalizers``, which no rule grants, so a test notices)."""
         self.upstream = upstream.rstrip("/")
+        self.owner_plurals = dict(owner_plurals)
         self._ssl = ssl.create_default_context(cafile=str(ca_path))
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -125,7 +158,10 @@ class RecordingProxy:
 
     def triples(self, requests: Iterable[Request] | None = None) -> set[Triple]:
         """(group, resource, verb) of every resource request that was allowed. A server-side
-        apply that created its object (201) also used ``create``, which the API server checks."""
+        apply that created its object (201) also used ``create``, which the API server checks;
+        an object created (201, dry runs too) with owner references that block owner deletion
+        also used ``update`` on each owner's ``finalizers``, which the API server checks when
+        OwnerReferencesPermissionEnforcement is on (the caller makes sure it is)."""
         found: set[Triple] = set()
         for request in self.snapshot() if requests is None else requests:
             if request.group is None or request.status == 401 or request.rbac_denied:
@@ -133,6 +169,10 @@ class RecordingProxy:
             found.add(request.triple)
             if request.verb == "patch" and request.status == 201:
                 found.add((request.group, request.resource, "create"))
+            if request.status == 201:
+                for group, kind in request.blocked_owners:
+                    plural = self.owner_plurals.get((group, kind), f"{kind}?")
+                    found.add((group, f"{plural}/finalizers", "update"))
         return found
 
     def forbidden(self) -> list[Request]:
@@ -186,7 +226,9 @@ class RecordingProxy:
                     await response.prepare(request)
                     await response.write(error)
                 else:
-                    self._record(request.method, split.path, split.query, upstream.status)
+                    self._record(
+                        request.method, split.path, split.query, upstream.status, sent=body
+                    )
                     await response.prepare(request)
                     async for chunk in upstream.content.iter_any():
                         await response.write(chunk)
@@ -198,8 +240,12 @@ class RecordingProxy:
             # proxy is stopping. Nothing more to forward; the request was recorded already.
         return response
 
-    def _record(self, method: str, path: str, query: str, status: int, body: bytes = b"") -> None:
+    def _record(
+        self, method: str, path: str, query: str, status: int, body: bytes = b"", sent: bytes = b""
+    ) -> None:
         request = classify(method, path, query, status)
+        if sent and method in ("POST", "PUT", "PATCH"):
+            request = dataclasses.replace(request, blocked_owners=blocked_owners(sent))
         if body:
             try:
                 message = str(json.loads(body).get("message", ""))

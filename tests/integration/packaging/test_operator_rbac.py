@@ -2,9 +2,13 @@
 bindings are applied to the real API server, the operator gets a TokenRequest token of that
 ServiceAccount and the environment of the chart's Deployment, and reconciles real pipelines.
 
+It talks to a kube-apiserver with the OwnerReferencesPermissionEnforcement admission plugin on
+(admission.py; OpenShift runs it), so the permissions that plugin checks must be granted too.
 Its API requests go through a recording pass-through proxy (apiproxy.py), so the tests also show
 the other direction: every permission the chart grants was used (nothing beyond what the operator
-needs), and the operator never got a 403.
+needs), and the operator never got a 403. The rare paths are driven on purpose: children
+changed by hand in ways server-side apply cannot undo (deleted and re-created), an owner
+reference removed by hand (put back).
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import httpx
 import pytest
 import yaml
 
+from tests.harness import kube_pki
 from tests.harness.kube_cluster import KubeCluster
 from tests.harness.procs import ManagedProcess, free_port
+from tests.integration.packaging.admission import NotTheHarnessPlane, enforcing_apiserver
 from tests.integration.packaging.apiproxy import RecordingProxy, Triple
 from tests.integration.packaging.conftest import apply_docs
 from tests.unit.chart.helm import REPO, Doc, kinds, one, render
@@ -30,6 +36,9 @@ from tests.unit.chart.helm import REPO, Doc, kinds, one, render
 EXAMPLES = REPO / "examples"
 RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
 OPERATOR_BIN = Path(sys.executable).parent / "fks-operator"
+#: Owners the children name (for the ``<resource>/finalizers`` permission the proxy counts).
+OWNER_PLURALS = {("execution.fks.io", "ExecutionPipeline"): "executionpipelines"}
+FINALIZERS: Triple = ("execution.fks.io", "executionpipelines/finalizers", "update")
 
 #: Grants the scenario below may not exercise, and the operator code that needs them.
 MAY_GO_UNUSED: dict[Triple, str] = {
@@ -98,12 +107,30 @@ def write_kubeconfig(path: Path, server: str, token: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def owner_refs_enforced(
+    kube: KubeCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """URL of a second API server on the same etcd, with OwnerReferencesPermissionEnforcement."""
+    try:
+        with enforcing_apiserver(kube, tmp_path_factory.mktemp("apiserver")) as server:
+            yield server
+    except NotTheHarnessPlane as exc:
+        pytest.skip(f"cannot start a second API server with {exc}; these tests need the plane "
+                    "tests/harness starts (not FKS_TEST_KUBECONFIG)")  # fmt: skip
+
+
 @pytest.fixture
 def start_chart_operator(
-    kube: KubeCluster, namespace: str, chart_crds: list[str], tmp_path: Path
+    kube: KubeCluster,
+    namespace: str,
+    chart_crds: list[str],
+    owner_refs_enforced: str,
+    tmp_path: Path,
 ) -> Iterator[Callable[[dict[str, Any]], ChartOperator]]:
     """Install the chart's RBAC into the test namespace (the release namespace) and start the
-    operator with it; everything is stopped and the cluster-scoped RBAC deleted afterwards."""
+    operator with it, talking to the enforcing API server through the recording proxy;
+    everything is stopped and the cluster-scoped RBAC deleted afterwards."""
     started: list[ChartOperator] = []
     cluster_scoped: list[Doc] = []
 
@@ -116,7 +143,7 @@ def start_chart_operator(
         apply_docs(kube, [d.text for d in rbac])
         token = kube.service_account_token(namespace, fullname)
 
-        proxy = RecordingProxy(kube.server, kube.ca_path)
+        proxy = RecordingProxy(owner_refs_enforced, kube.ca_path, owner_plurals=OWNER_PLURALS)
         proxy.start()
         kubeconfig = write_kubeconfig(tmp_path / f"{fullname}.kubeconfig", proxy.url, token)
         container = one(docs, "Deployment").obj["spec"]["template"]["spec"]["containers"][0]
@@ -208,6 +235,25 @@ def reconciled_pipeline(space: Namespace, name: str, replicas: int) -> dict[str,
     return status
 
 
+def recreated_after(
+    space: Namespace, kind: str, name: str, edit: list[dict[str, Any]],
+    restored: Callable[[dict[str, Any]], bool],
+) -> None:  # fmt: skip
+    """Edit a child by hand (a JSON patch) in a way server-side apply cannot undo, and wait for
+    the operator to delete it and create it again from its own manifest."""
+    before = space.get(kind, name)
+    assert before is not None, space.describe()
+    space.kubectl("patch", kind, name, "--type=json", "-p", json.dumps(edit))
+    space.wait(
+        lambda: (
+            (now := space.get(kind, name)) is not None
+            and now["metadata"]["uid"] != before["metadata"]["uid"]
+            and restored(now)
+        ),
+        f"{kind} {name} re-created by the operator",
+    )
+
+
 def test_chart_rbac_is_enough_for_a_full_reconcile_and_every_grant_is_used(
     kube: KubeCluster,
     monitoring_crds: list[str],  # first: removed only after the operator has stopped
@@ -248,6 +294,56 @@ def test_chart_rbac_is_enough_for_a_full_reconcile_and_every_grant_is_used(
     space.kubectl("delete", "service", "btc-momentum-executor")
     space.wait(lambda: space.get("service", "btc-momentum-executor"), "the Service restored")
 
+    # Drift apply cannot undo (reconcile._recreate): the API server refuses the operator's apply
+    # as invalid, a dry run of its own manifest passes, so it deletes and re-creates the child.
+    # A Service port renumbered: apply would add port 8000 next to it, both named http.
+    recreated_after(
+        space, "service", "btc-momentum-executor",
+        [{"op": "replace", "path": "/spec/ports/0/port", "value": 9999}],
+        lambda svc: [p["port"] for p in svc["spec"]["ports"]] == [8000],
+    )  # fmt: skip
+    # The same for the executor container's port in the Deployment.
+    recreated_after(
+        space, "deployment", "btc-momentum-executor",
+        [{"op": "replace", "path": "/spec/template/spec/containers/0/ports/0/containerPort",
+          "value": 8001}],
+        lambda d: [p["containerPort"] for p in d["spec"]["template"]["spec"]["containers"][0]
+                   ["ports"]] == [8000],
+    )  # fmt: skip
+    # A ConfigMap made immutable and edited: apply may not change its data back.
+    config = space.get("configmap", "btc-momentum-executor-config")
+    assert config is not None
+    recreated_after(
+        space, "configmap", "btc-momentum-executor-config",
+        [{"op": "add", "path": "/immutable", "value": True},
+         {"op": "replace", "path": "/data/config.yaml", "value": "pipeline: hijacked\n"}],
+        lambda cm: cm["data"] == config["data"] and not cm.get("immutable"),
+    )  # fmt: skip
+    log = operator.proc.output()
+    for kind in ("Service", "Deployment", "ConfigMap"):
+        assert f"{kind} {space.ns}/btc-momentum-executor" in log, operator.tail()
+    assert log.count("was changed in a way apply cannot undo") >= 3, operator.tail()
+    reconciled_pipeline(space, "btc-momentum", replicas=1)
+
+    # An owner reference removed by hand is put back. With the admission plugin on, changing an
+    # object's owner references needs delete on it, and update on the owner's finalizers.
+    space.kubectl(
+        "patch", "configmap", "eth-swing-executor-config", "--type=json",
+        "-p", json.dumps([{"op": "remove", "path": "/metadata/ownerReferences"}]),
+    )  # fmt: skip
+    space.wait(
+        lambda: (
+            [
+                (ref["name"], ref.get("blockOwnerDeletion"))
+                for ref in (space.get("configmap", "eth-swing-executor-config") or {})
+                .get("metadata", {})
+                .get("ownerReferences", [])
+            ]
+            == [("eth-swing", True)]
+        ),
+        "the ConfigMap's owner reference put back",
+    )
+
     # The account switches to live: Warning Events on it and on the pipelines using it.
     space.patch(
         "exchangeaccount", "binance-testnet",
@@ -273,6 +369,10 @@ def test_chart_rbac_is_enough_for_a_full_reconcile_and_every_grant_is_used(
     assert used <= rules, f"used without a grant: {sorted(used - rules)}"
     unused = rules - used
     assert unused <= set(MAY_GO_UNUSED), f"granted but never used: {sorted(unused)}"
+    for kind in ("configmaps", "services"):
+        assert ("", kind, "delete") in used  # the re-create path, not only optional children
+    assert ("apps", "deployments", "delete") in used
+    assert FINALIZERS in used
 
 
 def test_namespaced_chart_rbac_confines_the_operator_to_its_namespaces(
@@ -329,3 +429,113 @@ def test_namespaced_chart_rbac_confines_the_operator_to_its_namespaces(
     )
     assert denied.status_code == 403
     assert [r.path for r in operator.proxy.forbidden()] == [f"/api/v1/namespaces/{other}/secrets"]
+
+
+def single_rules(rules: list[dict[str, Any]], without: Triple | None) -> list[dict[str, Any]]:
+    """``rules`` as one rule per (group, resource, verb), leaving ``without`` out."""
+    singles = [
+        {"apiGroups": [group], "resources": [resource], "verbs": [verb]}
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+        if (group, resource, verb) != without
+    ]
+    assert without is None or len(singles) < sum(
+        len(r["apiGroups"]) * len(r["resources"]) * len(r["verbs"]) for r in rules
+    ), f"the chart does not grant {without}"
+    return singles
+
+
+def bind_role(kube: KubeCluster, namespace: str, name: str, rules: list[dict[str, Any]]) -> str:
+    """A ServiceAccount ``name`` with a Role of ``rules``; returns a token for it."""
+    rbac = "rbac.authorization.k8s.io"
+    account = {"kind": "ServiceAccount", "name": name, "namespace": namespace}
+    for obj in (
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}},
+        {"apiVersion": f"{rbac}/v1", "kind": "Role", "metadata": {"name": name}, "rules": rules},
+        {
+            "apiVersion": f"{rbac}/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": name},
+            "subjects": [account],
+            "roleRef": {"apiGroup": rbac, "kind": "Role", "name": name},
+        },
+    ):
+        kube.apply(obj, namespace=namespace)
+    return kube.service_account_token(namespace, name)
+
+
+def owned_config_map(name: str, owner: dict[str, Any] | None) -> str:
+    """A ConfigMap like a pipeline's child: ``owner`` (a pipeline as read) with
+    blockOwnerDeletion, as the operator's builders set it, or no owner reference."""
+    meta: dict[str, Any] = {"name": name}
+    if owner is not None:
+        meta["ownerReferences"] = [
+            {
+                "apiVersion": owner["apiVersion"],
+                "kind": owner["kind"],
+                "name": owner["metadata"]["name"],
+                "uid": owner["metadata"]["uid"],
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+    return json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta})
+
+
+def test_the_admission_plugin_needs_the_finalizers_and_delete_grants(
+    kube: KubeCluster,
+    namespace: str,
+    chart_crds: list[str],
+    owner_refs_enforced: str,
+    tmp_path: Path,
+) -> None:
+    """What counting FINALIZERS as used, and delete on every child, rest on: on the enforcing
+    API server the chart's Role lets the operator create a child that names its pipeline with
+    blockOwnerDeletion, and put back a removed owner reference; the same Role without
+    ``executionpipelines/finalizers: update``, or without ``delete`` on the child, is refused.
+    The plain API server allows it, so it is the plugin that needs those grants."""
+    role = one(render({"watchNamespaces": [namespace]}, namespace=namespace), "Role")
+    kube.kubectl("apply", "-n", namespace, "-f", str(EXAMPLES / "pipeline-dry-run.yaml"))
+    pipeline = kube.kubectl_json("get", "executionpipeline", "btc-momentum", "-n", namespace)
+    without: dict[str, Triple | None] = {
+        "chart": None,
+        "no-finalizers": FINALIZERS,
+        "no-delete": ("", "configmaps", "delete"),
+    }
+    enforced: dict[str, Path] = {}
+    plain: dict[str, Path] = {}
+    for who, missing in without.items():
+        token = bind_role(kube, namespace, who, single_rules(role.obj["rules"], missing))
+        enforced[who] = kube_pki.write_kubeconfig(
+            tmp_path / f"{who}.kubeconfig", owner_refs_enforced, kube.ca_path, token, who
+        )
+        plain[who] = kube.kubeconfig_for(token, name=who)
+
+    def apply(kubeconfig: Path | None, manifest: str) -> str:
+        """Server-side apply as the operator does; returns the error ("" when it worked)."""
+        result = kube.kubectl(
+            "apply", "--server-side", "--field-manager=fks-operator", "--force-conflicts",
+            "-n", namespace, "-f", "-", kubeconfig=kubeconfig, input=manifest, check=False,
+        )  # fmt: skip
+        return "" if result.returncode == 0 else result.stderr
+
+    # Creating a child that names its pipeline with blockOwnerDeletion.
+    error = apply(enforced["no-finalizers"], owned_config_map("a", pipeline))
+    assert "cannot set blockOwnerDeletion" in error, error
+    assert apply(plain["no-finalizers"], owned_config_map("b", pipeline)) == ""  # no plugin
+    assert apply(enforced["chart"], owned_config_map("a", pipeline)) == ""
+
+    # Putting back an owner reference removed by hand (the owner references change).
+    for who in ("no-delete", "chart"):
+        assert apply(None, owned_config_map("a", None)) == ""  # as admin: the reference goes
+        found = kube.kubectl_json("get", "configmap", "a", "-n", namespace)
+        assert "ownerReferences" not in found["metadata"]
+        error = apply(enforced[who], owned_config_map("a", pipeline))
+        if who == "no-delete":
+            assert "cannot set an ownerRef on a resource you can't delete" in error, error
+        else:
+            assert error == ""
+    found = kube.kubectl_json("get", "configmap", "a", "-n", namespace)
+    assert found["metadata"]["ownerReferences"][0]["uid"] == pipeline["metadata"]["uid"]
