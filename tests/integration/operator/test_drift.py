@@ -94,6 +94,51 @@ def test_edited_children_are_restored(cluster: Cluster) -> None:
     cluster.wait_ready("pipe")
 
 
+def test_edits_apply_cannot_undo_get_the_child_re_created(cluster: Cluster) -> None:
+    """A container port renumbered in the Deployment (apply would add the operator's port next
+    to it, both named http) and a ConfigMap made immutable and edited (apply may not change its
+    data back): the API server refuses the apply, so the operator deletes the child and creates
+    it again from its own manifest (the Service case is in test_edited_children_are_restored)."""
+    setup_pipeline(cluster)
+    cluster.wait_ready("pipe")
+    config = cluster.must_get("configmap", "pipe-executor-config")["data"]
+    before = {kind: uid(cluster, kind, name) for kind, name in (
+        ("configmap", "pipe-executor-config"), ("deployment", "pipe-executor"))}  # fmt: skip
+    cluster.kubectl(
+        "patch", "deployment", "pipe-executor", "--type=json", "-p",
+        '[{"op": "replace", "path": "/spec/template/spec/containers/0/ports/0/containerPort", '
+        '"value": 8001}]',
+    )  # fmt: skip
+    cluster.kubectl(
+        "patch", "configmap", "pipe-executor-config", "--type=json", "-p",
+        '[{"op": "add", "path": "/immutable", "value": true}, '
+        '{"op": "replace", "path": "/data/config.yaml", "value": "pipeline: hijacked"}]',
+    )  # fmt: skip
+
+    def deployment_recreated() -> bool:
+        body = cluster.get("deployment", "pipe-executor")
+        if body is None or body["metadata"]["uid"] == before["deployment"]:
+            return False
+        ports = body["spec"]["template"]["spec"]["containers"][0]["ports"]
+        return [p["containerPort"] for p in ports] == [8000]
+
+    def config_recreated() -> bool:
+        body = cluster.get("configmap", "pipe-executor-config")
+        return (
+            body is not None
+            and body["metadata"]["uid"] != before["configmap"]
+            and body["data"] == config
+            and not body.get("immutable")
+        )
+
+    cluster.wait(deployment_recreated, "the Deployment re-created with port 8000")
+    cluster.wait(config_recreated, "the ConfigMap re-created, mutable, with the operator's config")
+    log = cluster.operator.log()
+    for kind, name in (("Deployment", "pipe-executor"), ("ConfigMap", "pipe-executor-config")):
+        assert f"{kind} {cluster.ns}/{name} was changed in a way apply cannot undo" in log
+    cluster.wait_ready("pipe")
+
+
 def test_optional_children_follow_the_spec(cluster: Cluster) -> None:
     cluster.apply(secret("redis", url="redis://redis:6379/0"))
     setup_pipeline(

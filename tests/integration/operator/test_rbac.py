@@ -1,6 +1,7 @@
 """The operator works with exactly the RBAC documented in docs/operator.md (what the Helm chart
-must grant), running as a ServiceAccount: cluster-wide with a ClusterRole, or restricted to
-namespaces with Roles there plus a ClusterRole for CRDs only. Nothing it does is forbidden."""
+must grant; tests/unit/chart/test_rbac.py keeps the chart equal to it), running as a
+ServiceAccount: cluster-wide with a ClusterRole, or restricted to namespaces with Roles there plus
+a ClusterRole for the cluster-scoped reads only. Nothing it does is forbidden."""
 
 from __future__ import annotations
 
@@ -13,57 +14,24 @@ import yaml
 
 from tests.harness.kube_cluster import KubeCluster
 from tests.integration.operator.conftest import Cluster, Operator, secret, setup_pipeline
+from tests.unit.chart import rbac_docs
 
-CHILDREN_VERBS = ["get", "list", "watch", "create", "patch", "delete"]
-
+DOCUMENTED = rbac_docs.table(rbac_docs.OPERATOR_MD)
 #: Namespaced rules: the same whether granted by a ClusterRole or a Role per namespace.
-NAMESPACED_RULES: list[dict[str, Any]] = [
-    {
-        "apiGroups": ["execution.fks.io"],
-        "resources": ["executionpipelines", "exchangeaccounts"],
-        "verbs": ["get", "list", "watch"],
-    },
-    {
-        "apiGroups": ["execution.fks.io"],
-        "resources": ["executionpipelines/status", "exchangeaccounts/status"],
-        "verbs": ["patch"],
-    },
-    {
-        "apiGroups": ["execution.fks.io"],
-        "resources": ["executionpipelines/finalizers"],
-        "verbs": ["update"],
-    },
-    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
-    {"apiGroups": [""], "resources": ["configmaps", "services"], "verbs": CHILDREN_VERBS},
-    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": CHILDREN_VERBS},
-    {
-        "apiGroups": ["autoscaling"],
-        "resources": ["horizontalpodautoscalers"],
-        "verbs": CHILDREN_VERBS,
-    },
-    {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": CHILDREN_VERBS},
-    {
-        "apiGroups": ["monitoring.coreos.com"],
-        "resources": ["servicemonitors"],
-        "verbs": CHILDREN_VERBS,
-    },
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
-]
-#: Cluster-scoped: always a ClusterRole (even when the namespaced rules are Roles).
-CLUSTER_RULES: list[dict[str, Any]] = [
-    {
-        "apiGroups": ["apiextensions.k8s.io"],
-        "resources": ["customresourcedefinitions"],
-        "verbs": ["get", "list", "watch"],
-    },
-    # kopf follows namespaces when FKS_OPERATOR_NAMESPACES is set (read-only).
-    {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
-]
+NAMESPACED_RULES: list[dict[str, Any]] = [r.rule() for r in DOCUMENTED if not r.cluster_scoped]
+#: Cluster-scoped: always a ClusterRole (even when the namespaced rules are Roles); namespaces
+#: only when the operator is restricted to some (kopf follows them), as the chart does.
+CLUSTER_RULES: dict[str, list[dict[str, Any]]] = {
+    "clusterwide": [
+        r.rule() for r in DOCUMENTED if r.cluster_scoped and "namespaces" not in r.resources
+    ],
+    "namespaced": [r.rule() for r in DOCUMENTED if r.cluster_scoped],
+}
 
 
 def rbac_objects(mode: str, namespace: str, tag: str) -> list[dict[str, Any]]:
     subject = [{"kind": "ServiceAccount", "name": "fks-operator", "namespace": namespace}]
-    cluster_rules = CLUSTER_RULES + (NAMESPACED_RULES if mode == "clusterwide" else [])
+    cluster_rules = CLUSTER_RULES[mode] + (NAMESPACED_RULES if mode == "clusterwide" else [])
     objects: list[dict[str, Any]] = [
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -157,6 +125,24 @@ def test_operator_needs_nothing_beyond_the_documented_rbac(
         )
         cluster.wait_ready("pipe")
         assert cluster.events("ExecutorsReady"), "no Event recorded"
+        # A Service port renumbered by hand: deleted and re-created (reconcile._recreate).
+        uid = cluster.must_get("service", "pipe-executor")["metadata"]["uid"]
+        cluster.kubectl(
+            "patch",
+            "service",
+            "pipe-executor",
+            "--type=json",
+            "-p",
+            '[{"op": "replace", "path": "/spec/ports/0/port", "value": 9999}]',
+        )
+        cluster.wait(
+            lambda: (
+                (svc := cluster.get("service", "pipe-executor")) is not None
+                and svc["metadata"]["uid"] != uid
+                and [p["port"] for p in svc["spec"]["ports"]] == [8000]
+            ),
+            "the Service re-created",
+        )
         log = restricted.log()
         for marker in ("403", "Forbidden", "forbidden"):
             assert marker not in log, f"{marker!r} in the operator log:\n{restricted.tail(40)}"
