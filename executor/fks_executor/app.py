@@ -6,6 +6,8 @@ Endpoints (SPEC §3): ``POST /webhook/tradingview`` and ``POST /webhook``, ``GET
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import inspect
 import logging
@@ -29,14 +31,12 @@ from fks_executor.errors import BodyTooLarge, InternalError
 from fks_executor.execution import SignalExecutor, build_executor
 from fks_executor.intake import Intake, IntakeRequest
 from fks_executor.journal import SqliteSignalStore, check_journal_path
+from fks_executor.ledgers import build_ledger
 from fks_executor.metrics import CONTENT_TYPE, Metrics
 from fks_executor.ratelimit import RateLimiter
-from fks_executor.store import (
-    DEFAULT_RETENTION_SECONDS,
-    MemorySignalStore,
-    RedisSignalStore,
-    SignalStore,
-)
+from fks_executor.redis_store import RedisSignalStore
+from fks_executor.risk import FillsLedger
+from fks_executor.store import DEFAULT_RETENTION_SECONDS, MemorySignalStore, SignalStore
 
 __all__ = ["Runtime", "create_app", "read_limited"]
 
@@ -97,33 +97,63 @@ class Runtime:
     limiter: RateLimiter
     executor: SignalExecutor
     intake: Intake
+    ledger: FillsLedger | None = None
     redis_pool: Any = None
+    recover_every: float | None = None
+    """Redis: how often to look for signals of dead replicas to take over."""
+    _recoverer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.store.open()
         await self.executor.start()
-        if self.config.state.backend == "memory":
-            # This process owns the journal: what it holds unfinished, a previous run left.
-            # (Replicas sharing Redis cannot tell a dead peer's signals from a live one's.)
-            if self.config.suspend:
+        # Unfinished signals in the store were left by a process that is gone (this one's
+        # previous run, or with Redis a dead replica): finish them, orders looked up first.
+        if self.config.suspend:
+            with contextlib.suppress(Exception):
                 left = len(await self.store.unfinished())
                 if left:
                     log.warning("suspended: %d unfinished signal(s) stay in the journal", left)
-            else:
-                recovered = await self.intake.recover()
-                if recovered:
-                    log.warning("resuming %d unfinished signal(s) from the journal", recovered)
+        else:
+            await self._recover()
+            if self.recover_every:
+                self._recoverer = asyncio.create_task(self._keep_recovering(), name="fks-recover")
         # Everything alive now (frameworks, ccxt's tables, loaded markets) lives as long as the
         # process: move it out of the collector's sight, so a full collection under load scans
         # only what requests allocate (without this: ~50 ms pauses, the p99 of the webhook).
         gc.collect()
         gc.freeze()
 
+    async def _recover(self) -> None:
+        try:
+            recovered = await self.intake.recover()
+        except Exception as exc:
+            log.warning("could not look for unfinished signals: %s", exc)
+            return
+        if recovered:
+            log.warning("resuming %d unfinished signal(s) from the journal", recovered)
+
+    async def _keep_recovering(self) -> None:
+        assert self.recover_every is not None
+        while True:
+            await asyncio.sleep(self.recover_every)
+            await self._recover()
+
     async def stop(self) -> None:
+        if self._recoverer is not None:
+            self._recoverer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recoverer
         left = await self.intake.drain(SHUTDOWN_GRACE_SECONDS)
         if left:
-            log.warning("shutting down with %d signal(s) still executing", left)
-        for step in (self.executor.close, self.limiter.close, self.store.close):
+            log.warning(
+                "shutting down: %d signal(s) still executing were stopped; they stay journaled "
+                "and are resumed by the next executor",
+                left,
+            )
+        steps = [self.executor.close, self.limiter.close, self.store.close]
+        if self.ledger is not None:
+            steps.insert(1, self.ledger.close)
+        for step in steps:
             try:
                 await step()
             except Exception:
@@ -147,6 +177,8 @@ def build_runtime(
     retention = max(DEFAULT_RETENTION_SECONDS, 2 * config.webhook.max_signal_age_seconds)
     rpm = config.rate_limit.requests_per_minute
     pool = None
+    client = None
+    recover_every = None
     if config.state.backend == "redis":
         import redis.asyncio as aioredis
 
@@ -158,8 +190,10 @@ def build_runtime(
             health_check_interval=30,
         )
         client = aioredis.Redis(connection_pool=pool)
-        store = store or RedisSignalStore(client, config.pipeline, retention=retention)
+        lease = config.state.lease_seconds
+        store = store or RedisSignalStore(client, config.pipeline, retention=retention, lease=lease)
         limiter = RateLimiter.on_redis(rpm, config.pipeline, pool)
+        recover_every = lease / 3
     else:
         journal = config.state.journal_path
         if store is None and journal:
@@ -169,7 +203,15 @@ def build_runtime(
             store = SqliteSignalStore(journal, retention=retention)
         store = store or MemorySignalStore(retention=retention)
         limiter = RateLimiter.in_memory(rpm, config.pipeline)
-    executor = executor or build_executor(config, secrets, metrics, audit)
+    ledger = None
+    if executor is None:
+        ledger = build_ledger(
+            pipeline=config.pipeline,
+            daily_loss_limit_usd=config.risk.daily_loss_limit_usd,
+            journal_path=config.state.journal_path,
+            redis_client=client,
+        )
+        executor = build_executor(config, secrets, metrics, audit, ledger=ledger)
     intake = Intake(
         config,
         authenticator=Authenticator(config.webhook.auth, secrets.webhook_secret.get_secret_value()),
@@ -180,7 +222,18 @@ def build_runtime(
         metrics=metrics,
         clock=clock,
     )
-    return Runtime(config, metrics, audit, store, limiter, executor, intake, pool)
+    return Runtime(
+        config,
+        metrics,
+        audit,
+        store,
+        limiter,
+        executor,
+        intake,
+        ledger=ledger,
+        redis_pool=pool,
+        recover_every=recover_every,
+    )
 
 
 def create_app(
@@ -238,7 +291,11 @@ def create_app(
     async def ready() -> Response:
         checks = await intake.readiness()
         ok = all(checks.values())
-        return _json(200 if ok else 503, {"ready": ok, "mode": config.mode, "checks": checks})
+        body: dict[str, Any] = {"ready": ok, "mode": config.mode, "checks": checks}
+        markets = getattr(runtime.executor, "markets_loaded", None)
+        if markets is not None:  # every account, dry-run ones too (which do not gate /ready)
+            body["markets"] = markets()
+        return _json(200 if ok else 503, body)
 
     @app.get("/metrics")
     async def metrics() -> Response:

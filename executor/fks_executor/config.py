@@ -190,7 +190,10 @@ class StateConfig(_Model):
     redis_url_env: EnvName = "FKS_REDIS_URL"
     """Env var holding ``redis://...`` (backend ``redis`` only)."""
     journal_path: str = ""
-    """SQLite journal (backend ``memory``); empty = kept in process memory only."""
+    """SQLite journal (backend ``memory``); empty = kept in process memory only (dry-run)."""
+    lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    """Backend ``redis``: a replica that stops renewing its lease for this long is dead, and
+    its unfinished signals are taken over by another replica."""
 
     @model_validator(mode="after")
     def _redis_env(self) -> StateConfig:
@@ -231,6 +234,13 @@ class ExecutorConfig(_Model):
             raise _KeyedError(
                 "accounts",
                 f"exactly one account must be default: true (found {len(defaults)})",
+            )
+        if not self.dry_run and self.state.backend == "memory" and not self.state.journal_path:
+            raise _KeyedError(
+                "state.journalPath",
+                "required when dryRun is false with the memory backend (every signal is "
+                "journaled on disk before an order can be sent, so a restart finishes it and "
+                "never sends it twice)",
             )
         return self
 

@@ -132,6 +132,10 @@ class Outcome:
         default_factory=list
     )  # extra orders (stop-loss, take-profit)
     first: dict[str, Any] | None = None  # on a duplicate: the first answer's body
+    unsettled: bool = False
+    """A failure after which an order of this signal may exist on the exchange (its request
+    went out, and its fate could not be settled): the next attempt looks it up first. Recorded
+    in the journal, never shown in the answer."""
 
     @classmethod
     def from_error(cls, error: ExecutorError, signal_id: str | None) -> Outcome:
@@ -142,6 +146,7 @@ class Outcome:
             http_status=error.http_status,
             reason=error.reason,
             detail=error.detail or None,
+            unsettled=error.order_may_exist,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -155,6 +160,7 @@ class Outcome:
             "order": self.order,
             "orders": self.orders,
             "first": self.first,
+            "unsettled": self.unsettled,
         }
 
     @classmethod

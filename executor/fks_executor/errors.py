@@ -22,6 +22,7 @@
         ├── ExchangeUnavailable        503 exchange_unavailable
         ├── CircuitOpen                503 circuit_open
         ├── StateUnavailable           503 state_unavailable  (Redis/journal unreachable)
+        │   └── LeaseLost              (this replica's lease on the signal lapsed)
         └── InternalError              500 internal_error     (a bug; never caused by input)
 
 Exchange (ccxt) errors are translated into this tree in exactly one place, the exchange layer;
@@ -38,6 +39,9 @@ class ExecutorError(Exception):
     status: ClassVar[str] = "failed"
     reason: ClassVar[str] = "error"
     http_status: ClassVar[int] = 500
+    order_may_exist: ClassVar[bool] = False
+    """True for failures after which an order of the signal may exist on the exchange (sent,
+    fate unknown): a later attempt must look it up before sending anything."""
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(detail or self.reason)
@@ -120,6 +124,11 @@ class StateUnavailable(Failed):
     """The shared state (Redis) or the journal cannot be reached: nothing was executed."""
 
     reason, http_status = "state_unavailable", 503
+
+
+class LeaseLost(StateUnavailable):
+    """This replica can no longer prove it owns the signal (its lease in Redis lapsed), so it
+    sends nothing more for it; another replica takes the signal over."""
 
 
 class InternalError(Failed):

@@ -12,9 +12,11 @@ Every refusal is an ``ExecutorError``; ``handle_webhook`` turns it into its answ
 counts it and audits it. Anything else that escapes is a bug: answered ``500 internal_error``,
 the traceback goes to the log, never to the caller.
 
-Execution runs as a task: answered with its outcome when it finishes within
+Execution runs as a tracked task: answered with its outcome when it finishes within
 ``responseDeadlineSeconds``, else ``202 accepted`` while it finishes in the background (its
-outcome is recorded in the store and audited either way).
+outcome is recorded in the store and audited either way). The claim journaled the signal as
+``executing`` before the task starts; at shutdown tasks get a grace period, then are cancelled
+and left for the next process to resume.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from fks_executor.errors import (
     InvalidJson,
     InvalidPayload,
     InvalidSignature,
+    LeaseLost,
     RateLimited,
     SourceNotAllowed,
     Stale,
@@ -44,6 +47,7 @@ from fks_executor.errors import (
     UnknownAccount,
 )
 from fks_executor.execution import SignalExecutor
+from fks_executor.fence import install_fence
 from fks_executor.metrics import Metrics
 from fks_executor.ratelimit import RateLimiter
 from fks_executor.signals import build_signal, check_freshness, decode_body, take_passphrase
@@ -106,6 +110,7 @@ class Intake:
         self.clock = clock
         self.sources = SourcePolicy(config.webhook.allowed_sources, config.webhook.trusted_proxies)
         self._tasks: set[asyncio.Task[Outcome]] = set()
+        self._running: set[str] = set()  # signal ids executing in this process
         self._default_account = config.default_account.name
         self._accounts = {a.name for a in config.accounts}
 
@@ -202,10 +207,10 @@ class Intake:
 
         ctx.audited = True
         # A retry executes the signal as first recorded (its client order ids derive from it),
-        # resuming when the earlier attempt got as far as executing.
+        # looking its orders up first when an earlier attempt left one unsettled.
         retry = record.attempts > 1
-        attempt = _Attempt(resume=retry and record.started_at is not None,
-                           attempted_at=record.started_at if retry else None)  # fmt: skip
+        unsettled = record.unsettled_since
+        attempt = _Attempt(resume=unsettled is not None, attempted_at=unsettled)
         self.audit.record(
             "accepted",
             signal_id=signal.signal_id,
@@ -238,9 +243,7 @@ class Intake:
     # --- execution --------------------------------------------------------------------------
 
     async def _execute_within_deadline(self, signal: Signal, attempt: _Attempt) -> Outcome:
-        task = asyncio.create_task(self._execute(signal, attempt))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = self._start(signal, attempt)
         if await _finished_within(task, self.config.response_deadline_seconds):
             return task.result()
         return Outcome(
@@ -250,13 +253,28 @@ class Intake:
             detail="still executing; GET /signals/{id} tells the outcome",
         )
 
+    def _start(self, signal: Signal, attempt: _Attempt) -> asyncio.Task[Outcome]:
+        """Run one claimed signal as a tracked task (awaited or cancelled at shutdown)."""
+        self._running.add(signal.signal_id)
+        task = asyncio.create_task(self._execute(signal, attempt))
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[Outcome]) -> None:
+            self._tasks.discard(t)
+            self._running.discard(signal.signal_id)
+
+        task.add_done_callback(done)
+        return task
+
     async def _execute(self, signal: Signal, attempt: _Attempt) -> Outcome:
-        """Run one claimed signal to its recorded outcome. Never raises."""
+        """Run one claimed (journaled) signal to its recorded outcome. Never raises, except
+        when cancelled at shutdown: the record then stays ``executing`` in the store, and the
+        next process to take it over resumes it (looking its orders up first)."""
         signal_id = signal.signal_id
         self.metrics.signals_inflight.inc()
+        install_fence(self.store.fence)  # this task's context only
         try:
             try:
-                await self.store.mark_executing(signal_id)
                 outcome = await self.executor.execute(
                     signal, resume=attempt.resume, attempted_at=attempt.attempted_at
                 )
@@ -267,8 +285,10 @@ class Intake:
                 outcome = Outcome.from_error(InternalError(), signal_id)
             try:
                 await self.store.complete(signal_id, outcome)
+            except LeaseLost as exc:
+                log.warning("outcome of signal %s not recorded: %s", signal_id, exc.detail)
             except Exception:
-                # The record stays "executing": recovery resolves it from the exchange.
+                # The record stays "executing": the next take-over resumes it from the exchange.
                 log.error("could not record the outcome of signal %s", signal_id)
             self.audit.record(
                 outcome.status,
@@ -285,10 +305,16 @@ class Intake:
             self.metrics.signals_inflight.dec()
 
     async def recover(self) -> int:
-        """Resume every unfinished signal in the store (start-up of the store's only user)."""
-        records = await self.store.unfinished()
+        """Resume the unfinished signals the store hands over (at start-up; with Redis also
+        periodically: those of dead replicas). Each is resumed: its orders are looked up by
+        client order id before anything is sent, and an order request of the process that
+        left it is awaited until the exchange would refuse it as late."""
+        records = await self.store.take_over()
+        resumed = 0
         for record in records:
             signal = record.signal
+            if signal.signal_id in self._running:
+                continue
             self.audit.record(
                 "accepted",
                 signal_id=signal.signal_id,
@@ -297,19 +323,23 @@ class Intake:
                 reason="recovered",
                 attempt=record.attempts,
             )
-            attempt = _Attempt(resume=record.started_at is not None, attempted_at=record.started_at)
-            task = asyncio.create_task(self._execute(signal, attempt))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return len(records)
+            self._start(signal, _Attempt(resume=True, attempted_at=self.clock()))
+            resumed += 1
+        return resumed
 
     async def drain(self, grace: float) -> int:
-        """Wait up to ``grace`` s for background executions; returns how many are left."""
+        """Wait up to ``grace`` s for executions still running, then cancel the rest (they
+        stay journaled as executing, for the next process to resume); returns how many were
+        cancelled."""
         pending = set(self._tasks)
-        if pending:
-            _, still = await asyncio.wait(pending, timeout=grace)
-            return len(still)
-        return 0
+        if not pending:
+            return 0
+        _, still = await asyncio.wait(pending, timeout=grace)
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still, timeout=5.0)
+        return len(still)
 
     # --- admin ------------------------------------------------------------------------------
 

@@ -1,21 +1,26 @@
 """The durable signal store of a single replica: an SQLite journal (``state.journalPath``).
 
-Same contract as ``fks_executor.store`` (claim / mark_executing / complete / get /
-unfinished), on disk: a claimed signal is committed before intake answers, so an executor that
-is killed and restarted still knows every signal it accepted, answers their redeliveries
-``duplicate``, and finds the unfinished ones (``unfinished()``) to finish them.
+Same contract as ``fks_executor.store`` (claim / complete / get / unfinished / take_over), on
+disk: a claimed signal is committed (as ``executing``) before intake answers and before any
+order can leave, so an executor that is killed and restarted still knows every signal it
+accepted, answers their redeliveries ``duplicate``, and finds the unfinished ones
+(``take_over()`` at start) to finish them, looking their orders up first.
 
 SQLite in WAL mode with ``synchronous=FULL``: every commit is fsync'ed, surviving a power
 loss as well as a crash. One connection (aiosqlite runs it on its own thread), so statements
 are serialised; each claim step is one atomic statement (``INSERT OR IGNORE``, then the
 conditional ``UPDATE`` of a retryable failure), so concurrent claims of one id have exactly
 one winner. One journal belongs to one pipeline and one process at a time (the memory
-backend is single-replica by definition; replicas share state through Redis).
+backend is single-replica by definition; replicas share state through Redis): ``open()`` takes
+an exclusive ``flock`` on ``<journal>.lock`` and refuses a journal another live process holds
+(the kernel drops the lock when its holder dies, even by ``kill -9``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import json
 import os
 import time
@@ -39,21 +44,21 @@ __all__ = ["SqliteSignalStore", "check_journal_path"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS signals (
-    id          TEXT PRIMARY KEY,
-    signal      TEXT NOT NULL,
-    state       TEXT NOT NULL,
-    received_at REAL NOT NULL,
-    updated_at  REAL NOT NULL,
-    started_at  REAL,
-    attempts    INTEGER NOT NULL DEFAULT 1,
-    outcome     TEXT,
-    retryable   INTEGER NOT NULL DEFAULT 0
+    id              TEXT PRIMARY KEY,
+    signal          TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    received_at     REAL NOT NULL,
+    updated_at      REAL NOT NULL,
+    unsettled_since REAL,
+    attempts        INTEGER NOT NULL DEFAULT 1,
+    outcome         TEXT,
+    retryable       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS signals_unfinished ON signals (received_at) WHERE state != 'done';
 CREATE INDEX IF NOT EXISTS signals_received ON signals (received_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-_COLUMNS = "signal, state, received_at, updated_at, started_at, attempts, outcome"
+_COLUMNS = "signal, state, received_at, updated_at, unsettled_since, attempts, outcome"
 _PURGE_EVERY = 1000
 
 
@@ -70,7 +75,7 @@ def check_journal_path(path: str) -> str | None:
 
 
 def _record(row: Any) -> SignalRecord:
-    signal, state, received_at, updated_at, started_at, attempts, outcome = row
+    signal, state, received_at, updated_at, unsettled_since, attempts, outcome = row
     return SignalRecord(
         signal=Signal.from_dict(json.loads(signal)),
         state=SignalState(state),
@@ -78,7 +83,7 @@ def _record(row: Any) -> SignalRecord:
         updated_at=float(updated_at),
         outcome=Outcome.from_dict(json.loads(outcome)) if outcome else None,
         attempts=int(attempts),
-        started_at=float(started_at) if started_at is not None else None,
+        unsettled_since=float(unsettled_since) if unsettled_since is not None else None,
     )
 
 
@@ -94,6 +99,7 @@ class SqliteSignalStore:
         self.retention = retention
         self._clock = clock
         self._db: aiosqlite.Connection | None = None
+        self._lock_fd = -1
         self._claims = 0
 
     @property
@@ -106,6 +112,7 @@ class SqliteSignalStore:
         problem = check_journal_path(self.path)
         if problem:
             raise StateUnavailable(f"signal journal {self.path} cannot be opened: {problem}")
+        self._lock()
         try:
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
             await self._db.execute("PRAGMA journal_mode=WAL")
@@ -120,10 +127,29 @@ class SqliteSignalStore:
             await asyncio.sleep(0.05)
             raise StateUnavailable(f"signal journal {self.path} cannot be opened: {exc}") from exc
 
+    def _lock(self) -> None:
+        if self._lock_fd >= 0:
+            return
+        fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o640)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StateUnavailable(
+                f"signal journal {self.path} is in use by another executor process (one journal "
+                "per replica; replicas share state through Redis)"
+            ) from None
+        self._lock_fd = fd
+
     async def close(self) -> None:
         if self._db is not None:
             await self._db.close()
             self._db = None
+        if self._lock_fd >= 0:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                os.close(self._lock_fd)
+            self._lock_fd = -1
 
     async def _write(self, sql: str, args: tuple[Any, ...]) -> int:
         try:
@@ -143,13 +169,13 @@ class SqliteSignalStore:
             await self._purge()
         inserted = await self._write(
             "INSERT OR IGNORE INTO signals (id, signal, state, received_at, updated_at, attempts)"
-            " VALUES (?, ?, 'received', ?, ?, 1)",
+            " VALUES (?, ?, 'executing', ?, ?, 1)",
             (signal.signal_id, json.dumps(signal.as_dict()), now, now),
         )
         if inserted == 1:
-            return Claim(True, SignalRecord(signal, SignalState.RECEIVED, now, now))
+            return Claim(True, SignalRecord(signal, SignalState.EXECUTING, now, now))
         retried = await self._write(
-            "UPDATE signals SET state = 'received', outcome = NULL, retryable = 0,"
+            "UPDATE signals SET state = 'executing', outcome = NULL, retryable = 0,"
             " attempts = attempts + 1, updated_at = ?"
             " WHERE id = ? AND state = 'done' AND retryable = 1",
             (now, signal.signal_id),
@@ -159,21 +185,18 @@ class SqliteSignalStore:
             return await self.claim(signal)
         return Claim(retried == 1, record)
 
-    async def mark_executing(self, signal_id: str) -> None:
+    async def complete(self, signal_id: str, outcome: Outcome) -> None:
         now = self._clock()
         await self._write(
-            "UPDATE signals SET state = 'executing', started_at = ?, updated_at = ? WHERE id = ?",
-            (now, now, signal_id),
-        )
-
-    async def complete(self, signal_id: str, outcome: Outcome) -> None:
-        await self._write(
-            "UPDATE signals SET state = 'done', outcome = ?, retryable = ?, updated_at = ?"
+            "UPDATE signals SET state = 'done', outcome = ?, retryable = ?, updated_at = ?,"
+            " unsettled_since = CASE WHEN ? THEN ? ELSE unsettled_since END"
             " WHERE id = ?",
             (
                 json.dumps(outcome.as_dict()),
                 1 if is_retryable(outcome) else 0,
-                self._clock(),
+                now,
+                1 if outcome.unsettled else 0,
+                now,
                 signal_id,
             ),
         )
@@ -201,6 +224,14 @@ class SqliteSignalStore:
         except (OSError, aiosqlite.Error) as exc:
             raise StateUnavailable("signal journal read failed") from exc
         return [_record(row) for row in rows]
+
+    async def take_over(self) -> list[SignalRecord]:
+        """Everything unfinished: this process holds the journal's lock, so whatever is
+        unfinished at start was left by a process that is gone."""
+        return await self.unfinished()
+
+    def fence(self) -> None:
+        return None
 
     async def ping(self) -> bool:
         try:

@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from fks_executor.errors import RiskLimit, SymbolNotAllowed
 
@@ -35,6 +35,7 @@ __all__ = [
     "check_daily_loss",
     "check_symbol_allowed",
     "compact",
+    "fill_key",
     "realised_pnl",
     "utc_day_start",
 ]
@@ -125,30 +126,70 @@ def compact(fills: Sequence[Fill], *, before: float) -> list[Fill]:
 
 
 class FillsLedger(Protocol):
-    """Where this pipeline's fills are kept (memory here; the state backend may add Redis)."""
+    """Where this pipeline's fills are kept, and the protective legs still resting on the
+    exchange whose fills are not seen yet (``legs``: client order id -> a JSON-ready
+    description the exchange layer writes and reads back).
+
+    Implementations: :class:`MemoryFillsLedger` (one process), ``SqliteFillsLedger`` (next to
+    the journal: survives restarts) and ``RedisFillsLedger`` (shared by replicas), in
+    ``fks_executor.ledgers``. A fill is keyed by its client order id, so recording the same
+    order twice (a resumed signal finding its order) counts it once.
+    """
 
     async def record(self, fill: Fill) -> None: ...
 
     async def fills(self) -> Sequence[Fill]: ...
+
+    async def track_leg(self, client_order_id: str, leg: dict[str, Any]) -> None: ...
+
+    async def forget_leg(self, client_order_id: str) -> None: ...
+
+    async def legs(self) -> dict[str, dict[str, Any]]: ...
+
+    async def close(self) -> None: ...
+
+
+def fill_key(fill: Fill) -> str:
+    """The ledger key of a fill: its client order id (synthetic fills: one per account and
+    symbol; a fill without a client id: its own values)."""
+    if fill.client_order_id == "compacted":
+        return f"compacted:{fill.account}:{fill.symbol}"
+    if fill.client_order_id:
+        return fill.client_order_id
+    return f"{fill.account}:{fill.symbol}:{fill.timestamp!r}:{fill.side}:{fill.amount!r}"
 
 
 class MemoryFillsLedger:
     """In-process ledger; compacts fills older than the current UTC day on each record."""
 
     def __init__(self) -> None:
-        self._fills: list[Fill] = []
+        self._fills: dict[str, Fill] = {}
+        self._legs: dict[str, dict[str, Any]] = {}
         self._lock = asyncio.Lock()
 
     async def record(self, fill: Fill) -> None:
         async with self._lock:
-            self._fills.append(fill)
+            self._fills[fill_key(fill)] = fill
             day = utc_day_start(fill.timestamp)
-            if any(f.timestamp < day for f in self._fills):
-                self._fills = compact(self._fills, before=day)
+            if any(f.timestamp < day for f in self._fills.values()):
+                kept = compact(list(self._fills.values()), before=day)
+                self._fills = {fill_key(f): f for f in kept}
 
     async def fills(self) -> Sequence[Fill]:
         async with self._lock:
-            return tuple(self._fills)
+            return tuple(self._fills.values())
+
+    async def track_leg(self, client_order_id: str, leg: dict[str, Any]) -> None:
+        self._legs[client_order_id] = leg
+
+    async def forget_leg(self, client_order_id: str) -> None:
+        self._legs.pop(client_order_id, None)
+
+    async def legs(self) -> dict[str, dict[str, Any]]:
+        return dict(self._legs)
+
+    async def close(self) -> None:
+        return None
 
 
 def check_daily_loss(fills: Iterable[Fill], *, limit_usd: float, now: float) -> None:

@@ -32,8 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from fks_executor.auth import sign
-from fks_executor.signals import parse_action, parse_timestamp
-from fks_executor.symbols import parse_symbol
+from fks_executor.signals import check_symbol, parse_action, parse_timestamp
 
 __all__ = [
     "EXIT_ANSWER_NOT_OK",
@@ -111,7 +110,7 @@ def build_alert(args: argparse.Namespace, now: float) -> dict[str, Any]:
     """The alert's JSON object from the parsed flags (no secret in it). ``UsageError`` on bad
     values, checked with the executor's own parsers so a typo fails before anything is sent."""
     try:
-        parse_symbol(args.symbol)
+        check_symbol(args.symbol)
     except ValueError as exc:
         raise UsageError(f"--symbol: {exc}") from None
     try:

@@ -23,12 +23,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from fks_executor.domain import Action, OrderType, Signal
 from fks_executor.errors import InvalidJson, InvalidPayload, Stale
-from fks_executor.symbols import parse_symbol
 
 __all__ = [
     "MAX_FUTURE_SKEW_SECONDS",
     "build_signal",
     "check_freshness",
+    "check_symbol",
     "decode_body",
     "default_signal_id",
     "parse_action",
@@ -62,6 +62,10 @@ _ACTIONS: dict[str, Action] = {
     "flat": Action.CLOSE,
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: What a symbol may look like (``BTC/USDT``, ``BTCUSDT``, ``BINANCE:BTCUSDT``, ``BTCUSDT.P``,
+#: ``BTC/USDT:USDT``...). Intake checks only this; the exchange layer resolves the symbol
+#: through the account's loaded markets (``fks_executor.exchange.markets.resolve_symbol``).
+_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/\-]{0,63}$")
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -175,11 +179,16 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-def _symbol(value: Any) -> Any:
-    if isinstance(value, str):
-        parse_symbol(value)  # ValueError names the problem
-        return value.strip()
+def check_symbol(value: str) -> str:
+    """The symbol without surrounding blanks, or ``ValueError`` when it cannot be one."""
+    value = value.strip()
+    if not _SYMBOL.match(value):
+        raise ValueError("not a symbol (letters, digits and . _ : / - only, at most 64)")
     return value
+
+
+def _symbol(value: Any) -> Any:
+    return check_symbol(value) if isinstance(value, str) else value
 
 
 PositiveNumber = Annotated[float, BeforeValidator(_number), Field(gt=0, allow_inf_nan=False)]

@@ -9,7 +9,8 @@ every exchange ccxt lists)::
   prefix ``fks-<tag>-`` (a ``close`` cancels that pipeline's open orders by it, and only those);
 - signal hash = first 20 hex (80 bits) of SHA-256(pipeline NUL account NUL signal id): the same
   signal always gets the same ids, two pipelines or accounts never share one;
-- leg: ``en`` entry, ``sl`` stop-loss, ``tp`` take-profit, ``cl`` close.
+- leg: ``en`` entry, ``sl`` stop-loss, ``tp`` take-profit, ``cl`` close, ``oc`` the OCO order
+  list pairing ``sl`` and ``tp`` (Binance spot).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Leg(enum.StrEnum):
     STOP_LOSS = "sl"
     TAKE_PROFIT = "tp"
     CLOSE = "cl"
+    OCO = "oc"
 
 
 def _hex(text: str, n: int) -> str:

@@ -75,6 +75,8 @@ class ExchangeAuthenticationFailed(ExchangeUnavailable):
 class OrderOutcomeUnknown(ExchangeUnavailable):
     """An order may or may not exist; look it up by ``client_order_id`` before any resend."""
 
+    order_may_exist = True
+
     def __init__(self, detail: str, *, client_order_id: str, symbol: str) -> None:
         super().__init__(detail)
         self.client_order_id = client_order_id

@@ -17,7 +17,6 @@ connection, a 5xx, an unparseable answer), the order is looked up by its client 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -26,9 +25,9 @@ import ccxt.async_support as ccxt
 
 from fks_executor.breaker import CircuitBreaker
 from fks_executor.domain import Action, OrderResult
-from fks_executor.errors import ExchangeUnavailable, ExecutorError, InvalidOrder
+from fks_executor.errors import ExchangeUnavailable, ExecutorError
 from fks_executor.exchange.base import ExecutionReport, LegFailure
-from fks_executor.exchange.client_ids import Leg
+from fks_executor.exchange.closing import close_position
 from fks_executor.exchange.errors import (
     Operation,
     OrderOutcomeUnknown,
@@ -38,14 +37,14 @@ from fks_executor.exchange.errors import (
 from fks_executor.exchange.markets import (
     MarketIndex,
     MarketInfo,
-    amount_to_precision,
-    check_limits,
     market_from_ccxt,
 )
 from fks_executor.exchange.orders import fee_in_base, fill_from_order, num, order_result
 from fks_executor.exchange.plan import Capabilities, OrderLeg, OrderPlan, leg_amount_after_fill
+from fks_executor.exchange.protection import protect_separately, protect_with_oco
 from fks_executor.exchange.retry import RetryPolicy, retrying
 from fks_executor.exchange.setup import quirks_for
+from fks_executor.fence import check_fence
 from fks_executor.sizing import Candle
 
 __all__ = ["LiveExchange"]
@@ -82,7 +81,9 @@ class LiveExchange:
         self._clock = clock
         self._sleep = sleep
         self._index: MarketIndex | None = None
-        self._caps = Capabilities.from_has(dict(api.has))
+        self._caps = Capabilities.from_has(
+            dict(api.has), spot_oco=quirks_for(self._exchange_id).spot_oco
+        )
 
     # ------------------------------------------------------------------ identity
 
@@ -103,6 +104,14 @@ class LiveExchange:
         return self._caps
 
     @property
+    def api(self) -> Any:
+        """The ccxt instance (for this package's order modules only)."""
+        return self._api
+
+    def now(self) -> float:
+        return self._clock()
+
+    @property
     def settle_seconds(self) -> float:
         if self.retry.settle_seconds is not None:
             return self.retry.settle_seconds
@@ -112,7 +121,7 @@ class LiveExchange:
 
     # ------------------------------------------------------------------ plumbing
 
-    async def _call(
+    async def call(
         self, operation: Operation, fn: Callable[[], Awaitable[T]], *, retry: bool = True
     ) -> T:
         """Breaker -> retries (idempotent calls) -> translation, for one logical call."""
@@ -140,7 +149,7 @@ class LiveExchange:
         async def load() -> Any:
             return await self._api.load_markets()
 
-        markets = await self._call(Operation.READ, load)
+        markets = await self.call(Operation.READ, load)
         infos = [
             market_from_ccxt(
                 m,
@@ -173,7 +182,7 @@ class LiveExchange:
         async def ticker() -> Any:
             return await self._api.fetch_ticker(symbol)
 
-        raw = await self._call(Operation.READ, ticker)
+        raw = await self.call(Operation.READ, ticker)
         price = num(raw.get("last")) or num(raw.get("close"))
         if price is None:
             bid, ask = num(raw.get("bid")), num(raw.get("ask"))
@@ -186,7 +195,7 @@ class LiveExchange:
         async def balance() -> Any:
             return await self._api.fetch_balance()
 
-        raw = await self._call(Operation.READ, balance)
+        raw = await self.call(Operation.READ, balance)
         return raw if isinstance(raw, Mapping) else {}
 
     async def fetch_free_balance(self, currency: str) -> float:
@@ -203,7 +212,7 @@ class LiveExchange:
             return await self._api.fetch_positions([symbol])
 
         total = 0.0
-        for pos in await self._call(Operation.READ, positions):
+        for pos in await self.call(Operation.READ, positions):
             if pos.get("symbol") != symbol:
                 continue
             contracts = num(pos.get("contracts")) or 0.0
@@ -232,7 +241,7 @@ class LiveExchange:
         async def ohlcv() -> Any:
             return await self._api.fetch_ohlcv(symbol, timeframe, None, limit)
 
-        rows = await self._call(Operation.READ, ohlcv)
+        rows = await self.call(Operation.READ, ohlcv)
         return [
             Candle(int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5] or 0))
             for r in rows
@@ -265,15 +274,15 @@ class LiveExchange:
         async def lookup() -> Mapping[str, Any] | None:
             return await self._lookup_raw(market, leg)
 
-        raw = await self._call(Operation.LOOKUP, lookup, retry=False)
-        return None if raw is None else self._result(raw, leg, market)
+        raw = await self.call(Operation.LOOKUP, lookup, retry=False)
+        return None if raw is None else self.result(raw, leg, market)
 
-    def _result(self, raw: Mapping[str, Any], leg: OrderLeg, market: MarketInfo) -> OrderResult:
+    def result(self, raw: Mapping[str, Any], leg: OrderLeg, market: MarketInfo) -> OrderResult:
         return order_result(
             raw, leg=leg, account=self._account, exchange=self._exchange_id, market=market
         )
 
-    async def _place(
+    async def place(
         self,
         market: MarketInfo,
         leg: OrderLeg,
@@ -284,39 +293,61 @@ class LiveExchange:
     ) -> tuple[Mapping[str, Any], bool]:
         """Send ``leg`` at most once; returns (ccxt order, found-instead-of-sent)."""
         assert leg.amount is not None
+        amount = leg.amount
 
-        async def place() -> tuple[Mapping[str, Any], bool]:
+        async def send() -> Any:
+            return await self._api.create_order(
+                market.symbol,
+                leg.type,
+                leg.side,
+                amount,
+                leg.price,
+                params if params is not None else leg.ccxt_params(),
+            )
+
+        raw, found = await self.send_once(market, leg, send, look_first, attempted_at)
+        return (raw if isinstance(raw, Mapping) else {}), found
+
+    async def send_once(
+        self,
+        market: MarketInfo,
+        probe: OrderLeg,
+        send: Callable[[], Awaitable[Any]],
+        look_first: bool,
+        attempted_at: float | None,
+    ) -> tuple[Any, bool]:
+        """Send one order request at most once (through the breaker, never retried).
+
+        ``probe`` is the order whose client id tells whether the request went through. With
+        ``look_first`` it is looked up before sending; when the request fails in a way that
+        leaves its fate unknown, it is looked up after (see the module docstring). Returns
+        (the answer, False) or (the order found by lookup, True)."""
+
+        async def place() -> tuple[Any, bool]:
             if look_first:
-                found = await self._settled_lookup(market, leg, attempted_at, cause=None)
+                found = await self.settled_lookup(market, probe, attempted_at, cause=None)
                 if found is not None:
                     return found, True
+            check_fence()  # the last word on whether this process may still send
             sent_at = self._clock()
             try:
-                raw = await self._api.create_order(
-                    market.symbol,
-                    leg.type,
-                    leg.side,
-                    leg.amount,
-                    leg.price,
-                    params if params is not None else leg.ccxt_params(),
-                )
+                return await send(), False
             except Exception as exc:
                 error = self._translate(exc, Operation.ORDER)
                 if isinstance(exc, ccxt.BaseError) and not is_temporary(exc):
                     raise error from exc  # the exchange (or ccxt, before sending) refused it
-                found = await self._settled_lookup(market, leg, sent_at, cause=error)
+                found = await self.settled_lookup(market, probe, sent_at, cause=error)
                 if found is None:
                     raise ExchangeUnavailable(
-                        f"order {leg.client_order_id} on {market.symbol} was not placed: the "
+                        f"order {probe.client_order_id} on {market.symbol} was not placed: the "
                         f"request failed ({error.detail}) and no order with this client order "
                         f"id exists {self.settle_seconds:g}s later"
                     ) from exc
                 return found, True
-            return raw, False
 
-        return await self._call(Operation.ORDER, place, retry=False)
+        return await self.call(Operation.ORDER, place, retry=False)
 
-    async def _settled_lookup(
+    async def settled_lookup(
         self,
         market: MarketInfo,
         leg: OrderLeg,
@@ -350,43 +381,37 @@ class LiveExchange:
     ) -> ExecutionReport:
         market = self.market(plan.symbol)
         if plan.action is Action.CLOSE:
-            return await self._close(plan, market, resume=resume, attempted_at=attempted_at)
-        raw, recovered = await self._place(
+            return await close_position(
+                self, plan, market, resume=resume, attempted_at=attempted_at
+            )
+        raw, recovered = await self.place(
             market,
             plan.entry,
             params=plan.entry_params(),
             look_first=resume,
             attempted_at=attempted_at,
         )
-        entry = self._result(raw, plan.entry, market)
+        entry = self.result(raw, plan.entry, market)
         fills = [f for f in [fill_from_order(raw, entry, market, self._clock())] if f]
         legs: list[OrderResult] = []
         failures: list[LegFailure] = []
         if plan.protective and not plan.attached:
             amount = leg_amount_after_fill(market, entry.filled, fee_in_base(raw, market))
-            for leg in plan.protective:  # stop-loss first: protection before profit
-                if entry.filled <= 0:
-                    failures.append(
-                        LegFailure(
-                            leg.leg.value,
-                            "entry_not_filled",
-                            f"the {entry.type} entry is {entry.status} with nothing filled; "
-                            "the leg is not placed",
-                        )
+            if entry.filled <= 0:
+                failures.extend(
+                    LegFailure(
+                        leg.leg.value,
+                        "entry_not_filled",
+                        f"the {entry.type} entry is {entry.status} with nothing filled; "
+                        "the leg is not placed",
                     )
-                    continue
-                sized = dataclasses.replace(leg, amount=amount)
-                try:
-                    check_limits(
-                        market, amount, leg.price or leg.trigger_price or 0.0, what=leg.kind
-                    )
-                    leg_raw, _ = await self._place(
-                        market, sized, look_first=resume, attempted_at=attempted_at
-                    )
-                except ExecutorError as exc:
-                    failures.append(LegFailure(leg.leg.value, exc.reason, exc.detail))
-                    continue
-                legs.append(self._result(leg_raw, sized, market))
+                    for leg in plan.protective
+                )
+            else:
+                protect = protect_with_oco if plan.oco else protect_separately
+                legs, failures = await protect(
+                    self, market, plan, amount, resume=resume, attempted_at=attempted_at
+                )
         return ExecutionReport(
             plan=plan,
             entry=entry,
@@ -394,98 +419,6 @@ class LiveExchange:
             leg_failures=tuple(failures),
             recovered=recovered,
             fills=tuple(fills),
-        )
-
-    async def _cancel_own_orders(self, market: MarketInfo, prefix: str) -> list[OrderResult]:
-        """Cancel this pipeline's open orders on ``market`` (client ids starting ``prefix``).
-
-        On contracts the conditional (stop/take-profit) orders are listed and cancelled
-        separately (ccxt's ``trigger`` param: Binance's algo orders)."""
-        kinds: list[dict[str, Any]] = [{}]
-        if market.contract:
-            kinds.append({"trigger": True})
-        cancelled: list[OrderResult] = []
-        for params in kinds:
-
-            async def open_orders(params: dict[str, Any] = params) -> Any:
-                return await self._api.fetch_open_orders(market.symbol, None, None, dict(params))
-
-            for raw in await self._call(Operation.LOOKUP, open_orders):
-                cid = str(raw.get("clientOrderId") or "")
-                if cid.startswith(prefix):
-                    cancelled.append(await self._cancel(market, raw, cid, params))
-        return cancelled
-
-    async def _cancel(
-        self, market: MarketInfo, raw: Mapping[str, Any], cid: str, params: dict[str, Any]
-    ) -> OrderResult:
-        order_id = str(raw.get("id"))
-
-        async def cancel() -> Any:
-            try:
-                return await self._api.cancel_order(order_id, market.symbol, dict(params))
-            except ccxt.OrderNotFound:
-                return None  # filled or cancelled meanwhile
-
-        done = await self._call(Operation.ORDER, cancel)  # idempotent, so retried
-        leg = OrderLeg(
-            Leg.ENTRY,
-            cid,
-            str(raw.get("side") or ""),
-            str(raw.get("type") or ""),
-            num(raw.get("amount")),
-        )
-        result = self._result(done if isinstance(done, Mapping) else raw, leg, market)
-        # Binance answers a cancel with the *cancel request's* clientOrderId: keep ours.
-        kind = {"-sl": "stop_loss", "-tp": "take_profit"}.get(cid[-3:], str(raw.get("type") or ""))
-        return dataclasses.replace(result, client_order_id=cid, type=kind, status="canceled")
-
-    async def _close(
-        self, plan: OrderPlan, market: MarketInfo, *, resume: bool, attempted_at: float | None
-    ) -> ExecutionReport:
-        if resume:
-            raw = await self._call(
-                Operation.LOOKUP,
-                lambda: self._settled_lookup(market, plan.entry, attempted_at, cause=None),
-                retry=False,
-            )
-            if raw is not None:
-                closed = self._result(raw, plan.entry, market)
-                fill = fill_from_order(raw, closed, market, self._clock())
-                return ExecutionReport(
-                    plan=plan, entry=closed, recovered=True, fills=(fill,) if fill else ()
-                )
-        cancelled = (
-            await self._cancel_own_orders(market, plan.cancel_prefix) if plan.cancel_prefix else []
-        )
-        if market.contract:
-            position = await self.fetch_position(market.symbol)
-            side = "sell" if position > 0 else "buy"
-            held = abs(position) / market.contract_size
-        else:
-            side = "sell"
-            held = await self.fetch_free_balance(market.base)
-        if held <= 0:
-            raise InvalidOrder(
-                f"nothing to close on {market.symbol}: "
-                + (
-                    "no open position"
-                    if market.contract
-                    else f"the free {market.base} balance is 0"
-                )
-            )
-        amount = amount_to_precision(market, held)
-        check_limits(market, amount, plan.entry.price or plan.reference_price, what="close")
-        leg = dataclasses.replace(plan.entry, side=side, amount=amount)
-        raw, recovered = await self._place(market, leg, look_first=False)
-        closed = self._result(raw, leg, market)
-        fill = fill_from_order(raw, closed, market, self._clock())
-        return ExecutionReport(
-            plan=plan,
-            entry=closed,
-            cancelled=tuple(cancelled),
-            recovered=recovered,
-            fills=(fill,) if fill else (),
         )
 
 

@@ -69,6 +69,8 @@ class MarketInfo:
     min_price: float | None = None
     order_types: tuple[str, ...] | None = None
     """Order types the exchange lists for this market (Binance ``orderTypes``), if it lists them."""
+    oco_allowed: bool = False
+    """The market takes OCO order lists (Binance ``ocoAllowed``)."""
 
     @property
     def perpetual(self) -> bool:
@@ -121,6 +123,7 @@ def market_from_ccxt(
         max_cost=_num(cost_l.get("max")),
         min_price=_num(price_l.get("min")),
         order_types=order_types,
+        oco_allowed=isinstance(info, Mapping) and info.get("ocoAllowed") is True,
     )
 
 

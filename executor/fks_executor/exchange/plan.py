@@ -10,6 +10,9 @@ Stop-loss and take-profit (see docs/trading.md, "Stop-loss and take-profit"):
 
 - exchanges where ccxt ``has['createOrderWithTakeProfitAndStopLoss']``: sent with the entry
   (``attached``), the exchange manages them;
+- both given on a spot market that takes OCO order lists (``Capabilities.spot_oco`` and the
+  market's ``ocoAllowed``; Binance spot): one OCO list after the entry fills (``oco``), so the
+  two legs share one balance lock and the survivor is cancelled when the other executes;
 - otherwise separate conditional orders on the opposite side, placed after the entry fills:
   on spot the market's listed order types decide between a market trigger (``STOP_LOSS`` /
   ``TAKE_PROFIT``) and a limit trigger (``STOP_LOSS_LIMIT`` with a limit ``stopLimitSlippage``
@@ -58,9 +61,10 @@ class Capabilities:
     stop_loss_orders: bool = True  # has['createStopLossOrder'] / createTriggerOrder
     take_profit_orders: bool = True  # has['createTakeProfitOrder'] / createTriggerOrder
     reduce_only: bool = False  # has['createReduceOnlyOrder']
+    spot_oco: bool = False  # OCO order lists on spot (setup.Quirks.spot_oco; not in ccxt's has)
 
     @classmethod
-    def from_has(cls, has: dict[str, Any]) -> Capabilities:
+    def from_has(cls, has: dict[str, Any], *, spot_oco: bool = False) -> Capabilities:
         def yes(key: str) -> bool:
             return bool(has.get(key))  # True or "emulated"
 
@@ -70,6 +74,7 @@ class Capabilities:
             stop_loss_orders=yes("createStopLossOrder") or trigger,
             take_profit_orders=yes("createTakeProfitOrder") or trigger,
             reduce_only=yes("createReduceOnlyOrder"),
+            spot_oco=spot_oco,
         )
 
 
@@ -123,6 +128,12 @@ class OrderPlan:
     cancel_prefix: str | None = None
     """close: first cancel this pipeline's open orders (client ids with this prefix)."""
     notes: tuple[str, ...] = field(default=())
+    oco_list_id: str | None = None
+    """Set when the stop-loss and take-profit go out as one OCO order list (its client id)."""
+
+    @property
+    def oco(self) -> bool:
+        return self.oco_list_id is not None
 
     def entry_params(self) -> dict[str, Any]:
         params = self.entry.ccxt_params()
@@ -227,6 +238,13 @@ def plan_entry(
     notes: tuple[str, ...] = ()
     if protective and not caps.attached_tp_sl and limit:
         notes = ("protective legs are placed only once the limit entry has filled",)
+    oco = (
+        len(protective) == 2
+        and not caps.attached_tp_sl
+        and caps.spot_oco
+        and not market.contract
+        and market.oco_allowed
+    )
     return OrderPlan(
         signal_id=signal.signal_id,
         pipeline=pipeline,
@@ -239,6 +257,7 @@ def plan_entry(
         attached=bool(protective) and caps.attached_tp_sl,
         sizing=decision,
         notes=notes,
+        oco_list_id=cid(Leg.OCO) if oco else None,
     )
 
 

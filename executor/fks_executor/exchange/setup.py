@@ -52,6 +52,9 @@ class Quirks:
     """Extra ccxt options per market type when ``environment: testnet``."""
     settle_option: str | None = None
     """The ccxt option (ms) after which the exchange refuses a late request (recvWindow)."""
+    spot_oco: bool = False
+    """Spot OCO order lists (a stop-loss and a take-profit sharing one balance lock), sent
+    through ccxt's implicit API (``private_post_orderlist_oco``); ccxt has no unified call."""
 
 
 _BINANCE_SPOT_ONLY = {
@@ -84,6 +87,7 @@ _BINANCE = Quirks(
         "future": {"disableFuturesSandboxWarning": True},
     },
     settle_option="recvWindow",
+    spot_oco=True,
 )
 _QUIRKS: dict[str, Quirks] = {"binance": _BINANCE}
 _GENERIC = Quirks()

@@ -24,7 +24,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from fks_executor.audit import AuditLog
 from fks_executor.breaker import BreakerState, CircuitBreaker
@@ -32,6 +33,7 @@ from fks_executor.config import AccountConfig, ConfigError, ExecutorConfig, Reso
 from fks_executor.domain import Action, Outcome, Signal
 from fks_executor.errors import ExecutorError, InvalidPayload, SymbolNotAllowed, UnknownAccount
 from fks_executor.exchange.base import Credentials, ExecutionReport
+from fks_executor.exchange.client_ids import Leg
 from fks_executor.exchange.live import LiveExchange
 from fks_executor.exchange.paper import PaperExchange
 from fks_executor.exchange.plan import OrderLeg, OrderPlan, plan_close, plan_entry
@@ -54,6 +56,7 @@ log = logging.getLogger(__name__)
 ATR_PERIOD = 14
 ATR_TIMEFRAME = "1h"
 _MARKETS_RETRY_SECONDS = 15.0
+_START_WAIT_SECONDS = 5.0
 
 
 def sizing_rules(config: ExecutorConfig) -> SizingRules:
@@ -75,8 +78,6 @@ class _Account:
     client: LiveExchange
     breaker: CircuitBreaker
     allowed: frozenset[str] | None = None  # resolved allowedSymbols (None: not resolved yet)
-    open_legs: dict[str, tuple[str, OrderLeg]] = field(default_factory=dict)
-    """Resting stop-loss/take-profit legs placed by this process: cid -> (symbol, leg)."""
 
 
 class Trader:
@@ -103,6 +104,7 @@ class Trader:
             for name, (account, client) in accounts.items()
         }
         self._loader: asyncio.Task[None] | None = None
+        self._loss_limit_on = config.risk.daily_loss_limit_usd > 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -110,10 +112,11 @@ class Trader:
         return self._accounts[account].client
 
     async def start(self) -> None:
-        """Load every account's markets; what fails is retried in the background (/ready)."""
-        missing = await self._load_markets()
-        if missing:
-            self._loader = asyncio.create_task(self._keep_loading(), name="fks-markets-loader")
+        """Load every account's markets, waiting at most a few seconds (the port opens and
+        ``/health`` answers even when an exchange is unreachable); what is not loaded by
+        then keeps loading in the background, retried every 15 s (``/ready`` tells)."""
+        self._loader = asyncio.create_task(self._keep_loading(), name="fks-markets-loader")
+        await asyncio.wait({self._loader}, timeout=_START_WAIT_SECONDS)
 
     async def _load_markets(self) -> list[str]:
         missing: list[str] = []
@@ -131,9 +134,9 @@ class Trader:
 
     async def _keep_loading(self) -> None:
         while True:
-            await asyncio.sleep(_MARKETS_RETRY_SECONDS)
             if not await self._load_markets():
                 return
+            await asyncio.sleep(_MARKETS_RETRY_SECONDS)
 
     def _resolve_allowed(self, acct: _Account) -> frozenset[str]:
         resolved: set[str] = set()
@@ -156,6 +159,10 @@ class Trader:
                 await self._loader
         for acct in self._accounts.values():
             await acct.client.close()
+
+    def markets_loaded(self) -> dict[str, bool]:
+        """Whether each account's markets are loaded (dry-run accounts too; informational)."""
+        return {name: acct.client.ready for name, acct in self._accounts.items()}
 
     def ready(self) -> dict[str, bool]:
         """``markets:<account>`` for every account that trades (dry-run accounts excluded)."""
@@ -197,9 +204,10 @@ class Trader:
         finally:
             if self.metrics is not None:
                 self.metrics.order_duration.observe(time.perf_counter() - started)
-        for fill in report.fills:
-            await self.ledger.record(fill)
-        self._track_legs(acct, report)
+        if self._loss_limit_on:
+            for fill in report.fills:
+                await self.ledger.record(fill)
+            await self._track_legs(acct, report)
         status = "dry_run" if client.dry_run else "executed"
         self._account_for(signal, report, status)
         return Outcome(
@@ -266,22 +274,30 @@ class Trader:
             atr_value=atr_value,
         )
 
-    def _track_legs(self, acct: _Account, report: ExecutionReport) -> None:
+    async def _track_legs(self, acct: _Account, report: ExecutionReport) -> None:
+        """Remember resting stop-loss/take-profit legs (in the ledger, so every replica and a
+        restarted process see them) until they are found executed or gone."""
         if acct.client.dry_run:
             return
         for order in report.cancelled:
-            acct.open_legs.pop(order.client_order_id, None)
+            await self.ledger.forget_leg(order.client_order_id)
         planned = {leg.client_order_id: leg for leg in report.plan.protective}
         for order in report.legs:
             leg = planned.get(order.client_order_id)
             if leg is not None and order.status == "open":
-                acct.open_legs[order.client_order_id] = (report.plan.symbol, leg)
+                await self.ledger.track_leg(
+                    order.client_order_id,
+                    _leg_record(acct.config.name, report.plan.symbol, leg),
+                )
 
     async def _sync_legs(self, acct: _Account) -> None:
         """Bring the fills of legs that triggered on the exchange into the ledger (so a hit
-        stop-loss counts towards dailyLossLimitUSD). One lookup per resting leg this process
-        placed; a lookup that fails leaves the leg for next time."""
-        for cid, (symbol, leg) in list(acct.open_legs.items()):
+        stop-loss counts towards dailyLossLimitUSD). One lookup per resting leg of this
+        pipeline; a lookup that fails leaves the leg for next time."""
+        for cid, data in (await self.ledger.legs()).items():
+            if data.get("account") != acct.config.name:
+                continue
+            symbol, leg = _leg_from_record(cid, data)
             try:
                 order = await acct.client.find_order(symbol, leg)
             except ExecutorError as exc:
@@ -289,7 +305,7 @@ class Trader:
                 continue
             if order is not None and order.status == "open":
                 continue
-            acct.open_legs.pop(cid, None)
+            await self.ledger.forget_leg(cid)
             if order is None or order.filled <= 0:
                 continue
             market = acct.client.market(symbol)
@@ -357,13 +373,32 @@ def _detail(report: ExecutionReport) -> str | None:
     return "; ".join(parts) or None
 
 
-def _gauge_setter(metrics: Metrics, account: str) -> Callable[[str, BreakerState], None]:
-    gauge = metrics.circuit_breaker_state.labels(account=account)
+def _leg_record(account: str, symbol: str, leg: OrderLeg) -> dict[str, Any]:
+    return {
+        "account": account,
+        "symbol": symbol,
+        "leg": leg.leg.value,
+        "side": leg.side,
+        "type": leg.type,
+        "amount": leg.amount,
+        "price": leg.price,
+        "trigger_price": leg.trigger_price,
+        "reduce_only": leg.reduce_only,
+    }
 
-    def on_change(_name: str, state: BreakerState) -> None:
-        gauge.set(state.value)
 
-    return on_change
+def _leg_from_record(cid: str, data: dict[str, Any]) -> tuple[str, OrderLeg]:
+    leg = OrderLeg(
+        leg=Leg(data["leg"]),
+        client_order_id=cid,
+        side=str(data["side"]),
+        type=str(data["type"]),
+        amount=data.get("amount"),
+        price=data.get("price"),
+        trigger_price=data.get("trigger_price"),
+        reduce_only=bool(data.get("reduce_only")),
+    )
+    return str(data["symbol"]), leg
 
 
 def build_trader(
@@ -380,13 +415,15 @@ def build_trader(
     cb = config.circuit_breaker
     for i, account in enumerate(config.accounts):
         creds = secrets.accounts.get(account.name)
-        on_change = _gauge_setter(metrics, account.name) if metrics is not None else None
         breaker = CircuitBreaker(
             account.name,
             failure_threshold=cb.failure_threshold,
             reset_timeout=cb.reset_timeout_seconds,
-            on_change=on_change,
         )
+        if metrics is not None:
+            # Read at every scrape: an open breaker shows half-open the moment its reset
+            # timeout has passed, not only at the next call.
+            metrics.circuit_breaker_state.labels(account=account.name).set_function(breaker.gauge)
         try:
             if config.dry_run:
                 client: LiveExchange = PaperExchange(

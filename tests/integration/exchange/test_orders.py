@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -104,11 +105,48 @@ async def test_stop_loss_and_take_profit_are_separate_orders_on_spot(
     assert Decimal(sl_o["origQty"]) == Decimal("0.00999")
 
 
-async def test_the_second_leg_is_reported_when_the_balance_cannot_cover_both(
+async def test_spot_stop_loss_and_take_profit_rest_together_as_one_oco_list(
     fake_exchange: FakeExchange, client: LiveExchange
 ) -> None:
     fake_exchange.set_balances({"BTC": 0})
     plan = entry_plan(client, signal(amount=0.01, stop_loss=66_000.0, take_profit=70_000.0))
+    assert plan.oco  # Binance spot, ocoAllowed
+    report = await client.execute(plan)
+    assert report.entry.status == "closed"
+    assert report.leg_failures == ()
+    assert [(o.type, o.status) for o in report.legs] == [
+        ("stop_loss", "open"),
+        ("take_profit", "open"),
+    ]
+    sl, tp = (fake_exchange.orders(client_order_id=leg.client_order_id) for leg in plan.protective)
+    assert len(sl) == len(tp) == 1
+    assert (sl[0]["type"], Decimal(sl[0]["stopPrice"]), sl[0]["side"]) == (
+        "STOP_LOSS",
+        66_000,
+        "SELL",
+    )
+    assert (tp[0]["type"], Decimal(tp[0]["stopPrice"]), tp[0]["side"]) == (
+        "TAKE_PROFIT",
+        70_000,
+        "SELL",
+    )
+    assert sl[0]["orderListId"] == tp[0]["orderListId"] != -1
+    assert fake_exchange.stats()["byEndpoint"]["POST /api/v3/orderList/oco"] == 1
+    _, locked = fake_exchange.spot_balance("BTC")
+    assert float(locked) == pytest.approx(report.legs[0].amount)  # one lock for both legs
+    fake_exchange.set_price("BTC/USDT", 70_500)  # take-profit executes, the stop expires
+    assert fake_exchange.orders(client_order_id=tp[0]["clientOrderId"])[0]["status"] == "FILLED"
+    assert fake_exchange.orders(client_order_id=sl[0]["clientOrderId"])[0]["status"] == "EXPIRED"
+
+
+async def test_without_oco_the_second_separate_leg_is_refused_and_reported(
+    fake_exchange: FakeExchange, client: LiveExchange
+) -> None:
+    """The fallback (an exchange without spot OCO lists): separate legs, and Binance's
+    balance lock refuses the second one; the entry stands, the failure is reported."""
+    fake_exchange.set_balances({"BTC": 0})
+    plan = entry_plan(client, signal(amount=0.01, stop_loss=66_000.0, take_profit=70_000.0))
+    plan = dataclasses.replace(plan, oco_list_id=None)
     report = await client.execute(plan)
     assert report.entry.status == "closed"
     placed = {o.type for o in report.legs}

@@ -46,6 +46,7 @@ async def make_trader(fake_exchange: FakeExchange, tmp_path: Path) -> AsyncItera
                     }
                 ],
                 "risk": risk or {"sizing": {"method": "risk", "riskPerTrade": 0.02}},
+                "state": {"journalPath": str(tmp_path / "journal.db")},
                 "audit": {"path": str(tmp_path / "audit.jsonl")},
             }
         )

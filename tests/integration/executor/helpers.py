@@ -28,6 +28,7 @@ BASE: dict[str, Any] = {
     "listen": {"host": "127.0.0.1"},
     "webhook": {"auth": "hmac-or-token", "secretEnv": "FKS_WEBHOOK_SECRET", "minConfidence": 0.6},
     "accounts": [{"name": "main", "exchange": "binance", "environment": "testnet"}],
+    "risk": {"sizing": {"method": "fixed-notional", "notionalUSD": 100}},
     "rateLimit": {"requestsPerMinute": 10_000},
 }
 

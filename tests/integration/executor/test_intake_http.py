@@ -43,7 +43,7 @@ def test_dry_run_executed(ex: Executor) -> None:
 
 def test_tradingview_style_text_plain_with_placeholders_filled(ex: Executor) -> None:
     body = (
-        '{"symbol": "BINANCE:ETHUSDT.P", "action": "Long", "price": "2500.5", '
+        '{"symbol": "BINANCE:ETHUSDT", "action": "Long", "price": "2500.5", '
         f'"time": "{time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}", '
         f'"passphrase": "{SECRET}", "comment": "tv"}}'
     )
@@ -53,7 +53,9 @@ def test_tradingview_style_text_plain_with_placeholders_filled(ex: Executor) -> 
         headers={"content-type": "text/plain; charset=utf-8"},
     )
     assert row(r) == (200, "dry_run", None)
-    assert r.json()["order"]["symbol"] == "ETH/USDT:USDT"
+    assert r.json()["order"]["symbol"] == "ETH/USDT"  # resolved through the loaded markets
+    perpetual = alert(id="int-perp", symbol="BINANCE:ETHUSDT.P")  # a spot account has none
+    assert row(ex.post(perpetual)) == (422, "rejected", "symbol_not_allowed")
 
 
 def test_hmac_signed(ex: Executor) -> None:
@@ -217,5 +219,12 @@ def test_stdout_audit_has_no_secret(tmp_path: Path) -> None:
         ex.post(b"junk")
         out = ex.process.output()
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert [e["decision"] for e in lines] == ["accepted", "dry_run", "rejected", "rejected"]
+    assert [e["decision"] for e in lines] == [
+        "accepted",
+        "order_sent",
+        "order_result",
+        "dry_run",
+        "rejected",
+        "rejected",
+    ]
     assert SECRET not in out

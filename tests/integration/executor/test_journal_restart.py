@@ -32,7 +32,8 @@ def test_a_killed_executor_still_answers_duplicate_after_restart(tmp_path: Path)
 
 def test_unfinished_signals_are_resumed_at_start(tmp_path: Path) -> None:
     """The journal as a crash between 'journaled' and 'done' leaves it; a new process
-    finishes both signals, and tells the executor which one may have sent orders."""
+    finishes both signals (the exchange-level proof, with kill -9 and real orders, is in
+    tests/integration/execution/test_crash_recovery.py)."""
 
     async def leave_unfinished() -> None:
         store = SqliteSignalStore(str(tmp_path / "journal.db"))
@@ -47,7 +48,6 @@ def test_unfinished_signals_are_resumed_at_start(tmp_path: Path) -> None:
                 account="main",
             )
             await store.claim(signal)
-        await store.mark_executing("was-executing")
         await store.close()
 
     asyncio.run(leave_unfinished())

@@ -17,7 +17,8 @@ import redis.asyncio as aioredis
 from fks_executor.domain import Action, Outcome, Signal
 from fks_executor.errors import StateUnavailable
 from fks_executor.ratelimit import RateLimiter
-from fks_executor.store import RedisSignalStore, SignalState
+from fks_executor.redis_store import RedisSignalStore
+from fks_executor.store import SignalState
 from tests.harness.redis import redis_server
 from tests.integration.executor.helpers import (
     SECRET,
@@ -53,17 +54,16 @@ async def test_redis_store_lifecycle(client: Any) -> None:
     again = await store.claim(sig("a"))
     assert not again.won
     existing = again.record
-    assert existing.state is SignalState.RECEIVED
+    assert existing.state is SignalState.EXECUTING
     assert existing.signal == sig("a")
+    assert existing.owner == store.owner
     assert [r.signal_id for r in await store.unfinished()] == ["a"]
-    await store.mark_executing("a")
-    assert (await store.get("a")).state is SignalState.EXECUTING  # type: ignore[union-attr]
+    assert await store.take_over() == []  # its owner (this store) is alive
     outcome = Outcome(status="dry_run", signal_id="a", order={"id": "o"}, orders=[{"id": "sl"}])
     await store.complete("a", outcome)
     record = await store.get("a")
     assert record is not None
     assert (record.state, record.outcome) == (SignalState.DONE, outcome)
-    assert record.started_at is not None
     assert await store.unfinished() == []
     assert await store.get("missing") is None
     assert await store.ping() is True
@@ -85,17 +85,19 @@ async def test_redis_claim_is_atomic_across_connections(redis_url: str) -> None:
 async def test_redis_retry_of_a_retryable_failure(client: Any) -> None:
     store = RedisSignalStore(client, "retry")
     await store.claim(sig("r"))
-    await store.mark_executing("r")
-    await store.complete("r", Outcome("failed", "r", 503, "exchange_unavailable"))
+    await store.complete("r", Outcome("failed", "r", 503, "exchange_unavailable", unsettled=True))
     assert await store.unfinished() == []
     retry = await store.claim(sig("r"))
     assert retry.won
     assert (retry.record.attempts, retry.record.state, retry.record.outcome) == (
         2,
-        SignalState.RECEIVED,
+        SignalState.EXECUTING,
         None,
     )
-    assert retry.record.started_at is not None
+    assert retry.record.unsettled_since is not None  # the next attempt looks orders up
+    await store.complete("r", Outcome("failed", "r", 503, "circuit_open"))
+    again = await store.claim(sig("r"))
+    assert again.record.unsettled_since == retry.record.unsettled_since  # still unsettled
     assert [r.signal_id for r in await store.unfinished()] == ["r"]
     assert not (await store.claim(sig("r"))).won
     await store.complete("r", Outcome("rejected", "r", 422, "insufficient_funds"))

@@ -15,6 +15,8 @@ from fastapi import FastAPI
 
 from fks_executor.app import create_app
 from fks_executor.config import ExecutorConfig, parse_config, resolve_secrets
+from fks_executor.domain import Action, OrderResult, Outcome, Signal
+from fks_executor.exchange.client_ids import Leg, client_order_id
 from fks_executor.execution import SignalExecutor
 from fks_executor.store import SignalStore
 
@@ -50,6 +52,52 @@ def make_config(tmp_path: Path | None = None, **changes: Any) -> ExecutorConfig:
     return parse_config(data)
 
 
+class AlertPriceExecutor:
+    """Stands in for the exchange layer in intake unit tests (the unit tier runs no exchange
+    process; the real Trader against the fake exchange is tested in tests/integration): a
+    simulated fill of ``amount`` (else ``size_usd / price``, else 100 USD) at the alert's
+    ``price``, with the real client order id."""
+
+    def __init__(self, config: ExecutorConfig) -> None:
+        self.config = config
+        self.calls: list[tuple[str, bool, float | None]] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def ready(self) -> dict[str, bool]:
+        return {}
+
+    async def execute(
+        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
+    ) -> Outcome:
+        self.calls.append((signal.signal_id, resume, attempted_at))
+        price = signal.price or 68_000.0
+        amount = signal.amount or (signal.size_usd or 100.0) / price
+        account = signal.account or self.config.default_account.name
+        exchange = next(a.exchange for a in self.config.accounts if a.name == account)
+        coid = client_order_id(self.config.pipeline, account, signal.signal_id, Leg.ENTRY)
+        order = OrderResult(
+            id=f"dry-{coid}",
+            client_order_id=coid,
+            account=account,
+            exchange=exchange,
+            symbol=signal.symbol,
+            side="buy" if signal.action is Action.BUY else "sell",
+            type=signal.order_type.value,
+            amount=round(amount, 8),
+            price=price,
+            status="simulated",
+            filled=round(amount, 8),
+            cost=round(amount * price, 8),
+            dry_run=True,
+        )
+        return Outcome("dry_run", signal.signal_id, 200, order=order.as_dict())
+
+
 def make_app(
     config: ExecutorConfig,
     *,
@@ -57,8 +105,15 @@ def make_app(
     store: SignalStore | None = None,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
+    """The real app on ``config``; the executor is ``AlertPriceExecutor`` unless given."""
     secrets = resolve_secrets(config, {"FKS_WEBHOOK_SECRET": SECRET})
-    return create_app(config, secrets, executor=executor, store=store, clock=clock)
+    return create_app(
+        config,
+        secrets,
+        executor=executor or AlertPriceExecutor(config),
+        store=store,
+        clock=clock,
+    )
 
 
 @asynccontextmanager

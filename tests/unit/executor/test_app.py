@@ -15,6 +15,7 @@ import pytest
 from fks_executor.auth import sign
 from fks_executor.domain import Outcome, Signal
 from fks_executor.errors import ExchangeUnavailable, InsufficientFunds
+from fks_executor.exchange.errors import OrderOutcomeUnknown
 from tests.unit.executor.helpers import (
     SECRET,
     alert,
@@ -40,7 +41,9 @@ async def post(http: Any, body: bytes | dict[str, Any], **headers: str) -> Any:
 # --- the answer table -------------------------------------------------------------------
 
 
-async def test_dry_run_fill_at_the_alert_price(tmp_path: Path) -> None:
+async def test_the_executors_outcome_is_the_answer(tmp_path: Path) -> None:
+    """(The stand-in executor fills at the alert's price; the real one is tested against the
+    fake exchange in tests/integration/execution.)"""
     app = make_app(make_config(tmp_path))
     async with serve(app) as http:
         r = await post(http, alert(id="a1", symbol="BINANCE:ETHUSDT", price=2500, size_usd=250))
@@ -50,7 +53,7 @@ async def test_dry_run_fill_at_the_alert_price(tmp_path: Path) -> None:
     assert body["signal_id"] == "a1"
     order = body["order"]
     assert order["dry_run"] is True
-    assert order["symbol"] == "ETH/USDT"
+    assert order["symbol"] == "BINANCE:ETHUSDT"
     assert order["price"] == 2500
     assert order["amount"] == pytest.approx(0.1)
     assert order["account"] == "main"
@@ -284,15 +287,6 @@ async def test_suspended_is_503_and_audited(tmp_path: Path) -> None:
     )
 
 
-async def test_dry_run_without_price_is_refused_until_ticker_prices(tmp_path: Path) -> None:
-    app = make_app(make_config(tmp_path))
-    async with serve(app) as http:
-        r = await post(http, alert(price=None))
-    assert r.status_code == 422
-    assert answer(r)["reason"] == "invalid_payload"
-    assert answer(r)["detail"].startswith("price: required in dry-run")
-
-
 # --- the execution seam -----------------------------------------------------------------
 
 
@@ -328,10 +322,12 @@ class RefusingExecutor(SlowExecutor):
 
 
 class FlakyExecutor(SlowExecutor):
-    """The exchange is unreachable on the first attempt only."""
+    """The exchange is unreachable on the first attempt only (``unsettled``: after an order
+    request went out whose fate could not be established)."""
 
-    def __init__(self) -> None:
+    def __init__(self, unsettled: bool = False) -> None:
         super().__init__()
+        self.unsettled = unsettled
         self.attempts: list[tuple[bool, float | None]] = []
 
     async def execute(
@@ -339,6 +335,8 @@ class FlakyExecutor(SlowExecutor):
     ) -> Outcome:
         self.attempts.append((resume, attempted_at))
         if len(self.attempts) == 1:
+            if self.unsettled:
+                raise OrderOutcomeUnknown("lookups failed", client_order_id="c", symbol="BTC/USDT")
             raise ExchangeUnavailable("binance: timed out after 3 tries")
         return Outcome(status="executed", signal_id=signal.signal_id, order={"id": "ex-2"})
 
@@ -398,13 +396,17 @@ async def test_executor_refusal_is_answered_and_recorded(tmp_path: Path) -> None
     assert answer(dup)["first"]["reason"] == "insufficient_funds"
 
 
-async def test_a_redelivery_after_a_503_is_a_new_attempt(tmp_path: Path) -> None:
-    """TradingView resends after a 5xx: the resend retries, telling the executor to resume."""
-    executor = FlakyExecutor()
+@pytest.mark.parametrize("unsettled", [False, True])
+async def test_a_redelivery_after_a_503_is_a_new_attempt(tmp_path: Path, unsettled: bool) -> None:
+    """TradingView resends after a 5xx: the resend retries; when the failed attempt may have
+    left an order behind, it tells the executor to look it up first."""
+    executor = FlakyExecutor(unsettled)
     app = make_app(make_config(tmp_path), executor=executor)
     body = raw(alert(id="flaky"))
     async with serve(app) as http:
+        before = time.time()
         first = await post(http, body)
+        failed_by = time.time()
         second = await post(http, body)
         third = await post(http, body)
         record = (
@@ -416,8 +418,12 @@ async def test_a_redelivery_after_a_503_is_a_new_attempt(tmp_path: Path) -> None
     assert len(executor.attempts) == 2
     assert executor.attempts[0] == (False, None)
     resume, attempted_at = executor.attempts[1]
-    assert resume is True  # the first attempt had started executing: look orders up first
-    assert attempted_at is not None
+    assert resume is unsettled
+    if unsettled:  # look up, and wait for a request the failed attempt may have sent
+        assert attempted_at is not None
+        assert before <= attempted_at <= failed_by
+    else:  # nothing can exist: send at once
+        assert attempted_at is None
     assert record["attempts"] == 2
     events = audit_lines(tmp_path / "audit.jsonl")
     assert [(e["decision"], e.get("attempt")) for e in events] == [
@@ -530,9 +536,7 @@ async def test_metrics_have_the_spec_names_and_count_answers(tmp_path: Path) -> 
     assert value('fks_webhook_validation_failures_total{reason="stale"}') == 1
     assert value("fks_rate_limit_rejections_total") == 1
     assert value('fks_circuit_breaker_state{account="main"}') == 0
-    assert (
-        value('fks_order_executions_total{account="main",exchange="binance",status="dry_run"}') == 2
-    )
+    # (fks_order_* are the exchange layer's: tests/integration/execution/test_answers.py)
     assert value('fks_audit_events_total{type="accepted"}') == 2
     assert value("fks_signals_inflight") == 0
     assert value("fks_webhook_duration_seconds_count") == 7

@@ -35,6 +35,7 @@ MINIMAL: dict[str, Any] = {
     "pipeline": "p",
     "webhook": {"secretEnv": "FKS_WEBHOOK_SECRET"},
     "accounts": [{"name": "a", "exchange": "binance"}],
+    "state": {"journalPath": "/var/lib/fks/journal.db"},
 }
 
 
@@ -82,6 +83,21 @@ def test_minimal_config_gets_the_documented_defaults() -> None:
     assert config.risk.max_order_size_usd == 10000
     assert config.state.backend == "memory"
     assert config.default_account.name == "a"  # a single account is the default
+
+
+def test_trading_on_the_memory_backend_needs_the_journal() -> None:
+    """Orders are only sent for signals journaled on disk (a restart finishes them and never
+    sends them twice): a trading config without a journal does not start."""
+    no_journal = mutated(lambda d: d.pop("state"))
+    assert error_of(no_journal).startswith(
+        "state.journalPath: required when dryRun is false with the memory backend"
+    )
+    assert parse_config({**no_journal, "dryRun": True}).state.journal_path == ""
+    redis = {**no_journal, "state": {"backend": "redis", "leaseSeconds": 5}}
+    assert parse_config(redis).state.lease_seconds == 5
+    assert parse_config(MINIMAL).state.lease_seconds == 30
+    bad = {**no_journal, "state": {"backend": "redis", "leaseSeconds": 0.5}}
+    assert error_of(bad) == "state.leaseSeconds: must be greater than or equal to 1"
 
 
 def test_embedded_default_is_a_local_dry_run_on_8000() -> None:

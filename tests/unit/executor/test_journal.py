@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,7 @@ async def test_lifecycle_survives_reopening(tmp_path: Path) -> None:
     first = await store.claim(sig("a"))
     assert first.won
     await store.claim(sig("b"))
-    await store.mark_executing("b")
     outcome = Outcome("dry_run", "a", order={"id": "o1"}, orders=[{"id": "sl"}])
-    await store.mark_executing("a")
     await store.complete("a", outcome)
     await store.close()
 
@@ -57,7 +56,7 @@ async def test_lifecycle_survives_reopening(tmp_path: Path) -> None:
         (pending,) = await reopened.unfinished()
         assert pending.signal_id == "b"
         assert pending.state is SignalState.EXECUTING
-        assert pending.started_at is not None
+        assert [r.signal_id for r in await reopened.take_over()] == ["b"]
         assert await reopened.ping() is True
     finally:
         await reopened.close()
@@ -78,16 +77,24 @@ async def test_retryable_failure_is_claimed_again_once(tmp_path: Path) -> None:
     await store.open()
     try:
         await store.claim(sig("r"))
-        await store.mark_executing("r")
         await store.complete("r", Outcome("failed", "r", 503, "circuit_open"))
         retry = await store.claim(sig("r"))
         assert retry.won
         assert (retry.record.attempts, retry.record.state, retry.record.outcome) == (
             2,
-            SignalState.RECEIVED,
+            SignalState.EXECUTING,
             None,
         )
+        assert retry.record.unsettled_since is None
         assert not (await store.claim(sig("r"))).won
+        unsettled = Outcome("failed", "r", 503, "exchange_unavailable", unsettled=True)
+        await store.complete("r", unsettled)
+        third = await store.claim(sig("r"))
+        assert (third.won, third.record.attempts) == (True, 3)
+        assert third.record.unsettled_since is not None  # look the order up before sending
+        await store.complete("r", Outcome("failed", "r", 503, "circuit_open"))
+        fourth = await store.claim(sig("r"))
+        assert fourth.record.unsettled_since == third.record.unsettled_since
         await store.complete("r", Outcome("rejected", "r", 422, "risk_limit"))
         assert not (await store.claim(sig("r"))).won
     finally:
@@ -118,6 +125,22 @@ async def test_closed_or_broken_journal_is_state_unavailable(tmp_path: Path) -> 
     broken = SqliteSignalStore(str(tmp_path / "missing-dir" / "j.db"))
     with pytest.raises(StateUnavailable, match="cannot be opened"):
         await broken.open()
+
+
+async def test_one_journal_one_process(tmp_path: Path) -> None:
+    """Two executors on one journal (a shared volume, a second replica) would each resume
+    the other's signals: the second is refused while the first holds the journal."""
+    path = str(tmp_path / "j.db")
+    first = SqliteSignalStore(path)
+    await first.open()
+    second = SqliteSignalStore(path)
+    try:
+        with pytest.raises(StateUnavailable, match="in use by another executor process"):
+            await second.open()
+    finally:
+        await first.close()
+    await second.open()  # free again
+    await second.close()
 
 
 def test_journal_path_problems_are_named(tmp_path: Path) -> None:
@@ -151,28 +174,33 @@ class Recorder:
         return Outcome("executed", signal.signal_id, order={"id": f"o-{signal.signal_id}"})
 
 
-async def test_start_up_resumes_the_journal_telling_which_may_have_sent(tmp_path: Path) -> None:
+async def test_start_up_resumes_the_journal_looking_orders_up_first(tmp_path: Path) -> None:
+    """Every unfinished signal may have sent an order before the process died (and a request
+    of it may still be on its way): resumed with ``resume`` and the time of the restart."""
     from tests.unit.executor.helpers import make_app, make_config, serve
 
     path = str(tmp_path / "journal.db")
     store = SqliteSignalStore(path)
     await store.open()
-    await store.claim(sig("queued"))
     await store.claim(sig("in-flight"))
-    await store.mark_executing("in-flight")
-    started = (await store.get("in-flight")).started_at  # type: ignore[union-attr]
+    await store.claim(sig("other"))
     await store.claim(sig("finished"))
     await store.complete("finished", Outcome("executed", "finished"))
     await store.close()
 
     recorder = Recorder()
     config = make_config(tmp_path, state={"backend": "memory", "journalPath": path})
+    before = time.time()
     async with serve(make_app(config, executor=recorder)):
         for _ in range(200):
             if len(recorder.calls) == 2:
                 break
             await asyncio.sleep(0.01)
-    assert recorder.calls == {"queued": (False, None), "in-flight": (True, started)}
+    assert set(recorder.calls) == {"in-flight", "other"}
+    for resume, attempted_at in recorder.calls.values():
+        assert resume is True
+        assert attempted_at is not None
+        assert attempted_at >= before
     reopened = SqliteSignalStore(path)
     await reopened.open()
     try:

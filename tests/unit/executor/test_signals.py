@@ -20,7 +20,6 @@ from fks_executor.signals import (
     parse_timestamp,
     take_passphrase,
 )
-from fks_executor.symbols import guess_unified, parse_symbol
 
 NOW = 1_763_000_000.0
 
@@ -255,33 +254,20 @@ def test_freshness_window() -> None:
 
 
 # --- symbols ----------------------------------------------------------------------------
+# Intake checks only the form; resolution through the markets is the exchange layer's
+# (tests/unit/execution/test_markets.py), so there is one resolver.
 
 
 @pytest.mark.parametrize(
-    ("raw", "exchange", "compact", "perpetual", "unified"),
-    [
-        ("BTC/USDT", None, "BTCUSDT", False, "BTC/USDT"),
-        ("BTCUSDT", None, "BTCUSDT", False, "BTC/USDT"),
-        ("btcusdt", None, "BTCUSDT", False, "BTC/USDT"),
-        ("BINANCE:BTCUSDT", "BINANCE", "BTCUSDT", False, "BTC/USDT"),
-        ("BTCUSDT.P", None, "BTCUSDT", True, "BTC/USDT:USDT"),
-        ("BINANCE:ETHUSDT.P", "BINANCE", "ETHUSDT", True, "ETH/USDT:USDT"),
-        ("BTC/USDT:USDT", None, "BTCUSDT", True, "BTC/USDT:USDT"),
-        ("ETHBTC", None, "ETHBTC", False, "ETH/BTC"),
-        ("BTC-USDT", None, "BTCUSDT", False, "BTC/USDT"),
-        ("BTCFDUSD", None, "BTCFDUSD", False, "BTC/FDUSD"),
-        ("XYZ", None, "XYZ", False, "XYZ"),
-    ],
+    "raw",
+    ["BTC/USDT", "BTCUSDT", "btcusdt", "BINANCE:BTCUSDT", "BTCUSDT.P", "BTC/USDT:USDT", "BTC-USDT"],
 )
-def test_symbol_forms(
-    raw: str, exchange: str | None, compact: str, perpetual: bool, unified: str
-) -> None:
-    form = parse_symbol(raw)
-    assert (form.exchange, form.compact, form.perpetual) == (exchange, compact, perpetual)
-    assert guess_unified(raw) == unified
+def test_symbol_forms_pass_intake_as_sent(raw: str) -> None:
+    signal = build_signal({"symbol": f" {raw} ", "action": "buy", "timestamp": NOW}, b"{}")
+    assert signal.symbol == raw
 
 
-@pytest.mark.parametrize("raw", ["", " ", "BTC USDT", "BTC/", "/USDT", "x" * 65, "BTC$USDT"])
+@pytest.mark.parametrize("raw", ["", " ", "BTC USDT", "/USDT", "x" * 65, "BTC$USDT", ":BTC"])
 def test_not_symbols(raw: str) -> None:
-    with pytest.raises(ValueError, match="not a symbol"):
-        parse_symbol(raw)
+    with pytest.raises(InvalidPayload, match="symbol: not a symbol"):
+        build_signal({"symbol": raw, "action": "buy", "timestamp": NOW}, b"{}")

@@ -32,30 +32,32 @@ async def test_first_claim_wins_and_repeats_get_the_record() -> None:
     store = MemorySignalStore()
     first = await store.claim(sig())
     assert first.won
-    assert (first.record.state, first.record.attempts) == (SignalState.RECEIVED, 1)
+    assert (first.record.state, first.record.attempts) == (SignalState.EXECUTING, 1)
+    assert first.record.unsettled_since is None
     again = await store.claim(sig())
     assert not again.won
-    assert again.record.state is SignalState.RECEIVED
+    assert again.record.state is SignalState.EXECUTING
     assert again.record.outcome is None
 
 
-async def test_record_lifecycle_received_executing_done() -> None:
+async def test_record_lifecycle_executing_done() -> None:
     clock = Clock()
     store = MemorySignalStore(clock=clock)
     await store.claim(sig())
     assert [r.signal_id for r in await store.unfinished()] == ["s1"]
-    clock.now += 1
-    await store.mark_executing("s1")
+    assert [r.signal_id for r in await store.take_over()] == ["s1"]
     record = await store.get("s1")
     assert record is not None
     assert record.state is SignalState.EXECUTING
-    assert record.updated_at == 1001.0
+    assert record.updated_at == 1000.0
+    clock.now += 1
     outcome = Outcome(status="dry_run", signal_id="s1", order={"id": "o1"})
     await store.complete("s1", outcome)
     record = await store.get("s1")
     assert record is not None
     assert record.state is SignalState.DONE
     assert record.outcome == outcome
+    assert record.updated_at == 1001.0
     assert await store.unfinished() == []
     dup = await store.claim(sig())
     assert not dup.won
@@ -107,18 +109,35 @@ async def test_only_a_retryable_failure_is_claimed_again(outcome: Outcome, retri
     clock = Clock()
     store = MemorySignalStore(clock=clock)
     await store.claim(sig())
-    await store.mark_executing("s1")
     await store.complete("s1", outcome)
     clock.now += 5
     again = await store.claim(sig())
     assert again.won is retried
     if retried:
-        assert (again.record.attempts, again.record.state) == (2, SignalState.RECEIVED)
+        assert (again.record.attempts, again.record.state) == (2, SignalState.EXECUTING)
         assert again.record.outcome is None
-        assert again.record.started_at == 1000.0  # when the failed attempt started
+        assert again.record.unsettled_since is None  # the failure left nothing behind
         assert not (await store.claim(sig())).won  # the retry is itself claimed once
     else:
         assert again.record.outcome == outcome
+
+
+async def test_an_unsettled_failure_is_remembered_until_a_final_outcome() -> None:
+    """An attempt that may have left an order makes every later attempt look it up first,
+    even when a later attempt fails before reaching the exchange."""
+    clock = Clock()
+    store = MemorySignalStore(clock=clock)
+    await store.claim(sig())
+    await store.complete("s1", Outcome("failed", "s1", 503, "exchange_unavailable", unsettled=True))
+    clock.now = 1010.0
+    retry = await store.claim(sig())
+    assert (retry.won, retry.record.unsettled_since) == (True, 1000.0)
+    await store.complete("s1", Outcome("failed", "s1", 503, "circuit_open"))
+    clock.now = 1020.0
+    again = await store.claim(sig())
+    assert (again.won, again.record.attempts, again.record.unsettled_since) == (True, 3, 1000.0)
+    await store.complete("s1", Outcome("failed", "s1", 503, "exchange_unavailable", unsettled=True))
+    assert (await store.get("s1")).unsettled_since == 1020.0  # type: ignore[union-attr]
 
 
 def test_record_round_trips_through_its_dict_form() -> None:
@@ -129,7 +148,8 @@ def test_record_round_trips_through_its_dict_form() -> None:
         updated_at=2.0,
         outcome=Outcome(status="rejected", signal_id="s1", http_status=422, reason="stale"),
         attempts=2,
-        started_at=1.5,
+        unsettled_since=1.5,
+        owner="pod-1",
     )
     assert SignalRecord.from_dict(record.as_dict()) == record
 

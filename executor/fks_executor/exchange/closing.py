@@ -1,0 +1,128 @@
+"""``close``: cancel this pipeline's own open orders on the symbol, then flatten.
+
+Spot (and margin) sells the whole free base balance; contracts send a reduce-only order
+opposite the open position. A resumed close first looks its order up by client order id (and,
+when absent, again once a request of the earlier attempt can no longer land) before anything
+is cancelled or sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import ccxt.async_support as ccxt
+
+from fks_executor.domain import OrderResult
+from fks_executor.errors import InvalidOrder
+from fks_executor.exchange.base import ExecutionReport
+from fks_executor.exchange.client_ids import Leg
+from fks_executor.exchange.errors import Operation
+from fks_executor.exchange.markets import MarketInfo, amount_to_precision, check_limits
+from fks_executor.exchange.orders import fill_from_order, num
+from fks_executor.exchange.plan import OrderLeg, OrderPlan
+
+if TYPE_CHECKING:
+    from fks_executor.exchange.live import LiveExchange
+
+__all__ = ["cancel_own_orders", "close_position"]
+
+
+async def cancel_own_orders(ex: LiveExchange, market: MarketInfo, prefix: str) -> list[OrderResult]:
+    """Cancel this pipeline's open orders on ``market`` (client ids starting ``prefix``).
+
+    On contracts the conditional (stop/take-profit) orders are listed and cancelled
+    separately (ccxt's ``trigger`` param: Binance's algo orders). Cancelling one leg of a spot
+    OCO list cancels the list; its other leg then answers "unknown order", which is fine."""
+    kinds: list[dict[str, Any]] = [{}]
+    if market.contract:
+        kinds.append({"trigger": True})
+    cancelled: list[OrderResult] = []
+    for params in kinds:
+
+        async def open_orders(params: dict[str, Any] = params) -> Any:
+            return await ex.api.fetch_open_orders(market.symbol, None, None, dict(params))
+
+        for raw in await ex.call(Operation.LOOKUP, open_orders):
+            cid = str(raw.get("clientOrderId") or "")
+            if cid.startswith(prefix):
+                cancelled.append(await _cancel(ex, market, raw, cid, params))
+    return cancelled
+
+
+async def _cancel(
+    ex: LiveExchange,
+    market: MarketInfo,
+    raw: Mapping[str, Any],
+    cid: str,
+    params: dict[str, Any],
+) -> OrderResult:
+    order_id = str(raw.get("id"))
+
+    async def cancel() -> Any:
+        try:
+            return await ex.api.cancel_order(order_id, market.symbol, dict(params))
+        except ccxt.OrderNotFound:
+            return None  # filled or cancelled meanwhile (or with its OCO sibling)
+
+    done = await ex.call(Operation.ORDER, cancel)  # idempotent, so retried
+    leg = OrderLeg(
+        Leg.ENTRY,
+        cid,
+        str(raw.get("side") or ""),
+        str(raw.get("type") or ""),
+        num(raw.get("amount")),
+    )
+    result = ex.result(done if isinstance(done, Mapping) else raw, leg, market)
+    # Binance answers a cancel with the *cancel request's* clientOrderId: keep ours.
+    kind = {"-sl": "stop_loss", "-tp": "take_profit"}.get(cid[-3:], str(raw.get("type") or ""))
+    return dataclasses.replace(result, client_order_id=cid, type=kind, status="canceled")
+
+
+async def close_position(
+    ex: LiveExchange,
+    plan: OrderPlan,
+    market: MarketInfo,
+    *,
+    resume: bool,
+    attempted_at: float | None,
+) -> ExecutionReport:
+    if resume:
+        raw = await ex.call(
+            Operation.LOOKUP,
+            lambda: ex.settled_lookup(market, plan.entry, attempted_at, cause=None),
+            retry=False,
+        )
+        if raw is not None:
+            closed = ex.result(raw, plan.entry, market)
+            fill = fill_from_order(raw, closed, market, ex.now())
+            return ExecutionReport(
+                plan=plan, entry=closed, recovered=True, fills=(fill,) if fill else ()
+            )
+    cancelled = (
+        await cancel_own_orders(ex, market, plan.cancel_prefix) if plan.cancel_prefix else []
+    )
+    if market.contract:
+        position = await ex.fetch_position(market.symbol)
+        side = "sell" if position > 0 else "buy"
+        held = abs(position) / market.contract_size
+    else:
+        side = "sell"
+        held = await ex.fetch_free_balance(market.base)
+    if held <= 0:
+        nothing = "no open position" if market.contract else f"the free {market.base} balance is 0"
+        raise InvalidOrder(f"nothing to close on {market.symbol}: {nothing}")
+    amount = amount_to_precision(market, held)
+    check_limits(market, amount, plan.entry.price or plan.reference_price, what="close")
+    leg = dataclasses.replace(plan.entry, side=side, amount=amount)
+    raw, recovered = await ex.place(market, leg, look_first=False)
+    closed = ex.result(raw, leg, market)
+    fill = fill_from_order(raw, closed, market, ex.now())
+    return ExecutionReport(
+        plan=plan,
+        entry=closed,
+        cancelled=tuple(cancelled),
+        recovered=recovered,
+        fills=(fill,) if fill else (),
+    )

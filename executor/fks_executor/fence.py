@@ -1,0 +1,30 @@
+"""The order fence: one check between "this process may act for this signal" and an order.
+
+Intake runs each signal's execution with the signal store's ``fence`` installed here (a
+context variable, so it follows the execution's task and nothing else); the exchange layer
+calls :func:`check_fence` right before each order request leaves. With Redis the fence raises
+``LeaseLost`` once this replica can no longer prove it owns its signals (another replica may
+take them over); with the single-replica journal it is a no-op. The check is local: it costs
+no round trip on the order path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar, Token
+
+__all__ = ["check_fence", "install_fence"]
+
+_FENCE: ContextVar[Callable[[], None] | None] = ContextVar("fks_order_fence", default=None)
+
+
+def install_fence(fence: Callable[[], None] | None) -> Token[Callable[[], None] | None]:
+    """Use ``fence`` for orders sent from the current context (returns the reset token)."""
+    return _FENCE.set(fence)
+
+
+def check_fence() -> None:
+    """Raise (``LeaseLost``) when the current context may not send an order now."""
+    fence = _FENCE.get()
+    if fence is not None:
+        fence()
