@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from fks_executor.domain import Action, Outcome, Signal
-from fks_executor.errors import StateUnavailable
+from fks_executor.errors import LeaseLost, StateUnavailable
 from fks_executor.ratelimit import RateLimiter
 from fks_executor.redis_store import RedisSignalStore
 from fks_executor.store import SignalState
@@ -204,3 +204,55 @@ def test_redis_down_is_503_and_not_ready(tmp_path: Path) -> None:
             assert ready.json()["checks"]["journal"] is False
             assert httpx.get(f"{ex.url}/health").status_code == 200
             assert server.url not in ex.process.output()
+
+
+# --- ownership and leases ---------------------------------------------------------------
+
+
+class Monotonic:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_dead_owners_signal_is_taken_over_once(client: Any) -> None:
+    clock = Monotonic()
+    dead = RedisSignalStore(client, "lease", lease=1.0, owner="dead", monotonic=clock)
+    assert (await dead.claim(sig("left"))).won
+    dead.fence()  # just renewed by the claim: it may send
+    survivors = [RedisSignalStore(client, "lease", lease=1.0, owner=f"s{i}") for i in range(3)]
+    assert [await s.take_over() for s in survivors] == [[], [], []]  # its lease still runs
+    await asyncio.sleep(1.1)  # the dead replica renews nothing: its lease key expires
+    taken = await asyncio.gather(*(s.take_over() for s in survivors))
+    winners = [records for records in taken if records]
+    assert len(winners) == 1  # exactly one survivor resumes it
+    (record,) = winners[0]
+    assert (record.signal_id, record.state) == ("left", SignalState.EXECUTING)
+    assert record.owner in {"s0", "s1", "s2"}
+    # the old owner can neither send nor record an outcome any more
+    clock.now += 0.6
+    with pytest.raises(LeaseLost, match="not renewed in time"):
+        dead.fence()
+    with pytest.raises(LeaseLost, match="taken over by another replica"):
+        await dead.complete("left", Outcome("executed", "left"))
+    owner = next(s for s in survivors if s.owner == record.owner)
+    await owner.complete("left", Outcome("executed", "left"))
+    assert (await owner.get("left")).state is SignalState.DONE  # type: ignore[union-attr]
+    assert await owner.take_over() == []
+
+
+async def test_the_heartbeat_keeps_the_lease_and_close_gives_it_up(client: Any) -> None:
+    alive = RedisSignalStore(client, "beat", lease=1.2, owner="alive")
+    await alive.open()
+    other = RedisSignalStore(client, "beat", lease=1.2, owner="other")
+    try:
+        await alive.claim(sig("busy"))
+        await asyncio.sleep(2.0)  # longer than the lease: the heartbeat (every 0.2 s) renews it
+        alive.fence()
+        assert await other.take_over() == []
+        await alive.close()  # a clean shutdown releases the lease at once
+        assert [r.signal_id for r in await other.take_over()] == ["busy"]
+    finally:
+        await alive.close()
