@@ -218,3 +218,67 @@ def test_capabilities_from_ccxt_has() -> None:
         is False
     )
     assert Capabilities.from_has({"createTriggerOrder": True}).stop_loss_orders
+
+
+OCO_CAPS = dataclasses.replace(SPOT_CAPS, spot_oco=True)
+BTC_OCO = dataclasses.replace(BTC_USDT, oco_allowed=True)
+
+
+def test_stop_loss_and_take_profit_pair_into_an_oco_list_where_the_market_takes_one() -> None:
+    both = sig(amount=0.01, stop_loss=66_000.0, take_profit=70_000.0)
+    p = plan(both, market=BTC_OCO, caps=OCO_CAPS)
+    assert p.oco
+    assert p.oco_list_id == client_order_id("btc-momentum", "binance-testnet", "sig-1", Leg.OCO)
+    assert [leg.leg for leg in p.protective] == [Leg.STOP_LOSS, Leg.TAKE_PROFIT]
+    # only one leg, no OCO support, or a market that refuses lists: separate legs
+    assert not plan(sig(amount=0.01, stop_loss=66_000.0), market=BTC_OCO, caps=OCO_CAPS).oco
+    assert not plan(both, market=BTC_OCO, caps=SPOT_CAPS).oco
+    assert not plan(both, market=BTC_USDT, caps=OCO_CAPS).oco
+
+
+def test_the_oco_request_puts_each_leg_on_its_side_of_the_price() -> None:
+    from fks_executor.exchange.oco import oco_request, split_reports
+
+    long = plan(sig(amount=0.01, stop_loss=66_000.0, take_profit=70_000.0), market=BTC_OCO,
+                caps=OCO_CAPS)  # fmt: skip
+    sl, tp = (dataclasses.replace(leg, amount=0.00999) for leg in long.protective)
+    assert long.oco_list_id is not None
+    request = oco_request(BTC_OCO, sl, tp, long.oco_list_id, amount_text=str, price_text=str)
+    assert request == {
+        "symbol": "BTCUSDT",
+        "side": "SELL",
+        "quantity": "0.00999",
+        "listClientOrderId": long.oco_list_id,
+        "newOrderRespType": "FULL",
+        "aboveType": "TAKE_PROFIT",
+        "aboveClientOrderId": tp.client_order_id,
+        "aboveStopPrice": "70000.0",
+        "belowType": "STOP_LOSS",
+        "belowClientOrderId": sl.client_order_id,
+        "belowStopPrice": "66000.0",
+    }
+    short = plan(sig(action=Action.SELL, amount=0.01, stop_loss=70_000.0, take_profit=66_000.0),
+                 market=BTC_OCO, caps=OCO_CAPS, rules=dataclasses.replace(RULES,
+                 max_position_size_usd=1e9))  # fmt: skip
+    ssl, stp = (dataclasses.replace(leg, amount=0.01) for leg in short.protective)
+    assert short.oco_list_id is not None
+    buy = oco_request(BTC_OCO, ssl, stp, short.oco_list_id, amount_text=str, price_text=str)
+    assert (buy["side"], buy["aboveType"], buy["belowType"]) == ("BUY", "STOP_LOSS", "TAKE_PROFIT")
+    answer = {"orderReports": [{"clientOrderId": tp.client_order_id}, {"clientOrderId": "x"}]}
+    assert list(split_reports(answer, (sl, tp))) == [tp.client_order_id]
+
+
+def test_oco_limit_legs_carry_price_and_time_in_force() -> None:
+    from fks_executor.exchange.oco import oco_request
+
+    eth = dataclasses.replace(ETH_BTC, oco_allowed=True)
+    p = plan(sig(symbol="ETHBTC", amount=1.0, stop_loss=0.03, take_profit=0.05), market=eth,
+             caps=OCO_CAPS, reference_price=0.04, rules=dataclasses.replace(RULES,
+             max_position_size_usd=1e9))  # fmt: skip
+    sl, tp = p.protective
+    assert p.oco_list_id is not None
+    request = oco_request(eth, sl, tp, p.oco_list_id, amount_text=str, price_text=str)
+    assert request["belowType"] == "STOP_LOSS_LIMIT"
+    assert request["belowTimeInForce"] == "GTC"
+    assert float(request["belowPrice"]) < float(request["belowStopPrice"])
+    assert (request["aboveType"], request["abovePrice"]) == ("TAKE_PROFIT_LIMIT", "0.05")
