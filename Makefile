@@ -77,6 +77,10 @@ run-executor: venv ## Run the executor on its embedded default config (dry-run, 
 bench-intake: venv system-deps ## Webhook intake throughput/latency vs a bare endpoint (< 2 min)
 	$(PY) bench/intake.py
 
+.PHONY: bench-execution
+bench-execution: venv ## Alert-to-order latency through the executor vs ccxt create_order direct (< 1 min)
+	$(PY) bench/execution.py
+
 .PHONY: bench-operator
 bench-operator: venv control-plane ## Operator scale on the local control plane: apply->Deployment, cold start of 200, RSS (~3 min)
 	$(PY) bench/operator_scale.py

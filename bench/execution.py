@@ -1,0 +1,268 @@
+"""Execution benchmark (issue 4): signal-to-order-acknowledged latency through fks-executor,
+against calling ccxt ``create_order`` directly on the same fake exchange, in the same run.
+
+Real processes: the fake Binance exchange (``fks-fake-exchange``) and ``fks-executor``
+(dryRun false, SQLite journal with fsync'ed commits, audit lines to a file, its account's
+``endpoint`` on the fake exchange, ccxt with its rate limiter off). One order at a time
+(closed loop), the paths interleaved order by order so both see the same machine noise:
+
+- ``direct``:   ccxt ``create_order`` (market buy, client order id) from this process;
+- ``executor``: an HTTP alert with an explicit ``amount`` and ``price`` (the fewest exchange
+  calls: the position read for the ``maxPositionSizeUSD`` cap, then the order), timed from
+  sending the request to reading the ``executed`` answer, which carries the exchange's order;
+- ``default``:  an alert with neither (sized by ``fixed-notional`` at the ticker price: ticker,
+  balance, order) — reported, not judged.
+
+The HTTP client is a minimal keep-alive socket client (TradingView's side of the wire), so its
+own cost does not count against the executor. Target: the executor adds <= 5 ms at p50 and
+<= 15 ms at p99 over the direct call. Usage: ``make bench-execution`` or
+``.venv/bin/python bench/execution.py [--orders N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.harness.fake_exchange import FakeExchange, fake_exchange_process  # noqa: E402
+from tests.harness.procs import ManagedProcess, free_port, http_ok  # noqa: E402
+
+SECRET = "bench-secret-" + uuid.uuid4().hex
+BIN = Path(sys.executable).parent
+TARGET_P50_MS = 5.0
+TARGET_P99_MS = 15.0
+_LENGTH = re.compile(rb"(?i)\r\ncontent-length: *(\d+)")
+
+
+class Http:
+    """One keep-alive HTTP/1.1 connection; requests are timed around write -> full answer."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def connect(cls, port: int) -> Http:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        match = _LENGTH.search(head)
+        data = await self.reader.readexactly(int(match.group(1))) if match else b""
+        return int(head[9:12]), data
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def executor_config(directory: Path, fx: FakeExchange, port: int) -> Path:
+    config = {
+        "pipeline": "bench-execution",
+        "dryRun": False,
+        "listen": {"host": "127.0.0.1", "port": port},
+        "responseDeadlineSeconds": 10.0,
+        "webhook": {
+            "auth": "token",
+            "secretEnv": "FKS_WEBHOOK_SECRET",
+            "maxSignalAgeSeconds": 3600,
+        },
+        "accounts": [
+            {
+                "name": "bench",
+                "exchange": "binance",
+                "environment": "testnet",
+                "marketType": "spot",
+                "apiKeyEnv": "FKS_FAKE_API_KEY",
+                "secretEnv": "FKS_FAKE_SECRET",
+                "endpoint": fx.base_url,
+                "options": {"enableRateLimit": "false"},
+            }
+        ],
+        "risk": {
+            "sizing": {"method": "fixed-notional", "notionalUSD": 10},
+            "maxPositionSizeUSD": 1e12,
+            "maxOrderSizeUSD": 1e12,
+        },
+        "rateLimit": {"requestsPerMinute": 1_000_000},
+        "state": {"backend": "memory", "journalPath": str(directory / "journal.db")},
+        "audit": {"path": str(directory / "audit.jsonl")},
+    }
+    path = directory / "executor.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def alert(signal_id: str, *, explicit: bool) -> bytes:
+    body: dict[str, Any] = {
+        "symbol": "BTCUSDT",
+        "action": "buy",
+        "timestamp": int(time.time()),
+        "id": signal_id,
+        "passphrase": SECRET,
+    }
+    if explicit:
+        body.update(amount=0.0002, price=68_000)
+    return json.dumps(body).encode()
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    return {
+        "p50": percentile(samples, 0.50) * 1e3,
+        "p90": percentile(samples, 0.90) * 1e3,
+        "p99": percentile(samples, 0.99) * 1e3,
+        "mean": statistics.fmean(samples) * 1e3,
+    }
+
+
+def metric_mean(text: str, name: str) -> float:
+    values = {}
+    for line in text.splitlines():
+        for suffix in ("_sum", "_count"):
+            if line.startswith(name + suffix + " "):
+                values[suffix] = float(line.split()[-1])
+    return values["_sum"] / values["_count"] * 1e3 if values.get("_count") else float("nan")
+
+
+async def measure(fx: FakeExchange, port: int, orders: int, warmup: int) -> dict[str, Any]:
+    http = await Http.connect(port)
+    async with fx.ccxt() as ex:
+        await ex.load_markets()
+        tag = uuid.uuid4().hex[:8]
+
+        async def direct(i: int) -> None:
+            order = await ex.create_order(
+                "BTC/USDT", "market", "buy", 0.0002, None, {"clientOrderId": f"d-{tag}-{i}"}
+            )
+            assert order["status"] == "closed", order
+
+        def through_executor(explicit: bool) -> Callable[[int], Awaitable[None]]:
+            kind = "x" if explicit else "n"
+
+            async def send(i: int) -> None:
+                status, data = await http.post(
+                    "/webhook/tradingview", alert(f"{kind}-{tag}-{i}", explicit=explicit)
+                )
+                body = json.loads(data)
+                if status != 200 or body["status"] != "executed":
+                    raise RuntimeError(f"executor answered {status}: {body}")
+
+            return send
+
+        paths = {
+            "direct": direct,
+            "executor": through_executor(True),
+            "default": through_executor(False),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in paths}
+        before = fx.stats()["byEndpoint"]
+        for i in range(-warmup, orders):
+            for name, call in paths.items():
+                started = time.perf_counter()
+                await call(i + warmup)
+                if i >= 0:
+                    samples[name].append(time.perf_counter() - started)
+            if i % 100 == 0 and i >= 0:
+                print(f"  {i}/{orders} orders per path", flush=True)
+        after = fx.stats()["byEndpoint"]
+    http.close()
+    calls = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    return {"samples": samples, "calls": calls}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=300, help="orders per path (default 300)")
+    parser.add_argument("--warmup", type=int, default=30)
+    args = parser.parse_args()
+
+    print(f"bench-execution: {args.orders} orders per path, one at a time, paths interleaved")
+    with (
+        tempfile.TemporaryDirectory(prefix="fks-bench-execution-") as tmp,
+        fake_exchange_process() as fx,
+    ):
+        directory = Path(tmp)
+        fx.set_balances({"USDT": 1_000_000_000})
+        port = free_port()
+        path = executor_config(directory, fx, port)
+        env = {
+            "FKS_WEBHOOK_SECRET": SECRET,
+            "FKS_FAKE_API_KEY": fx.api_key,
+            "FKS_FAKE_SECRET": fx.secret,
+        }
+        proc = ManagedProcess(
+            "bench-executor", [str(BIN / "fks-executor"), "--config", str(path)], env=env
+        )
+        try:
+            proc.wait_ready(lambda: http_ok(f"http://127.0.0.1:{port}/ready"), timeout=60)
+            result = asyncio.run(measure(fx, port, args.orders, args.warmup))
+            import httpx
+
+            metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        finally:
+            proc.stop()
+
+    stats = {name: summary(values) for name, values in result["samples"].items()}
+    n = args.orders + args.warmup
+    calls = result["calls"]
+    print()
+    print(f"{'path':<10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
+    for name, s in stats.items():
+        print(f"{name:<10} {s['p50']:8.2f} {s['p90']:8.2f} {s['p99']:8.2f} {s['mean']:8.2f}")
+    print()
+    per_signal = {k: v / n for k, v in sorted(calls.items()) if v}
+    print("exchange requests per order, all paths together:", json.dumps(per_signal))
+    print(
+        "  (direct: POST order; executor: GET account (position for the cap) + POST order; "
+        "default: + GET ticker)"
+    )
+    webhook = metric_mean(metrics, "fks_webhook_duration_seconds")
+    exchange = metric_mean(metrics, "fks_order_duration_seconds")
+    print(
+        f"inside the executor (means over all alerts): request to answer {webhook:.2f} ms, "
+        f"of which planning and exchange calls {exchange:.2f} ms"
+    )
+    print()
+    verdict = True
+    for name in ("executor", "default"):
+        d50 = stats[name]["p50"] - stats["direct"]["p50"]
+        d99 = stats[name]["p99"] - stats["direct"]["p99"]
+        judged = name == "executor"
+        ok = d50 <= TARGET_P50_MS and d99 <= TARGET_P99_MS
+        label = ("PASS" if ok else "FAIL") if judged else "(not judged)"
+        print(
+            f"{name} adds {d50:+.2f} ms at p50 (target <= {TARGET_P50_MS:g}) and "
+            f"{d99:+.2f} ms at p99 (target <= {TARGET_P99_MS:g}) over the direct ccxt call: {label}"
+        )
+        if judged:
+            verdict = ok
+    print("RESULT:", "PASS" if verdict else "FAIL")
+    return 0 if verdict else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
