@@ -40,6 +40,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.harness.fake_exchange import fake_exchange_process  # noqa: E402
 from tests.harness.procs import ManagedProcess, free_port, http_ok  # noqa: E402
 
 from intake_client import dry_run_answer, paced  # noqa: E402
@@ -124,14 +125,15 @@ def main() -> int:
         print("FAIL: wrk is not installed (make system-deps installs Debian's wrk)")
         return 2
 
-    with tempfile.TemporaryDirectory(prefix="fks-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="fks-bench-") as tmp, fake_exchange_process() as fx:
         port, bare_port = free_port(), free_port()
         config = {
             "pipeline": "bench",
             "dryRun": True,
             "listen": {"host": "127.0.0.1", "port": port},
             "webhook": {"auth": "hmac-or-token", "secretEnv": "FKS_WEBHOOK_SECRET"},
-            "accounts": [{"name": "paper", "exchange": "binance"}],
+            "accounts": [{"name": "paper", "exchange": "binance", "endpoint": fx.base_url}],
+            "risk": {"sizing": {"method": "fixed-notional"}, "maxPositionSizeUSD": 1e15},
             "rateLimit": {"requestsPerMinute": 100_000_000},
             "audit": {"path": f"{tmp}/audit.jsonl"},
         }

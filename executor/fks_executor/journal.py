@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import os
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import orjson
 
 from fks_executor.domain import Outcome, Signal
 from fks_executor.errors import StateUnavailable
@@ -77,11 +77,11 @@ def check_journal_path(path: str) -> str | None:
 def _record(row: Any) -> SignalRecord:
     signal, state, received_at, updated_at, unsettled_since, attempts, outcome = row
     return SignalRecord(
-        signal=Signal.from_dict(json.loads(signal)),
+        signal=Signal.from_dict(orjson.loads(signal)),
         state=SignalState(state),
         received_at=float(received_at),
         updated_at=float(updated_at),
-        outcome=Outcome.from_dict(json.loads(outcome)) if outcome else None,
+        outcome=Outcome.from_dict(orjson.loads(outcome)) if outcome else None,
         attempts=int(attempts),
         unsettled_since=float(unsettled_since) if unsettled_since is not None else None,
     )
@@ -170,7 +170,7 @@ class SqliteSignalStore:
         inserted = await self._write(
             "INSERT OR IGNORE INTO signals (id, signal, state, received_at, updated_at, attempts)"
             " VALUES (?, ?, 'executing', ?, ?, 1)",
-            (signal.signal_id, json.dumps(signal.as_dict()), now, now),
+            (signal.signal_id, orjson.dumps(signal.as_dict()).decode(), now, now),
         )
         if inserted == 1:
             return Claim(True, SignalRecord(signal, SignalState.EXECUTING, now, now))
@@ -192,7 +192,7 @@ class SqliteSignalStore:
             " unsettled_since = CASE WHEN ? THEN ? ELSE unsettled_since END"
             " WHERE id = ?",
             (
-                json.dumps(outcome.as_dict()),
+                orjson.dumps(outcome.as_dict()).decode(),
                 1 if is_retryable(outcome) else 0,
                 now,
                 1 if outcome.unsettled else 0,

@@ -16,6 +16,7 @@ every exchange ccxt lists)::
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import re
 
@@ -36,6 +37,7 @@ def _hex(text: str, n: int) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
 
 
+@functools.lru_cache(maxsize=64)
 def pipeline_prefix(pipeline: str) -> str:
     """The prefix every client order id of ``pipeline`` starts with."""
     return f"fks-{_hex(pipeline, 6)}-"

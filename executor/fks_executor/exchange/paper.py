@@ -4,9 +4,12 @@ The ccxt instance is built *without credentials*, so a private endpoint cannot b
 by mistake (ccxt would refuse the call before sending it). Public data only:
 
 - markets (for symbol resolution, precision and minimums: the same plan as live);
-- the ticker: market orders fill at its last price, limit orders are simulated at their limit
-  price, stop-loss/take-profit legs are recorded at their trigger price. Every simulated order
-  has ``status: "simulated"`` and ``dry_run: True``, and ids ``dry-<client order id>``;
+- the ticker: market orders fill at its last price (a ticker read at most
+  ``TICKER_MAX_AGE_SECONDS`` ago is reused, and one up to ``TICKER_STALE_SECONDS`` old while a
+  fresh read runs, so a burst of paper alerts neither hammers the exchange's public API from a
+  shared IP nor waits for it), limit orders are simulated at their limit price,
+  stop-loss/take-profit legs are recorded at their trigger price. Every simulated order has
+  ``status: "simulated"`` and ``dry_run: True``, and ids ``dry-<client order id>``;
 - OHLCV (for ATR sizing).
 
 Sizing uses ``paperBalanceUSD`` as the free quote balance (it does not shrink with simulated
@@ -34,7 +37,10 @@ from fks_executor.exchange.plan import OrderLeg, OrderPlan
 from fks_executor.exchange.retry import RetryPolicy
 from fks_executor.risk import Fill
 
-__all__ = ["PaperExchange"]
+__all__ = ["TICKER_MAX_AGE_SECONDS", "TICKER_STALE_SECONDS", "PaperExchange"]
+
+TICKER_MAX_AGE_SECONDS = 1.0
+TICKER_STALE_SECONDS = 3.0
 
 
 class PaperExchange(LiveExchange):
@@ -69,6 +75,44 @@ class PaperExchange(LiveExchange):
         self.paper_balance_usd = paper_balance_usd
         self._positions: dict[str, float] = {}  # symbol -> signed base amount
         self._lock = asyncio.Lock()
+        self._tickers: dict[str, tuple[float, float]] = {}  # symbol -> (monotonic time, price)
+        self._reading: dict[str, asyncio.Future[float]] = {}  # symbol -> the read in flight
+
+    async def fetch_price(self, symbol: str) -> float:
+        """The last price from a ticker read at most ``TICKER_MAX_AGE_SECONDS`` ago; up to
+        ``TICKER_STALE_SECONDS`` old it is still used while a fresh read runs in the background
+        (so no alert of a steady stream waits for the exchange). Alerts arriving while a read
+        is in flight share it."""
+        now = time.monotonic()
+        cached = self._tickers.get(symbol)
+        age = now - cached[0] if cached is not None else float("inf")
+        if cached is not None and age <= TICKER_MAX_AGE_SECONDS:
+            return cached[1]
+        reading = self._reading.get(symbol) or self._read(symbol)
+        if cached is not None and age <= TICKER_STALE_SECONDS:
+            return cached[1]
+        return await asyncio.shield(reading)
+
+    def _read(self, symbol: str) -> asyncio.Future[float]:
+        async def read() -> float:
+            started = time.monotonic()
+            try:
+                price = await LiveExchange.fetch_price(self, symbol)
+            finally:
+                self._reading.pop(symbol, None)
+            self._tickers[symbol] = (started, price)
+            return price
+
+        reading = asyncio.ensure_future(read())
+        # A background read nobody awaits must not log "exception never retrieved".
+        reading.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._reading[symbol] = reading
+        return reading
+
+    async def close(self) -> None:
+        for reading in list(self._reading.values()):
+            reading.cancel()
+        await super().close()
 
     async def fetch_free_balance(self, currency: str) -> float:
         """``paperBalanceUSD`` (sizing asks for the quote currency only)."""

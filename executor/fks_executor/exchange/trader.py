@@ -105,6 +105,7 @@ class Trader:
         }
         self._loader: asyncio.Task[None] | None = None
         self._loss_limit_on = config.risk.daily_loss_limit_usd > 0
+        self._executions: dict[tuple[str, str, str], Any] = {}  # metric children, cached
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -241,13 +242,13 @@ class Trader:
                 market=market,
                 reference_price=close_ref,
             )
-        if self.config.risk.daily_loss_limit_usd > 0:
+        if self._loss_limit_on:
             await self._sync_legs(acct)
-        check_daily_loss(
-            await self.ledger.fills(),
-            limit_usd=self.config.risk.daily_loss_limit_usd,
-            now=self._clock(),
-        )
+            check_daily_loss(
+                await self.ledger.fills(),
+                limit_usd=self.config.risk.daily_loss_limit_usd,
+                now=self._clock(),
+            )
         explicit = signal.amount is not None or signal.size_usd is not None
         ref: float | None = None if signal.price is not None else await client.fetch_price(symbol)
         balance, position = await client.fetch_account_state(symbol, balance=not explicit)
@@ -338,7 +339,12 @@ class Trader:
     def _account_for(self, signal: Signal, report: ExecutionReport, status: str) -> None:
         plan = report.plan
         if self.metrics is not None:
-            self.metrics.order_executions.labels(plan.account, report.entry.exchange, status).inc()
+            key = (plan.account, report.entry.exchange, status)
+            counter = self._executions.get(key)
+            if counter is None:
+                counter = self.metrics.order_executions.labels(*key)
+                self._executions[key] = counter
+            counter.inc()
         if self.audit is None:
             return
         for order in (report.entry, *report.legs, *report.cancelled):

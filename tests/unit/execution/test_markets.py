@@ -121,3 +121,28 @@ def test_market_from_a_ccxt_market_dict() -> None:
     assert m.contract_size == 1.0
     assert m.supports("stop_loss_limit")
     assert not m.supports("STOP_LOSS")
+
+
+def test_the_fast_tick_rounding_is_ccxts() -> None:
+    """markets._to_tick must give exactly what ccxt's decimal_to_precision gives."""
+    import random
+
+    from ccxt.base.decimal_to_precision import (
+        NO_PADDING,
+        ROUND,
+        TICK_SIZE,
+        TRUNCATE,
+        decimal_to_precision,
+    )
+
+    from fks_executor.exchange.markets import _to_tick
+
+    rng = random.Random(4)
+    ticks = [1e-8, 1e-5, 0.0001, 0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 0.00025]
+    values = [0.0, 1e-9, 0.0147058823529, 68000.005, 2.675, 0.3, 123456.789]
+    values += [rng.uniform(0, 10) ** rng.uniform(-6, 6) for _ in range(3000)]
+    for tick in ticks:
+        for value in values:
+            for mode in (ROUND, TRUNCATE):
+                want = float(decimal_to_precision(value, mode, tick, TICK_SIZE, NO_PADDING))
+                assert _to_tick(value, mode, tick) == want, (value, tick, mode)
