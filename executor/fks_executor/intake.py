@@ -22,6 +22,7 @@ and left for the next process to resume.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -52,7 +53,7 @@ from fks_executor.metrics import Metrics
 from fks_executor.ratelimit import RateLimiter
 from fks_executor.signals import build_signal, check_freshness, decode_body, take_passphrase
 from fks_executor.sources import SourcePolicy
-from fks_executor.store import SignalRecord, SignalState, SignalStore
+from fks_executor.store import SignalRecord, SignalState, SignalStore, is_retryable
 
 __all__ = ["MAX_BODY_BYTES", "Intake", "IntakeRequest"]
 
@@ -283,6 +284,10 @@ class Intake:
             except Exception:
                 log.exception("internal error while executing signal %s", signal_id)
                 outcome = Outcome.from_error(InternalError(), signal_id)
+            if attempt.resume and is_retryable(outcome) and not outcome.unsettled:
+                # This attempt was to settle an earlier one's possible order and failed before
+                # it could: the question stays open for the next attempt.
+                outcome = dataclasses.replace(outcome, unsettled=True)
             try:
                 await self.store.complete(signal_id, outcome)
             except LeaseLost as exc:

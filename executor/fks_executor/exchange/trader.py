@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -33,7 +34,7 @@ from fks_executor.config import AccountConfig, ConfigError, ExecutorConfig, Reso
 from fks_executor.domain import Action, Outcome, Signal
 from fks_executor.errors import ExecutorError, InvalidPayload, SymbolNotAllowed, UnknownAccount
 from fks_executor.exchange.base import Credentials, ExecutionReport
-from fks_executor.exchange.client_ids import Leg
+from fks_executor.exchange.client_ids import Leg, client_order_id
 from fks_executor.exchange.live import LiveExchange
 from fks_executor.exchange.paper import PaperExchange
 from fks_executor.exchange.plan import OrderLeg, OrderPlan, plan_close, plan_entry
@@ -195,7 +196,7 @@ class Trader:
         client = acct.client
         started = time.perf_counter()
         try:
-            plan = await self._plan(acct, signal)
+            plan = await self._plan(acct, signal, resume=resume)
             self._audit_plan(signal, plan)
             report = await client.execute(plan, resume=resume, attempted_at=attempted_at)
         except ExecutorError as exc:
@@ -220,7 +221,7 @@ class Trader:
             detail=_detail(report),
         )
 
-    async def _plan(self, acct: _Account, signal: Signal) -> OrderPlan:
+    async def _plan(self, acct: _Account, signal: Signal, *, resume: bool = False) -> OrderPlan:
         client = acct.client
         if not client.ready:
             await client.start()  # dry-run accounts load lazily; live ones retry here too
@@ -242,7 +243,14 @@ class Trader:
                 market=market,
                 reference_price=close_ref,
             )
-        if self._loss_limit_on:
+        placed = await self._placed_entry(acct, signal, symbol) if resume else None
+        if placed is not None:
+            # The entry went out in an earlier attempt: plan around the order that exists
+            # (sizing, caps and the daily loss limit judged it then; re-judging them against
+            # the position it created would refuse the signal it belongs to). The legs still
+            # follow from the alert, and nothing is sent twice (execute looks every order up).
+            signal = dataclasses.replace(signal, amount=placed, size_usd=None)
+        elif self._loss_limit_on:
             await self._sync_legs(acct)
             check_daily_loss(
                 await self.ledger.fills(),
@@ -251,7 +259,10 @@ class Trader:
             )
         explicit = signal.amount is not None or signal.size_usd is not None
         ref: float | None = None if signal.price is not None else await client.fetch_price(symbol)
-        balance, position = await client.fetch_account_state(symbol, balance=not explicit)
+        if placed is not None:
+            balance, position = 0.0, 0.0
+        else:
+            balance, position = await client.fetch_account_state(symbol, balance=not explicit)
         atr_value = signal.atr
         if atr_value is None and not explicit and self.rules.method is SizingMethod.VOLATILITY:
             candles = await client.fetch_candles(symbol, ATR_TIMEFRAME, ATR_PERIOD * 3)
@@ -274,6 +285,19 @@ class Trader:
             position_base=position,
             atr_value=atr_value,
         )
+
+    async def _placed_entry(self, acct: _Account, signal: Signal, symbol: str) -> float | None:
+        """The base amount of this signal's entry order if it exists on the exchange."""
+        client = acct.client
+        if client.dry_run:
+            return None
+        cid = client_order_id(self.config.pipeline, acct.config.name, signal.signal_id, Leg.ENTRY)
+        probe = OrderLeg(Leg.ENTRY, cid, signal.action.value, signal.order_type.value, None)
+        found = await client.find_order(symbol, probe)
+        if found is None or found.amount <= 0:
+            return None
+        market = client.market(symbol)
+        return found.amount * (market.contract_size if market.contract else 1.0)
 
     async def _track_legs(self, acct: _Account, report: ExecutionReport) -> None:
         """Remember resting stop-loss/take-profit legs (in the ledger, so every replica and a

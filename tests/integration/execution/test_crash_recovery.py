@@ -46,8 +46,10 @@ def accepted(ex: Executor, signal_id: str) -> None:
     assert (r.status_code, r.json()["status"]) == (202, "accepted")
 
 
-def restart_and_finish(tmp_path: Path, fx: FakeExchange, signal_id: str) -> dict[str, object]:
-    ex = start_executor(tmp_path, fx, changes(fx), name="restarted")
+def restart_and_finish(
+    tmp_path: Path, fx: FakeExchange, signal_id: str, config: dict[str, object] | None = None
+) -> dict[str, object]:
+    ex = start_executor(tmp_path, fx, config or changes(fx), name="restarted")
     try:
         outcome = outcome_of(ex, signal_id, timeout=30)
         dup = ex.post(alert(id=signal_id, amount=0.001))
@@ -83,14 +85,18 @@ def test_killed_between_journal_and_order(tmp_path: Path, fake_exchange: FakeExc
 
 
 def test_killed_between_order_and_answer(tmp_path: Path, fake_exchange: FakeExchange) -> None:
+    """Also: the position cap leaves room for exactly this order, so judging the signal again
+    after it filled would refuse it; the restarted executor finds the order first."""
+    fake_exchange.set_balances({"BTC": 0})
     fake_exchange.add_fault("lost_answer", method="POST", path="/api/v3/order", hangMs=30_000)
-    ex = start_executor(tmp_path, fake_exchange, changes(fake_exchange), name="doomed")
+    tight = {**changes(fake_exchange), "risk": {"maxPositionSizeUSD": 70}}  # 0.001 BTC = 68
+    ex = start_executor(tmp_path, fake_exchange, tight, name="doomed")
     accepted(ex, "crash-after-order")
     wait_for(lambda: fake_exchange.order_count() == 1, what="the order on the exchange")
     ex.process.kill9()  # the order is recorded; its answer never reached the executor
     ex.process.stop()
 
-    outcome = restart_and_finish(tmp_path, fake_exchange, "crash-after-order")
+    outcome = restart_and_finish(tmp_path, fake_exchange, "crash-after-order", tight)
     assert outcome["status"] == "executed"
     assert "not sent again" in str(outcome["detail"])
     (order,) = fake_exchange.orders()

@@ -13,6 +13,7 @@ from fks_executor.domain import Action, Outcome, Signal
 from fks_executor.errors import StateUnavailable
 from fks_executor.journal import SqliteSignalStore, check_journal_path
 from fks_executor.store import SignalState
+from tests.unit.executor.helpers import SECRET
 
 
 def sig(signal_id: str) -> Signal:
@@ -227,3 +228,51 @@ async def test_a_suspended_pipeline_resumes_nothing(tmp_path: Path) -> None:
         assert [r.signal_id for r in await store.unfinished()] == ["queued"]
     finally:
         await store.close()
+
+
+class FailsWhenResumed(Recorder):
+    """The exchange is down when the restarted process resumes the signal."""
+
+    async def execute(
+        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
+    ) -> Outcome:
+        first = signal.signal_id not in self.calls
+        self.calls.setdefault(signal.signal_id, (resume, attempted_at))
+        self.later = (resume, attempted_at)
+        if first:
+            from fks_executor.errors import ExchangeUnavailable
+
+            raise ExchangeUnavailable("binance: unreachable")
+        return Outcome("executed", signal.signal_id, order={"id": "found"})
+
+
+async def test_a_resumed_attempt_that_fails_leaves_the_next_one_looking(tmp_path: Path) -> None:
+    """The order of a crashed attempt is still unaccounted for when the resumed attempt fails
+    (exchange down): the redelivery that follows must look it up too, not send blindly."""
+    from tests.unit.executor.helpers import alert, make_app, make_config, raw, serve
+
+    path = str(tmp_path / "journal.db")
+    store = SqliteSignalStore(path)
+    await store.open()
+    await store.claim(sig("crashed"))
+    await store.close()
+
+    executor = FailsWhenResumed()
+    config = make_config(tmp_path, state={"backend": "memory", "journalPath": path})
+    async with serve(make_app(config, executor=executor)) as http:
+        for _ in range(200):
+            record = (
+                await http.get("/signals/crashed", headers={"Authorization": "Bearer " + SECRET})
+            ).json()
+            if record["finished"]:
+                break
+            await asyncio.sleep(0.01)
+        assert record["outcome"]["reason"] == "exchange_unavailable"
+        failed_by = time.time()
+        r = await http.post("/webhook/tradingview", content=raw(alert(id="crashed")))
+    assert r.json()["status"] == "executed"
+    assert executor.calls["crashed"][0] is True  # the recovery resumed
+    resume, attempted_at = executor.later
+    assert resume is True  # and so does the redelivery after the failed recovery
+    assert attempted_at is not None
+    assert attempted_at <= failed_by
