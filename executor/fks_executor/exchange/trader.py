@@ -197,7 +197,7 @@ class Trader:
         started = time.perf_counter()
         try:
             plan = await self._plan(acct, signal, resume=resume)
-            self._audit_plan(signal, plan)
+            self._audit_plan(signal, plan, resume=resume)
             report = await client.execute(plan, resume=resume, attempted_at=attempted_at)
         except ExecutorError as exc:
             if self.metrics is not None:
@@ -348,16 +348,17 @@ class Trader:
                 )
             )
 
-    def _audit_plan(self, signal: Signal, plan: OrderPlan) -> None:
+    def _audit_plan(self, signal: Signal, plan: OrderPlan, *, resume: bool) -> None:
         if self.audit is None:
             return
+        resumed = " (resumed: each order is looked up by client order id before it is sent)"
         self.audit.record(
             "order_sent",
             signal_id=signal.signal_id,
             account=plan.account,
             symbol=plan.symbol,
             order_id=plan.entry.client_order_id,
-            detail=_describe(plan),
+            detail=_describe(plan) + (resumed if resume else ""),
         )
 
     def _account_for(self, signal: Signal, report: ExecutionReport, status: str) -> None:
