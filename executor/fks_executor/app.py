@@ -274,6 +274,7 @@ def create_app(
                 read_body=lambda limit: read_limited(request, limit),
             )
         )
+        runtime.audit.flush()  # this alert's audit lines are written before its answer
         return answer(outcome)
 
     # Plain Starlette routes: the webhook takes the raw body and needs none of FastAPI's

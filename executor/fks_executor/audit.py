@@ -12,8 +12,10 @@ Lines recorded during one event-loop iteration are written together at its end, 
 ``write(2)`` calls of whole lines of at most PIPE_BUF (4 KiB) bytes each (a longer line goes
 alone): atomic on pipes and on ``O_APPEND`` files, so lines from concurrent writers never
 interleave, at one system call per batch instead of per line (a busy executor records three
-lines per alert). Outside a running loop (start-up, shutdown) a line is written at once, and
-``close()`` writes whatever is pending.
+lines per alert). The webhook flushes before it answers, so an alert's lines are written
+before the caller sees the answer; lines from background work are written when the loop turns.
+Outside a running loop (start-up, shutdown) a line is written at once, and ``close()`` writes
+whatever is pending.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -96,6 +97,7 @@ async def test_worked_example_end_to_end(
     assert outcome.order["status"] == "closed"
     assert [o["type"] for o in outcome.orders] == ["stop_loss"]
     assert fake_exchange.order_count() == 2
+    await asyncio.sleep(0)  # audit lines are written when the event loop turns (audit.py)
     lines = audit_lines(trader)
     assert [line["decision"] for line in lines] == ["order_sent", "order_result", "order_result"]
     assert "capped by maxPositionSizeUSD" in lines[0]["detail"]
