@@ -23,8 +23,10 @@ from fks_fake_exchange.markets import Market, futures_exchange_info
 from fks_fake_exchange.orders import CLIENT_ORDER_ID_PATTERN, CLIENT_ORDER_ID_RE
 from fks_fake_exchange.params import Params
 from fks_fake_exchange.web import (
+    depth_view,
     futures_markets,
     json_response,
+    klines_view,
     limit_param,
     market_of,
     optional_market,
@@ -170,28 +172,13 @@ async def book_ticker(request: web.Request) -> web.Response:
 
 @routes.get("/fapi/v1/depth")
 async def depth(request: web.Request) -> web.Response:
-    ex, params = await public(request)
-    market = market_of(ex.futures_markets, params)
-    return json_response(
-        marketdata.depth(market, ex.price(market.symbol), params.integer("limit"), ex.now())
-    )
+    return await depth_view(request, futures_markets)
 
 
 @routes.get("/fapi/v1/klines")
 @routes.get("/fapi/v1/markPriceKlines")
 async def klines(request: web.Request) -> web.Response:
-    ex, params = await public(request)
-    market = market_of(ex.futures_markets, params)
-    rows = marketdata.klines(
-        market,
-        ex.price(market.symbol),
-        params.text("interval"),
-        params.integer("startTime"),
-        params.integer("endTime"),
-        params.integer("limit"),
-        ex.now(),
-    )
-    return json_response(rows)
+    return await klines_view(request, futures_markets)
 
 
 @routes.get("/fapi/v1/premiumIndex")

@@ -21,7 +21,9 @@ from fks_fake_exchange.orders import (
 from fks_fake_exchange.params import Params
 from fks_fake_exchange.state import Exchange
 from fks_fake_exchange.web import (
+    depth_view,
     json_response,
+    klines_view,
     limit_param,
     market_of,
     optional_market,
@@ -83,27 +85,13 @@ async def avg_price(request: web.Request) -> web.Response:
 
 @routes.get("/api/v3/depth")
 async def depth(request: web.Request) -> web.Response:
-    ex, params = await public(request)
-    market = market_of(ex.spot_markets, params)
-    book = marketdata.depth(market, ex.price(market.symbol), params.integer("limit"), ex.now())
-    return json_response(book)
+    return await depth_view(request, spot_markets)
 
 
 @routes.get("/api/v3/klines")
 @routes.get("/api/v3/uiKlines")
 async def klines(request: web.Request) -> web.Response:
-    ex, params = await public(request)
-    market = market_of(ex.spot_markets, params)
-    rows = marketdata.klines(
-        market,
-        ex.price(market.symbol),
-        params.text("interval"),
-        params.integer("startTime"),
-        params.integer("endTime"),
-        params.integer("limit"),
-        ex.now(),
-    )
-    return json_response(rows)
+    return await klines_view(request, spot_markets)
 
 
 def account_view(ex: Exchange, omit_zero: bool) -> dict[str, object]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from fks_fake_exchange import signing
+from fks_fake_exchange import marketdata, signing
 from fks_fake_exchange.errors import ApiError, invalid_symbol
 from fks_fake_exchange.markets import Market
 from fks_fake_exchange.params import Params, merge_params
@@ -159,6 +159,34 @@ async def tickers(
         market = market_of(markets, params)
         return json_response(view(market, ex.price(market.symbol), now))
     return json_response([view(m, ex.price(m.symbol), now) for m in symbols_list(markets, params)])
+
+
+async def depth_view(
+    request: web.Request, markets_of: Callable[[Exchange], dict[str, Market]]
+) -> web.Response:
+    """An order book around the market's price (``symbol``, ``limit``)."""
+    ex, params = await public(request)
+    market = market_of(markets_of(ex), params)
+    price = ex.price(market.symbol)
+    return json_response(marketdata.depth(market, price, params.integer("limit"), ex.now()))
+
+
+async def klines_view(
+    request: web.Request, markets_of: Callable[[Exchange], dict[str, Market]]
+) -> web.Response:
+    """Candles around the market's price (``symbol``, ``interval``, ``startTime``, ...)."""
+    ex, params = await public(request)
+    market = market_of(markets_of(ex), params)
+    rows = marketdata.klines(
+        market,
+        ex.price(market.symbol),
+        params.text("interval"),
+        params.integer("startTime"),
+        params.integer("endTime"),
+        params.integer("limit"),
+        ex.now(),
+    )
+    return json_response(rows)
 
 
 def spot_markets(ex: Exchange) -> dict[str, Market]:
