@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # SPEC names only
 
-    from fks_executor.app import create_app
+    from fks_executor.app import SHUTDOWN_GRACE_SECONDS, create_app
 
     try:
         app = create_app(config, secrets)
@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         access_log=False,
         server_header=False,
         log_level="info",
-        timeout_graceful_shutdown=15,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 

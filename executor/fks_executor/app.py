@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from fks_executor.audit import AuditLog
 from fks_executor.auth import Authenticator
@@ -38,7 +39,7 @@ from fks_executor.redis_store import RedisSignalStore
 from fks_executor.risk import FillsLedger
 from fks_executor.store import DEFAULT_RETENTION_SECONDS, MemorySignalStore, SignalStore
 
-__all__ = ["Runtime", "create_app", "read_limited"]
+__all__ = ["SHUTDOWN_GRACE_SECONDS", "Runtime", "Webhook", "create_app", "read_limited"]
 
 log = logging.getLogger("fks_executor")
 
@@ -50,8 +51,10 @@ FRAMEWORK_SETTINGS: dict[str, Any] = (
     else {}
 )
 
-#: How long shutdown waits for executions still running in the background.
-SHUTDOWN_GRACE_SECONDS = 10.0
+#: How long shutdown waits for executions still running in the background: uvicorn's
+#: graceful-shutdown period (an execution answered 202 runs on in its request's task), then
+#: the lifespan's ``drain`` of signals resumed from the journal.
+SHUTDOWN_GRACE_SECONDS = 10
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:
@@ -236,6 +239,43 @@ def build_runtime(
     )
 
 
+class Webhook:
+    """``POST /webhook/tradingview`` and ``POST /webhook``, a plain ASGI app: the raw body in,
+    one JSON answer out. It needs none of FastAPI's parameter injection (which would cost more
+    than a third of a bare request), and it must be able to answer before it returns: an
+    execution still running at the response deadline is answered ``202 accepted`` from a
+    small task while this request's task goes on executing it. An alert's audit lines are
+    written before its answer is sent."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.intake = runtime.intake
+        self.audit = runtime.audit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        client = request.client
+        early: list[asyncio.Task[None]] = []
+
+        def answer_early(outcome: Outcome) -> None:
+            self.audit.flush()
+            sending = answer(outcome)(scope, receive, send)
+            early.append(asyncio.get_running_loop().create_task(sending))
+
+        outcome = await self.intake.handle_webhook(
+            IntakeRequest(
+                peer=client.host if client else None,
+                headers=request.headers,
+                read_body=lambda limit: read_limited(request, limit),
+                answer_early=answer_early,
+            )
+        )
+        if early:
+            await early[0]
+        else:
+            self.audit.flush()
+            await answer(outcome)(scope, receive, send)
+
+
 def create_app(
     config: ExecutorConfig,
     secrets: ResolvedSecrets,
@@ -265,20 +305,7 @@ def create_app(
     )
     app.state.runtime = runtime
 
-    async def webhook(request: Request) -> Response:
-        client = request.client
-        outcome = await intake.handle_webhook(
-            IntakeRequest(
-                peer=client.host if client else None,
-                headers=request.headers,
-                read_body=lambda limit: read_limited(request, limit),
-            )
-        )
-        runtime.audit.flush()  # this alert's audit lines are written before its answer
-        return answer(outcome)
-
-    # Plain Starlette routes: the webhook takes the raw body and needs none of FastAPI's
-    # parameter injection, which would cost more than a third of the bare request.
+    webhook = Webhook(runtime)
     app.router.routes[:0] = [
         Route("/webhook/tradingview", webhook, methods=["POST"]),
         Route("/webhook", webhook, methods=["POST"]),

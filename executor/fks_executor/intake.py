@@ -12,11 +12,15 @@ Every refusal is an ``ExecutorError``; ``handle_webhook`` turns it into its answ
 counts it and audits it. Anything else that escapes is a bug: answered ``500 internal_error``,
 the traceback goes to the log, never to the caller.
 
-Execution runs as a tracked task: answered with its outcome when it finishes within
-``responseDeadlineSeconds``, else ``202 accepted`` while it finishes in the background (its
-outcome is recorded in the store and audited either way). The claim journaled the signal as
-``executing`` before the task starts; at shutdown tasks get a grace period, then are cancelled
-and left for the next process to resume.
+Execution runs in the request's own task (no task of its own to start, schedule and wait
+for: on the dry-run path that handover cost about a tenth of the request). It is answered with
+its outcome when it finishes within ``responseDeadlineSeconds``; else, at the deadline,
+``202 accepted`` is sent through ``IntakeRequest.answer_early`` while it finishes (its outcome
+is recorded in the store and audited either way). The claim journaled the signal as
+``executing`` before it starts. Only a stopping server cancels a request (uvicorn, once its
+graceful-shutdown period is over): the signal then stays journaled as ``executing`` and the next
+process resumes it. Signals resumed from the journal (``recover``) run as tracked tasks, which
+``drain`` waits for and then cancels the same way.
 """
 
 from __future__ import annotations
@@ -66,11 +70,14 @@ _VALIDATION = (InvalidJson, InvalidPayload, BodyTooLarge, Stale)
 @dataclass(frozen=True, slots=True)
 class IntakeRequest:
     """What intake needs from an HTTP request. ``headers`` has lower-case names;
-    ``read_body(limit)`` returns the raw body or raises ``BodyTooLarge`` past ``limit``."""
+    ``read_body(limit)`` returns the raw body or raises ``BodyTooLarge`` past ``limit``;
+    ``answer_early(outcome)`` sends ``outcome`` as the answer now, while intake goes on (the
+    202 at the response deadline): what ``handle_webhook`` returns after that is not sent."""
 
     peer: str | None
     headers: Mapping[str, str]
     read_body: Callable[[int], Awaitable[bytes]]
+    answer_early: Callable[[Outcome], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,8 @@ class _Context:
     account: str | None = None
     symbol: str | None = None
     audited: bool = False
+    answered: bool = False  # answered early: counted then, nothing more to send
+    started: float = 0.0  # perf_counter() at arrival
 
 
 class Intake:
@@ -118,8 +127,7 @@ class Intake:
     # --- the webhook ------------------------------------------------------------------------
 
     async def handle_webhook(self, request: IntakeRequest) -> Outcome:
-        started = time.perf_counter()
-        ctx = _Context()
+        ctx = _Context(started=time.perf_counter())
         try:
             outcome = await self._intake(request, ctx)
         except ExecutorError as exc:
@@ -142,9 +150,13 @@ class Intake:
                 http_status=outcome.http_status,
                 detail=outcome.detail,
             )
-        self.metrics.count_request(outcome.status, outcome.reason)
-        self.metrics.webhook_duration.observe(time.perf_counter() - started)
+        if not ctx.answered:
+            self._count_answer(outcome, ctx)
         return outcome
+
+    def _count_answer(self, outcome: Outcome, ctx: _Context) -> None:
+        self.metrics.count_request(outcome.status, outcome.reason)
+        self.metrics.webhook_duration.observe(time.perf_counter() - ctx.started)
 
     async def _intake(self, request: IntakeRequest, ctx: _Context) -> Outcome:
         config = self.config
@@ -220,7 +232,7 @@ class Intake:
             source=client,
             attempt=record.attempts if retry else None,
         )
-        return await self._execute_within_deadline(record.signal, attempt)
+        return await self._execute_within_deadline(record.signal, attempt, request, ctx)
 
     @staticmethod
     def _duplicate(record: SignalRecord) -> Outcome:
@@ -243,16 +255,42 @@ class Intake:
 
     # --- execution --------------------------------------------------------------------------
 
-    async def _execute_within_deadline(self, signal: Signal, attempt: _Attempt) -> Outcome:
-        task = self._start(signal, attempt)
-        if await _finished_within(task, self.config.response_deadline_seconds):
-            return task.result()
-        return Outcome(
+    async def _execute_within_deadline(
+        self, signal: Signal, attempt: _Attempt, request: IntakeRequest, ctx: _Context
+    ) -> Outcome:
+        """Execute in this request's task; answer ``202 accepted`` at the deadline and go on."""
+        signal_id = signal.signal_id
+        accepted = Outcome(
             status="accepted",
-            signal_id=signal.signal_id,
+            signal_id=signal_id,
             http_status=202,
             detail="still executing; GET /signals/{id} tells the outcome",
         )
+
+        def answer_accepted() -> None:
+            if not ctx.answered:
+                ctx.answered = True
+                self._count_answer(accepted, ctx)
+                request.answer_early(accepted)
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.call_later(self.config.response_deadline_seconds, answer_accepted)
+        self._running.add(signal_id)
+        try:
+            return await self._execute(signal, attempt)
+        except asyncio.CancelledError:
+            # The server is stopping and its grace period is over (nothing else cancels a
+            # request). The signal stays journaled as executing: the next process resumes it.
+            log.warning(
+                "shutting down: signal %s still executing was stopped; it stays journaled and "
+                "is resumed by the next executor",
+                signal_id,
+            )
+            answer_accepted()
+            return accepted
+        finally:
+            deadline.cancel()
+            self._running.discard(signal_id)
 
     def _start(self, signal: Signal, attempt: _Attempt) -> asyncio.Task[Outcome]:
         """Run one claimed signal as a tracked task (awaited or cancelled at shutdown)."""
@@ -370,25 +408,6 @@ class Intake:
         checks = {"config": True, "journal": await self.store.ping()}
         checks.update(self.executor.ready())
         return checks
-
-
-async def _finished_within(task: asyncio.Task[Outcome], seconds: float) -> bool:
-    """Wait for ``task`` at most ``seconds``, never cancelling it (also when the waiting
-    request is cancelled). Cheaper than ``asyncio.wait``/``wait_for(shield())`` on this path."""
-    waiter = asyncio.get_running_loop().create_future()
-
-    def wake(_: object = None) -> None:
-        if not waiter.done():
-            waiter.set_result(None)
-
-    task.add_done_callback(wake)
-    timer = asyncio.get_running_loop().call_later(seconds, wake)
-    try:
-        await waiter
-    finally:
-        timer.cancel()
-        task.remove_done_callback(wake)
-    return task.done()
 
 
 def _order_id(outcome: Outcome) -> str | None:

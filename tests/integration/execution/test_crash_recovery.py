@@ -146,7 +146,7 @@ def test_sigterm_leaves_a_running_signal_to_the_next_process(
     started = time.monotonic()
     ex.process.stop(timeout=30)
     assert time.monotonic() - started < 20  # the 10 s grace, not the exchange's minutes
-    assert "still executing were stopped" in ex.process.log_path.read_text()
+    assert "signal stopped-midway still executing was stopped" in ex.process.log_path.read_text()
     fake_exchange.clear_faults()
     outcome = restart_and_finish(tmp_path, fake_exchange, "stopped-midway")
     assert outcome["status"] == "executed"

@@ -1,7 +1,10 @@
-"""Building executor apps in-process for unit tests (ASGI, no server, no sockets)."""
+"""Building executor apps in-process for unit tests: over ASGI (no server, no sockets), or
+behind an in-process uvicorn on a loopback port where an answer must arrive before the
+request's task ends (the 202 at the response deadline)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import time
@@ -11,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 
-from fks_executor.app import create_app
+from fks_executor.app import SHUTDOWN_GRACE_SECONDS, create_app
 from fks_executor.config import ExecutorConfig, parse_config, resolve_secrets
 from fks_executor.domain import Action, OrderResult, Outcome, Signal
 from fks_executor.exchange.client_ids import Leg, client_order_id
@@ -123,6 +127,39 @@ async def serve(app: FastAPI, client: tuple[str, int] = CLIENT) -> AsyncIterator
         transport = httpx.ASGITransport(app=app, client=client)
         async with httpx.AsyncClient(transport=transport, base_url="http://executor") as http:
             yield http
+
+
+@asynccontextmanager
+async def serve_http(
+    app: FastAPI, grace: int = SHUTDOWN_GRACE_SECONDS
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app behind a real uvicorn server (as ``fks-executor`` runs it) on a free loopback
+    port, and an httpx client to it. ``ASGITransport`` returns a response only once the app
+    has returned; an execution answered 202 at the deadline goes on in its request's task.
+    ``grace``: uvicorn's graceful-shutdown period when the block exits."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            lifespan="on",
+            log_level="warning",
+            timeout_graceful_shutdown=grace,
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()  # raises what stopped it
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            yield http
+    finally:
+        server.should_exit = True
+        await serving
 
 
 def alert(**fields: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from tests.unit.executor.helpers import (
     make_config,
     raw,
     serve,
+    serve_http,
 )
 
 
@@ -351,7 +352,7 @@ class CrashingExecutor(SlowExecutor):
 async def test_past_the_deadline_202_then_the_outcome_is_recorded(tmp_path: Path) -> None:
     executor = SlowExecutor()
     app = make_app(make_config(tmp_path, responseDeadlineSeconds=0.05), executor=executor)
-    async with serve(app) as http:
+    async with serve_http(app) as http:
         r = await post(http, alert(id="slow"))
         assert r.status_code == 202
         assert (answer(r)["status"], answer(r)["signal_id"]) == ("accepted", "slow")
@@ -372,6 +373,14 @@ async def test_past_the_deadline_202_then_the_outcome_is_recorded(tmp_path: Path
         assert len(executor.calls) == 1
         after = await post(http, alert(id="slow"))
         assert answer(after)["first"]["status"] == "executed"
+        metrics = (await http.get("/metrics")).text
+    # the 202 was the answer, counted once; the outcome that followed was never sent
+    requests = {
+        line.split('status="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("fks_webhook_requests_total{")
+    }
+    assert requests == {"accepted": 1, "duplicate": 2}
     decisions = [e["decision"] for e in audit_lines(tmp_path / "audit.jsonl")]
     assert decisions == ["accepted", "duplicate", "executed", "duplicate"]
 
@@ -379,11 +388,32 @@ async def test_past_the_deadline_202_then_the_outcome_is_recorded(tmp_path: Path
 async def test_shutdown_waits_for_background_executions(tmp_path: Path) -> None:
     executor = SlowExecutor()
     app = make_app(make_config(tmp_path, responseDeadlineSeconds=0.01), executor=executor)
-    async with serve(app) as http:
+    async with serve_http(app) as http:
         assert (await post(http, alert(id="bg"))).status_code == 202
         asyncio.get_running_loop().call_later(0.05, executor.release.set)
-    # the lifespan exit waited: the outcome was audited before the app stopped
+    # the server's shutdown waited: the outcome was audited before the app stopped
     assert audit_lines(tmp_path / "audit.jsonl")[-1]["decision"] == "executed"
+
+
+async def test_shutdown_past_its_grace_leaves_the_signal_journaled(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An execution still running when the server's grace period ends is stopped: nothing is
+    recorded as its outcome (the next process resumes it from the journal), and it is logged."""
+    executor = SlowExecutor()  # never released
+    app = make_app(make_config(tmp_path, responseDeadlineSeconds=0.01), executor=executor)
+    store = app.state.runtime.store
+    async with serve_http(app, grace=0) as http:
+        r = await post(http, alert(id="cut"))
+        assert (r.status_code, answer(r)["status"]) == (202, "accepted")
+    record = await store.get("cut")
+    assert record is not None
+    assert record.state.value == "executing"
+    assert record.outcome is None
+    assert "signal cut still executing was stopped; it stays journaled" in caplog.text
+    decisions = [e["decision"] for e in audit_lines(tmp_path / "audit.jsonl")]
+    assert decisions == ["accepted"]
+    assert len(executor.calls) == 1
 
 
 async def test_executor_refusal_is_answered_and_recorded(tmp_path: Path) -> None:
