@@ -12,7 +12,7 @@ import gc
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +28,7 @@ from fks_executor.audit import AuditLog
 from fks_executor.auth import Authenticator
 from fks_executor.config import ConfigError, ExecutorConfig, ResolvedSecrets
 from fks_executor.domain import Outcome
-from fks_executor.errors import BodyTooLarge, InternalError
+from fks_executor.errors import BodyTooLarge, InternalError, InvalidJson
 from fks_executor.execution import SignalExecutor, build_executor
 from fks_executor.intake import Intake, IntakeRequest
 from fks_executor.journal import SqliteSignalStore, check_journal_path
@@ -39,7 +39,15 @@ from fks_executor.redis_store import RedisSignalStore
 from fks_executor.risk import FillsLedger
 from fks_executor.store import DEFAULT_RETENTION_SECONDS, MemorySignalStore, SignalStore
 
-__all__ = ["SHUTDOWN_GRACE_SECONDS", "Runtime", "Webhook", "create_app", "read_limited"]
+__all__ = [
+    "SHUTDOWN_GRACE_SECONDS",
+    "Runtime",
+    "Webhook",
+    "create_app",
+    "header_map",
+    "read_limited",
+    "send_answer",
+]
 
 log = logging.getLogger("fks_executor")
 
@@ -69,10 +77,22 @@ def answer(outcome: Outcome) -> Response:
     return _json(outcome.http_status, outcome.body())
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
+def header_map(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name; a name sent twice keeps its first value, as
+    Starlette's ``Headers`` does. (A plain dict: looking up an absent header in ``Headers``
+    raises and catches a ``KeyError``, and the webhook looks up several that are usually
+    absent.)"""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return headers
+
+
+async def read_limited(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:
     """The raw body, refusing (``BodyTooLarge``) as soon as it passes ``limit`` bytes —
-    by Content-Length before reading anything, else while streaming: never buffered whole."""
-    declared = request.headers.get("content-length")
+    by Content-Length before reading anything, else while streaming: never buffered whole.
+    A client gone before its body was complete is ``InvalidJson`` (nothing to parse)."""
+    declared = headers.get("content-length")
     if declared is not None:
         try:
             if int(declared) > limit:
@@ -81,12 +101,34 @@ async def read_limited(request: Request, limit: int) -> bytes:
             pass  # the server rejects malformed lengths; the stream check below still holds
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            raise InvalidJson("the client disconnected before the body was complete")
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise BodyTooLarge(f"body is over {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def send_answer(send: Send, outcome: Outcome) -> None:
+    """``outcome`` as the JSON answer, in the two ASGI messages (what ``answer(outcome)``
+    sends, without building a ``Response`` on the webhook's path)."""
+    body = orjson.dumps(outcome.body())
+    await send(
+        {
+            "type": "http.response.start",
+            "status": outcome.http_status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 @dataclass
@@ -252,20 +294,19 @@ class Webhook:
         self.audit = runtime.audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        client = request.client
+        client = scope.get("client")
+        headers = header_map(scope)
         early: list[asyncio.Task[None]] = []
 
         def answer_early(outcome: Outcome) -> None:
             self.audit.flush()
-            sending = answer(outcome)(scope, receive, send)
-            early.append(asyncio.get_running_loop().create_task(sending))
+            early.append(asyncio.get_running_loop().create_task(send_answer(send, outcome)))
 
         outcome = await self.intake.handle_webhook(
             IntakeRequest(
-                peer=client.host if client else None,
-                headers=request.headers,
-                read_body=lambda limit: read_limited(request, limit),
+                peer=client[0] if client else None,
+                headers=headers,
+                read_body=lambda limit: read_limited(receive, headers, limit),
                 answer_early=answer_early,
             )
         )
@@ -273,7 +314,7 @@ class Webhook:
             await early[0]
         else:
             self.audit.flush()
-            await answer(outcome)(scope, receive, send)
+            await send_answer(send, outcome)
 
 
 def create_app(

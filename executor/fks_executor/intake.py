@@ -121,6 +121,7 @@ class Intake:
         self.sources = SourcePolicy(config.webhook.allowed_sources, config.webhook.trusted_proxies)
         self._tasks: set[asyncio.Task[Outcome]] = set()
         self._running: set[str] = set()  # signal ids executing in this process
+        metrics.signals_inflight.set_function(lambda: len(self._running))
         self._default_account = config.default_account.name
         self._accounts = {a.name for a in config.accounts}
 
@@ -310,42 +311,38 @@ class Intake:
         when cancelled at shutdown: the record then stays ``executing`` in the store, and the
         next process to take it over resumes it (looking its orders up first)."""
         signal_id = signal.signal_id
-        self.metrics.signals_inflight.inc()
         install_fence(self.store.fence)  # this task's context only
         try:
-            try:
-                outcome = await self.executor.execute(
-                    signal, resume=attempt.resume, attempted_at=attempt.attempted_at
-                )
-            except ExecutorError as exc:
-                outcome = Outcome.from_error(exc, signal_id)
-            except Exception:
-                log.exception("internal error while executing signal %s", signal_id)
-                outcome = Outcome.from_error(InternalError(), signal_id)
-            if attempt.resume and is_retryable(outcome) and not outcome.unsettled:
-                # This attempt was to settle an earlier one's possible order and failed before
-                # it could: the question stays open for the next attempt.
-                outcome = dataclasses.replace(outcome, unsettled=True)
-            try:
-                await self.store.complete(signal_id, outcome)
-            except LeaseLost as exc:
-                log.warning("outcome of signal %s not recorded: %s", signal_id, exc.detail)
-            except Exception:
-                # The record stays "executing": the next take-over resumes it from the exchange.
-                log.error("could not record the outcome of signal %s", signal_id)
-            self.audit.record(
-                outcome.status,
-                signal_id=signal_id,
-                account=signal.account,
-                symbol=signal.symbol,
-                reason=outcome.reason,
-                order_id=_order_id(outcome),
-                http_status=outcome.http_status,
-                detail=outcome.detail,
+            outcome = await self.executor.execute(
+                signal, resume=attempt.resume, attempted_at=attempt.attempted_at
             )
-            return outcome
-        finally:
-            self.metrics.signals_inflight.dec()
+        except ExecutorError as exc:
+            outcome = Outcome.from_error(exc, signal_id)
+        except Exception:
+            log.exception("internal error while executing signal %s", signal_id)
+            outcome = Outcome.from_error(InternalError(), signal_id)
+        if attempt.resume and is_retryable(outcome) and not outcome.unsettled:
+            # This attempt was to settle an earlier one's possible order and failed before
+            # it could: the question stays open for the next attempt.
+            outcome = dataclasses.replace(outcome, unsettled=True)
+        try:
+            await self.store.complete(signal_id, outcome)
+        except LeaseLost as exc:
+            log.warning("outcome of signal %s not recorded: %s", signal_id, exc.detail)
+        except Exception:
+            # The record stays "executing": the next take-over resumes it from the exchange.
+            log.error("could not record the outcome of signal %s", signal_id)
+        self.audit.record(
+            outcome.status,
+            signal_id=signal_id,
+            account=signal.account,
+            symbol=signal.symbol,
+            reason=outcome.reason,
+            order_id=_order_id(outcome),
+            http_status=outcome.http_status,
+            detail=outcome.detail,
+        )
+        return outcome
 
     async def recover(self) -> int:
         """Resume the unfinished signals the store hands over (at start-up; with Redis also
