@@ -8,8 +8,10 @@ simulated); ``Outcome`` is the recorded result of one signal, the body of every 
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import TYPE_CHECKING, Any
+
+from fks_executor.values import value
 
 if TYPE_CHECKING:
     from fks_executor.errors import ExecutorError
@@ -26,7 +28,7 @@ class OrderType(enum.StrEnum):
     LIMIT = "limit"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Signal:
     """A validated, normalised alert. ``symbol`` is as sent (resolved against markets later)."""
 
@@ -82,7 +84,7 @@ class Signal:
         return cls(**values)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class OrderResult:
     """One order as the exchange (or the dry-run simulator) reports it."""
 
@@ -118,7 +120,7 @@ class OrderResult:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Outcome:
     """The answer body for one signal: ``{"status", "reason", "signal_id", "order", ...}``."""
 

@@ -58,6 +58,7 @@ from fks_executor.ratelimit import RateLimiter
 from fks_executor.signals import build_signal, check_freshness, decode_body, take_passphrase
 from fks_executor.sources import SourcePolicy
 from fks_executor.store import SignalRecord, SignalState, SignalStore, is_retryable
+from fks_executor.values import value
 
 __all__ = ["MAX_BODY_BYTES", "Intake", "IntakeRequest"]
 
@@ -67,7 +68,7 @@ MAX_BODY_BYTES = 64 * 1024
 _VALIDATION = (InvalidJson, InvalidPayload, BodyTooLarge, Stale)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class IntakeRequest:
     """What intake needs from an HTTP request. ``headers`` has lower-case names;
     ``read_body(limit)`` returns the raw body or raises ``BodyTooLarge`` past ``limit``;
@@ -80,7 +81,7 @@ class IntakeRequest:
     answer_early: Callable[[Outcome], None]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class _Attempt:
     resume: bool = False
     attempted_at: float | None = None

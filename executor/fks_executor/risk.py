@@ -22,11 +22,11 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from fks_executor.errors import RiskLimit, SymbolNotAllowed
+from fks_executor.values import value
 
 __all__ = [
     "Fill",
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Fill:
     """One execution of this pipeline's order (filled part only)."""
 

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fks_executor.errors import InvalidPayload, RiskLimit
+from fks_executor.values import value
 
 __all__ = [
     "Candle",
@@ -70,7 +71,7 @@ class SizingRules:
     """Cap on one order's notional."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SizeDecision:
     """The size of one order, and how it was reached (for the audit trail)."""
 
@@ -87,7 +88,7 @@ class SizeDecision:
     """``maxOrderSizeUSD`` or ``maxPositionSizeUSD`` when a cap reduced the size."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Candle:
     """One OHLCV bar (``timestamp`` in ms, as ccxt reports it)."""
 

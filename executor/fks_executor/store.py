@@ -43,12 +43,12 @@ import enum
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
 from fks_executor.domain import Outcome, Signal
+from fks_executor.values import value
 
 __all__ = [
     "DEFAULT_RETENTION_SECONDS",
@@ -79,7 +79,7 @@ def next_unsettled(outcome: Outcome, previous: float | None, now: float) -> floa
     return now if outcome.unsettled else previous
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SignalRecord:
     signal: Signal
     state: SignalState
@@ -126,7 +126,7 @@ class SignalRecord:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Claim:
     """The result of ``claim``: ``won`` -> execute ``record.signal`` (attempt
     ``record.attempts``); else ``record`` is the existing record (a duplicate)."""

@@ -17,6 +17,7 @@ from fks_executor.exchange.markets import MarketInfo
 from fks_executor.exchange.plan import Capabilities, OrderPlan
 from fks_executor.risk import Fill
 from fks_executor.sizing import Candle
+from fks_executor.values import value
 
 __all__ = [
     "AccountSpec",
@@ -56,7 +57,7 @@ class Credentials:
         return tuple(v for v in (self.api_key, self.secret, self.password) if v)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class LegFailure:
     """A stop-loss/take-profit leg that could not be placed after the entry was."""
 
@@ -65,7 +66,7 @@ class LegFailure:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ExecutionReport:
     """What happened for one plan. ``entry`` is the main order (or the close order)."""
 

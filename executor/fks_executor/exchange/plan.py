@@ -38,6 +38,7 @@ from fks_executor.exchange.markets import (
     price_to_precision,
 )
 from fks_executor.sizing import SizeDecision, SizingRules, size_position
+from fks_executor.values import value
 
 __all__ = [
     "DEFAULT_STOP_LIMIT_SLIPPAGE",
@@ -78,7 +79,7 @@ class Capabilities:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class OrderLeg:
     """One order to send. ``amount`` None = decided at execution (close: the whole position)."""
 
@@ -112,7 +113,7 @@ class OrderLeg:
         return params
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class OrderPlan:
     signal_id: str
     pipeline: str
