@@ -59,6 +59,9 @@ FRAMEWORK_SETTINGS: dict[str, Any] = (
     else {}
 )
 
+#: How long the webhook waits for a request's whole body once its headers are in.
+BODY_TIMEOUT_SECONDS = 10.0
+
 #: How long shutdown waits for executions still running in the background: uvicorn's
 #: graceful-shutdown period (an execution answered 202 runs on in its request's task), then
 #: the lifespan's ``drain`` of signals resumed from the journal.
@@ -289,9 +292,10 @@ class Webhook:
     small task while this request's task goes on executing it. An alert's audit lines are
     written before its answer is sent."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, body_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
         self.intake = runtime.intake
         self.audit = runtime.audit
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")
@@ -302,11 +306,21 @@ class Webhook:
             self.audit.flush()
             early.append(asyncio.get_running_loop().create_task(send_answer(send, outcome)))
 
+        async def read_body(limit: int) -> bytes:
+            # a slow sender must not hold the request (and its connection) open for good
+            try:
+                async with asyncio.timeout(self.body_timeout):
+                    return await read_limited(receive, headers, limit)
+            except TimeoutError:
+                raise InvalidJson(
+                    f"the body did not arrive within {self.body_timeout:g} s"
+                ) from None
+
         outcome = await self.intake.handle_webhook(
             IntakeRequest(
                 peer=client[0] if client else None,
                 headers=headers,
-                read_body=lambda limit: read_limited(receive, headers, limit),
+                read_body=read_body,
                 answer_early=answer_early,
             )
         )

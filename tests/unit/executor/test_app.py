@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.routing import Route
 
+from fks_executor.app import Webhook
 from fks_executor.auth import sign
 from fks_executor.domain import Outcome, Signal
 from fks_executor.errors import ExchangeUnavailable, InsufficientFunds
@@ -393,6 +395,36 @@ async def test_shutdown_waits_for_background_executions(tmp_path: Path) -> None:
         asyncio.get_running_loop().call_later(0.05, executor.release.set)
     # the server's shutdown waited: the outcome was audited before the app stopped
     assert audit_lines(tmp_path / "audit.jsonl")[-1]["decision"] == "executed"
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_refused(tmp_path: Path) -> None:
+    """A sender that sends its headers and then trickles (or never sends) the body does not
+    hold the request open: it is answered invalid_json once the body timeout has passed."""
+    app = make_app(make_config(tmp_path))
+    routes = [route for route in app.router.routes if isinstance(route, Route)]
+    (webhook,) = {route.endpoint for route in routes if isinstance(route.endpoint, Webhook)}
+    webhook.body_timeout = 0.3
+    async with serve_http(app) as http:
+        host, port = http.base_url.host, http.base_url.port
+        reader, writer = await asyncio.open_connection(host, port)
+        started = time.monotonic()
+        writer.write(
+            b"POST /webhook/tradingview HTTP/1.1\r\nHost: executor\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 120\r\n\r\n"
+            b'{"symbol": "BTCUSDT", '
+        )
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
+        elapsed = time.monotonic() - started
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        body = json.loads(await reader.readexactly(length))
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert (body["status"], body["reason"]) == ("rejected", "invalid_json")
+    assert body["detail"] == "the body did not arrive within 0.3 s"
+    assert 0.3 <= elapsed < 3
+    (line,) = audit_lines(tmp_path / "audit.jsonl")
+    assert (line["decision"], line["reason"]) == ("rejected", "invalid_json")
 
 
 async def test_shutdown_past_its_grace_leaves_the_signal_journaled(
