@@ -112,8 +112,18 @@ def fake_node(name: str) -> dict[str, Any]:
 class ControlPlane:
     """etcd + kube-apiserver + kube-controller-manager + kube-scheduler + kwok under ``run_dir``."""
 
-    def __init__(self, run_dir: Path, *, nodes: int = 3, bin_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        nodes: int = 3,
+        bin_dir: Path | None = None,
+        detached: bool = False,
+    ) -> None:
+        """``detached``: the components outlive this process (``make cluster-up``); otherwise
+        they die with it, even when it is killed (see ``tests.harness.procs``)."""
         self.run_dir = run_dir.resolve()
+        self.detached = detached
         self.nodes = [f"kwok-node-{i}" for i in range(nodes)]
         self.bin_dir = bin_dir or kube_binaries.bin_dir()
         self.procs: dict[str, ManagedProcess] = {}
@@ -298,7 +308,12 @@ class ControlPlane:
         self._phase("controllers+nodes", t)
 
     def _spawn(self, name: str, args: list[str]) -> None:
-        proc = ManagedProcess(f"cp-{name}", [str(self.bin_dir / name), *args], cwd=self.run_dir)
+        proc = ManagedProcess(
+            f"cp-{name}",
+            [str(self.bin_dir / name), *args],
+            cwd=self.run_dir,
+            die_with_parent=not self.detached,
+        )
         self.procs[name] = proc
         link = self.run_dir / "logs" / f"{name}.log"
         link.unlink(missing_ok=True)

@@ -115,7 +115,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("cleaning up a control plane that is no longer complete...", file=sys.stderr)
         stop_detached(run_dir)
     _ensure_binaries()
-    plane = ControlPlane(run_dir, nodes=args.nodes)
+    plane = ControlPlane(run_dir, nodes=args.nodes, detached=True)
     print(f"starting the control plane in {run_dir} ...", file=sys.stderr)
     try:
         cluster = plane.start()

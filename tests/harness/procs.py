@@ -2,12 +2,19 @@
 
 Every process's output goes to a log file under ``.logs/`` (kept after the run, so a failed
 test can be diagnosed); ``ManagedProcess.tail()`` returns the end of it for assertion messages.
+
+A process started here dies with the process that started it, even when that one is killed
+with SIGKILL (a test session or ``make demo`` killed hard): it is started through util-linux's
+``setpriv --pdeathsig TERM``, so the kernel sends it SIGTERM when its parent dies (once
+setpriv has run: a parent killed within the first milliseconds can still leave it). Only
+``make cluster-up``'s control plane, meant to outlive the command, opts out.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +26,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 LOG_DIR = Path(os.environ.get("FKS_TEST_LOG_DIR", REPO / ".logs"))
+SETPRIV = shutil.which("setpriv")  # util-linux: on every Debian (and most Linux) systems
 
 
 def free_port() -> int:
@@ -56,8 +64,12 @@ class ManagedProcess:
         *,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        die_with_parent: bool = True,
     ) -> None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
+        if die_with_parent and SETPRIV:
+            # setpriv sets the parent-death signal and execs argv: same pid, same binary
+            argv = [SETPRIV, "--pdeathsig", "TERM", "--", *argv]
         self.name = name
         self.log_path = LOG_DIR / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("wb")
