@@ -81,13 +81,16 @@ def answer(outcome: Outcome) -> Response:
 
 
 def header_map(scope: Scope) -> dict[str, str]:
-    """The request's headers by lower-case name; a name sent twice keeps its first value, as
-    Starlette's ``Headers`` does. (A plain dict: looking up an absent header in ``Headers``
-    raises and catches a ``KeyError``, and the webhook looks up several that are usually
-    absent.)"""
+    """The request's headers by lower-case name. A name sent on several lines gets their
+    values joined with ", ", as HTTP defines (RFC 9110 §5.3): a proxy that adds its own
+    ``X-Forwarded-For`` line after the client's is read right, and a repeated signature or
+    ``Authorization`` header matches no secret. (A plain dict: looking up an absent header in
+    Starlette's ``Headers`` raises and catches a ``KeyError``, and the webhook looks up several
+    that are usually absent.)"""
     headers: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return headers
 
 
@@ -239,7 +242,8 @@ def build_runtime(
         )
         client = aioredis.Redis(connection_pool=pool)
         lease = config.state.lease_seconds
-        store = store or RedisSignalStore(client, config.pipeline, retention=retention, lease=lease)
+        if store is None:  # (not `or`: an empty memory store is falsy)
+            store = RedisSignalStore(client, config.pipeline, retention=retention, lease=lease)
         limiter = RateLimiter.on_redis(rpm, config.pipeline, pool)
         recover_every = lease / 3
     else:
@@ -249,7 +253,8 @@ def build_runtime(
             if problem:
                 raise ConfigError(f"state.journalPath: {problem}")
             store = SqliteSignalStore(journal, retention=retention)
-        store = store or MemorySignalStore(retention=retention)
+        if store is None:
+            store = MemorySignalStore(retention=retention)
         limiter = RateLimiter.in_memory(rpm, config.pipeline)
     ledger = None
     if executor is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 
-__all__ = ["check_fence", "install_fence"]
+__all__ = ["check_fence", "install_fence", "remove_fence"]
 
 _FENCE: ContextVar[Callable[[], None] | None] = ContextVar("fks_order_fence", default=None)
 
@@ -21,6 +21,12 @@ _FENCE: ContextVar[Callable[[], None] | None] = ContextVar("fks_order_fence", de
 def install_fence(fence: Callable[[], None] | None) -> Token[Callable[[], None] | None]:
     """Use ``fence`` for orders sent from the current context (returns the reset token)."""
     return _FENCE.set(fence)
+
+
+def remove_fence(token: Token[Callable[[], None] | None]) -> None:
+    """Undo ``install_fence`` (a context shared by later work, e.g. a pipelined request that
+    copies the current one's context, must not inherit it)."""
+    _FENCE.reset(token)
 
 
 def check_fence() -> None:

@@ -52,7 +52,7 @@ from fks_executor.errors import (
     UnknownAccount,
 )
 from fks_executor.execution import SignalExecutor
-from fks_executor.fence import install_fence
+from fks_executor.fence import install_fence, remove_fence
 from fks_executor.metrics import Metrics
 from fks_executor.ratelimit import RateLimiter
 from fks_executor.signals import build_signal, check_freshness, decode_body, take_passphrase
@@ -66,6 +66,11 @@ log = logging.getLogger("fks_executor.intake")
 
 MAX_BODY_BYTES = 64 * 1024
 _VALIDATION = (InvalidJson, InvalidPayload, BodyTooLarge, Stale)
+
+
+class _StoppedWhileRecording(asyncio.CancelledError):
+    """A cancellation that arrived while the outcome (``args[0]``: its status) was being
+    recorded: the store finishes that write; the signal is not left to be resumed."""
 
 
 @value
@@ -120,7 +125,8 @@ class Intake:
         self.metrics = metrics
         self.clock = clock
         self.sources = SourcePolicy(config.webhook.allowed_sources, config.webhook.trusted_proxies)
-        self._tasks: set[asyncio.Task[Outcome]] = set()
+        self._tasks: set[asyncio.Task[Outcome]] = set()  # resumed signals' executions
+        self._requests: set[asyncio.Task[Any]] = set()  # requests executing their signal
         self._running: set[str] = set()  # signal ids executing in this process
         metrics.signals_inflight.set_function(lambda: len(self._running))
         self._default_account = config.default_account.name
@@ -277,22 +283,35 @@ class Intake:
 
         loop = asyncio.get_running_loop()
         deadline = loop.call_later(self.config.response_deadline_seconds, answer_accepted)
+        task = asyncio.current_task()
+        if task is not None:
+            self._requests.add(task)
         self._running.add(signal_id)
         try:
             return await self._execute(signal, attempt)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             # The server is stopping and its grace period is over (nothing else cancels a
-            # request). The signal stays journaled as executing: the next process resumes it.
-            log.warning(
-                "shutting down: signal %s still executing was stopped; it stays journaled and "
-                "is resumed by the next executor",
-                signal_id,
-            )
+            # request): the execution is stopped where it was.
+            if isinstance(exc, _StoppedWhileRecording):
+                log.warning(
+                    "shutting down: signal %s was stopped while its outcome (%s) was being "
+                    "recorded; the record is finished before the journal closes",
+                    signal_id,
+                    exc.args[0],
+                )
+            else:
+                log.warning(
+                    "shutting down: signal %s still executing was stopped; it stays journaled "
+                    "and is resumed by the next executor",
+                    signal_id,
+                )
             answer_accepted()
             return accepted
         finally:
             deadline.cancel()
             self._running.discard(signal_id)
+            if task is not None:
+                self._requests.discard(task)
 
     def _start(self, signal: Signal, attempt: _Attempt) -> asyncio.Task[Outcome]:
         """Run one claimed signal as a tracked task (awaited or cancelled at shutdown)."""
@@ -312,30 +331,42 @@ class Intake:
         when cancelled at shutdown: the record then stays ``executing`` in the store, and the
         next process to take it over resumes it (looking its orders up first)."""
         signal_id = signal.signal_id
-        install_fence(self.store.fence)  # this task's context only
+        fence = install_fence(self.store.fence)  # for this execution only
         try:
-            outcome = await self.executor.execute(
-                signal, resume=attempt.resume, attempted_at=attempt.attempted_at
-            )
-        except ExecutorError as exc:
-            outcome = Outcome.from_error(exc, signal_id)
-        except Exception:
-            log.exception("internal error while executing signal %s", signal_id)
-            outcome = Outcome.from_error(InternalError(), signal_id)
-        if attempt.resume and is_retryable(outcome) and not outcome.unsettled:
-            # This attempt was to settle an earlier one's possible order and failed before
-            # it could: the question stays open for the next attempt.
-            outcome = dataclasses.replace(outcome, unsettled=True)
-        try:
-            await self.store.complete(signal_id, outcome)
-        except LeaseLost as exc:
-            log.warning("outcome of signal %s not recorded: %s", signal_id, exc.detail)
-        except Exception:
-            # The record stays "executing": the next take-over resumes it from the exchange.
-            log.error("could not record the outcome of signal %s", signal_id)
+            try:
+                outcome = await self.executor.execute(
+                    signal, resume=attempt.resume, attempted_at=attempt.attempted_at
+                )
+            except ExecutorError as exc:
+                outcome = Outcome.from_error(exc, signal_id)
+            except Exception:
+                log.exception("internal error while executing signal %s", signal_id)
+                outcome = Outcome.from_error(InternalError(), signal_id)
+            if attempt.resume and is_retryable(outcome) and not outcome.unsettled:
+                # This attempt was to settle an earlier one's possible order and failed before
+                # it could: the question stays open for the next attempt.
+                outcome = dataclasses.replace(outcome, unsettled=True)
+            try:
+                await self.store.complete(signal_id, outcome)
+            except asyncio.CancelledError:
+                # Stopped while recording: the store finishes the write regardless, and the
+                # audit trail records the outcome too.
+                self._audit_outcome(signal, outcome)
+                raise _StoppedWhileRecording(outcome.status) from None
+            except LeaseLost as exc:
+                log.warning("outcome of signal %s not recorded: %s", signal_id, exc.detail)
+            except Exception:
+                # The record stays "executing": the next take-over resumes it from the exchange.
+                log.error("could not record the outcome of signal %s", signal_id)
+            self._audit_outcome(signal, outcome)
+            return outcome
+        finally:
+            remove_fence(fence)
+
+    def _audit_outcome(self, signal: Signal, outcome: Outcome) -> None:
         self.audit.record(
             outcome.status,
-            signal_id=signal_id,
+            signal_id=signal.signal_id,
             account=signal.account,
             symbol=signal.symbol,
             reason=outcome.reason,
@@ -343,7 +374,6 @@ class Intake:
             http_status=outcome.http_status,
             detail=outcome.detail,
         )
-        return outcome
 
     async def recover(self) -> int:
         """Resume the unfinished signals the store hands over (at start-up; with Redis also
@@ -372,7 +402,7 @@ class Intake:
         """Wait up to ``grace`` s for executions still running, then cancel the rest (they
         stay journaled as executing, for the next process to resume); returns how many were
         cancelled."""
-        pending = set(self._tasks)
+        pending = self._tasks | self._requests
         if not pending:
             return 0
         _, still = await asyncio.wait(pending, timeout=grace)

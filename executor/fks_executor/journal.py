@@ -37,6 +37,7 @@ from fks_executor.store import (
     Claim,
     SignalRecord,
     SignalState,
+    UnabandonedWrites,
     is_retryable,
 )
 
@@ -101,6 +102,7 @@ class SqliteSignalStore:
         self._db: aiosqlite.Connection | None = None
         self._lock_fd = -1
         self._claims = 0
+        self._writes = UnabandonedWrites()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -142,6 +144,7 @@ class SqliteSignalStore:
         self._lock_fd = fd
 
     async def close(self) -> None:
+        await self._writes.wait()
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -187,7 +190,7 @@ class SqliteSignalStore:
 
     async def complete(self, signal_id: str, outcome: Outcome) -> None:
         now = self._clock()
-        await self._write(
+        write = self._write(
             "UPDATE signals SET state = 'done', outcome = ?, retryable = ?, updated_at = ?,"
             " unsettled_since = CASE WHEN ? THEN ? ELSE unsettled_since END"
             " WHERE id = ?",
@@ -200,6 +203,7 @@ class SqliteSignalStore:
                 signal_id,
             ),
         )
+        await self._writes.run(write)
 
     async def get(self, signal_id: str) -> SignalRecord | None:
         try:

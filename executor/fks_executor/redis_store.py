@@ -48,6 +48,7 @@ from fks_executor.store import (
     Claim,
     SignalRecord,
     SignalState,
+    UnabandonedWrites,
     is_retryable,
 )
 
@@ -173,6 +174,7 @@ class RedisSignalStore:
         self._take_over = client.register_script(_TAKE_OVER)
         self._valid_until = float("-inf")
         self._heartbeat: asyncio.Task[None] | None = None
+        self._writes = UnabandonedWrites()
 
     @property
     def lease_ms(self) -> int:
@@ -191,7 +193,9 @@ class RedisSignalStore:
             self._heartbeat = asyncio.create_task(self._beat(), name="fks-lease-heartbeat")
 
     async def close(self) -> None:
-        """Stop renewing and give the lease up, so other replicas take over at once."""
+        """Stop renewing and give the lease up, so other replicas take over at once (once the
+        outcomes still being written are in)."""
+        await self._writes.wait()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -281,17 +285,19 @@ class RedisSignalStore:
         return Claim(bool(won), record)
 
     async def complete(self, signal_id: str, outcome: Outcome) -> None:
-        done = await self._call(
-            self._complete(
-                keys=[self._prefix + signal_id, self._unfinished],
-                args=[
-                    signal_id,
-                    repr(self._clock()),
-                    json.dumps(outcome.as_dict(), separators=(",", ":")),
-                    "1" if is_retryable(outcome) else "0",
-                    "1" if outcome.unsettled else "0",
-                    self.owner,
-                ],
+        done = await self._writes.run(
+            self._call(
+                self._complete(
+                    keys=[self._prefix + signal_id, self._unfinished],
+                    args=[
+                        signal_id,
+                        repr(self._clock()),
+                        json.dumps(outcome.as_dict(), separators=(",", ":")),
+                        "1" if is_retryable(outcome) else "0",
+                        "1" if outcome.unsettled else "0",
+                        self.owner,
+                    ],
+                )
             )
         )
         if int(done) < 0:

@@ -32,6 +32,10 @@ Backends:
 - ``SqliteSignalStore`` (``fks_executor.journal``): a durable journal for one replica.
 - ``RedisSignalStore`` (``fks_executor.redis_store``): shared by replicas, with ownership.
 
+A ``complete()`` that has started is finished even when its caller is cancelled (a shutdown
+stopping an execution whose order went out): the backends that await I/O run the write through
+``UnabandonedWrites``, and ``close()`` waits for such writes before closing the connection.
+
 Records are kept ``retention`` seconds (default 24 h, and never less than twice
 ``maxSignalAgeSeconds``: an alert older than that is refused ``stale`` anyway, so a replay of a
 forgotten id cannot execute twice). Backend failures raise ``StateUnavailable`` (503).
@@ -39,11 +43,12 @@ forgotten id cannot execute twice). Backend failures raise ``StateUnavailable`` 
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import orjson
 
@@ -57,6 +62,7 @@ __all__ = [
     "SignalRecord",
     "SignalState",
     "SignalStore",
+    "UnabandonedWrites",
     "is_retryable",
 ]
 
@@ -147,7 +153,10 @@ class SignalStore(Protocol):
         """Record ``signal`` as executing, atomically; see the module docstring."""
         ...
 
-    async def complete(self, signal_id: str, outcome: Outcome) -> None: ...
+    async def complete(self, signal_id: str, outcome: Outcome) -> None:
+        """Record ``outcome``; once started, the write is finished even if the caller is
+        cancelled, and ``close()`` waits for it."""
+        ...
 
     async def get(self, signal_id: str) -> SignalRecord | None: ...
 
@@ -173,6 +182,31 @@ class SignalStore(Protocol):
 # not walk 200,000 records (with objects per record, that was pauses of 50-170 ms).
 _SIGNAL, _STATE, _RECEIVED, _UPDATED, _OUTCOME, _ATTEMPTS, _UNSETTLED = range(7)
 _Row = tuple[Any, ...]
+
+
+T = TypeVar("T")
+
+
+class UnabandonedWrites:
+    """Writes a cancelled caller must not abandon half-way (an outcome whose order went out):
+    each runs as a task the caller's cancellation does not reach; ``wait()`` (at close) lets
+    those still running finish."""
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[Any]] = set()
+
+    async def run(self, write: Coroutine[Any, Any, T]) -> T:
+        task = asyncio.ensure_future(write)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asyncio.shield(task)
+
+    #: How long ``wait()`` gives the writes still running.
+    patience = 10.0
+
+    async def wait(self) -> None:
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=self.patience)
 
 
 def _row_record(row: _Row) -> SignalRecord:

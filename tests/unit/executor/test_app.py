@@ -18,6 +18,7 @@ from fks_executor.auth import sign
 from fks_executor.domain import Outcome, Signal
 from fks_executor.errors import ExchangeUnavailable, InsufficientFunds
 from fks_executor.exchange.errors import OrderOutcomeUnknown
+from fks_executor.store import MemorySignalStore, UnabandonedWrites
 from tests.unit.executor.helpers import (
     SECRET,
     alert,
@@ -153,8 +154,15 @@ async def test_forwarded_for_from_a_trusted_proxy(tmp_path: Path) -> None:
         spoof = await post(
             http, alert(id="x2"), **{"X-Forwarded-For": "34.212.75.30, 198.51.100.9"}
         )
+        # a proxy that adds its own X-Forwarded-For line after the client's forged one
+        two_lines = await http.post(
+            "/webhook/tradingview",
+            content=raw(alert(id="x4")),
+            headers=[("X-Forwarded-For", "34.212.75.30"), ("X-Forwarded-For", "198.51.100.9")],
+        )
     assert ok.status_code == 200
     assert spoof.status_code == 403
+    assert two_lines.status_code == 403
     async with serve(make_app(config), client=("198.51.100.9", 5000)) as http:
         direct = await post(http, alert(id="x3"), **{"X-Forwarded-For": "34.212.75.30"})
     assert direct.status_code == 403
@@ -446,6 +454,80 @@ async def test_shutdown_past_its_grace_leaves_the_signal_journaled(
     decisions = [e["decision"] for e in audit_lines(tmp_path / "audit.jsonl")]
     assert decisions == ["accepted"]
     assert len(executor.calls) == 1
+
+
+class CleaningUpExecutor(SlowExecutor):
+    """Execution whose cancellation takes a while to unwind (an aiohttp connection released,
+    a transaction rolled back); records when that ended and when the executor was closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[str] = []
+
+    async def execute(
+        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
+    ) -> Outcome:
+        try:
+            return await super().execute(signal, resume=resume, attempted_at=attempted_at)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.3)
+            self.events.append("execution unwound")
+            raise
+
+    async def close(self) -> None:
+        self.events.append("executor closed")
+
+
+async def test_shutdown_closes_nothing_under_an_execution_still_unwinding(
+    tmp_path: Path,
+) -> None:
+    executor = CleaningUpExecutor()  # never released: cancelled at shutdown
+    app = make_app(make_config(tmp_path, responseDeadlineSeconds=0.01), executor=executor)
+    async with serve_http(app, grace=0) as http:
+        assert (await post(http, alert(id="unwinding"))).status_code == 202
+    assert executor.events == ["execution unwound", "executor closed"]
+
+
+class SlowRecordingStore(MemorySignalStore):
+    """A store whose outcome write takes 0.5 s, run the way durable stores run it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = UnabandonedWrites()
+
+    async def complete(self, signal_id: str, outcome: Outcome) -> None:
+        async def write() -> None:
+            await asyncio.sleep(0.5)
+            await MemorySignalStore.complete(self, signal_id, outcome)
+
+        await self.writes.run(write())
+
+    async def close(self) -> None:
+        await self.writes.wait()
+        await super().close()
+
+
+async def test_stopped_while_recording_the_outcome_is_still_recorded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The order went out: a shutdown that lands while its outcome is being written does not
+    leave the signal to be resumed (it would look its order up again) nor out of the audit."""
+    store = SlowRecordingStore()
+    config = make_config(tmp_path, responseDeadlineSeconds=0.01)
+    app = make_app(config, store=store)
+    async with serve_http(app, grace=0) as http:
+        r = await post(http, alert(id="recording"))
+        assert (r.status_code, answer(r)["status"]) == (202, "accepted")
+    record = await store.get("recording")
+    assert record is not None
+    assert record.state.value == "done"
+    assert record.outcome is not None
+    assert record.outcome.status == "dry_run"
+    decisions = [e["decision"] for e in audit_lines(tmp_path / "audit.jsonl")]
+    assert decisions == ["accepted", "dry_run"]
+    assert "signal recording was stopped while its outcome (dry_run) was being recorded" in (
+        caplog.text
+    )
 
 
 async def test_executor_refusal_is_answered_and_recorded(tmp_path: Path) -> None:

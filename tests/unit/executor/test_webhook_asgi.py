@@ -22,17 +22,17 @@ def receiving(*messages: dict[str, Any]) -> tuple[Callable[[], Awaitable[Any]], 
     return receive, taken
 
 
-def test_header_names_are_lower_case_and_the_first_value_of_a_repeated_one_counts() -> None:
+def test_header_names_are_lower_case_and_repeated_lines_are_joined() -> None:
     scope = {
         "headers": [
             (b"Content-Type", b"application/json"),
-            (b"x-forwarded-for", b"52.89.214.238"),
-            (b"X-Forwarded-For", b"10.0.0.1"),
+            (b"x-forwarded-for", b"198.51.100.9"),
+            (b"X-Forwarded-For", b"52.89.214.238"),
         ]
     }
     assert header_map(scope) == {
         "content-type": "application/json",
-        "x-forwarded-for": "52.89.214.238",
+        "x-forwarded-for": "198.51.100.9, 52.89.214.238",
     }
 
 
