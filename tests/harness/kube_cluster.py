@@ -129,6 +129,20 @@ class KubeCluster:
             raise KubectlError(list(args), result)
         return result
 
+    def wait_established(self, crd: str, timeout: float = 60.0) -> None:
+        """Wait until CustomResourceDefinition ``crd`` is Established. (Polled: ``kubectl wait
+        --for=condition=Established`` fails at once, instead of waiting, when it reads the CRD
+        before the API server has written any status condition.)"""
+        deadline = time.monotonic() + timeout
+        path = '{.status.conditions[?(@.type=="Established")].status}'
+        while True:
+            result = self.kubectl("get", f"crd/{crd}", "-o", f"jsonpath={path}", check=False)
+            if result.returncode == 0 and result.stdout.strip() == "True":
+                return
+            if time.monotonic() > deadline:
+                raise KubectlError(["wait-established", crd], result)
+            time.sleep(0.1)
+
     def kubectl_json(self, *args: str, token: str | None = None) -> Any:
         return json.loads(self.kubectl(*args, "-o", "json", token=token).stdout)
 

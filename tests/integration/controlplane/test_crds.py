@@ -32,7 +32,7 @@ def crds(kube: KubeCluster) -> list[str]:
                 names.append(doc["metadata"]["name"])
         kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
     for name in names:
-        kube.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
+        kube.wait_established(name)
     return names
 
 

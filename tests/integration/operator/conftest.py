@@ -91,7 +91,7 @@ def crds(kube: KubeCluster) -> None:
         kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
     for path in sorted(CRD_DIR.glob("*.yaml")):
         name = yaml.safe_load(path.read_text())["metadata"]["name"]
-        kube.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
+        kube.wait_established(name)
 
 
 @pytest.fixture(scope="package")

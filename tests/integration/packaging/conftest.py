@@ -18,10 +18,6 @@ PROMETHEUS_CRDS_SCRIPT = REPO / "hack" / "tools" / "prometheus-operator-crds.sh"
 MONITORING_CRDS = ("servicemonitors", "prometheusrules")
 
 
-def wait_established(kube: KubeCluster, name: str) -> None:
-    kube.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
-
-
 @pytest.fixture(scope="session")
 def chart_crds(kube: KubeCluster) -> list[str]:
     """The CRDs as the chart renders them, applied (server-side) and Established."""
@@ -30,7 +26,7 @@ def chart_crds(kube: KubeCluster) -> list[str]:
         kube.apply(doc.text)
         names.append(doc.name)
     for name in names:
-        wait_established(kube, name)
+        kube.wait_established(name)
     return names
 
 
@@ -60,7 +56,7 @@ def monitoring_crds(kube: KubeCluster) -> Iterator[list[str]]:
         if kube.kubectl("get", "crd", name, check=False).returncode != 0:
             kube.kubectl("apply", "--server-side", "-f", str(path), timeout=120)
             installed.append(name)
-        wait_established(kube, name)
+        kube.wait_established(name)
     yield names
     for name in installed:
         kube.kubectl("delete", "crd", name, "--ignore-not-found", "--timeout=60s", check=False)
