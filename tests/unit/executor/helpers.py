@@ -183,3 +183,27 @@ def audit_lines(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+class SlowExecutor:
+    """Execution that waits for the test (a real exchange that answers late)."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.calls: list[Signal] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def ready(self) -> dict[str, bool]:
+        return {"markets:main": True}
+
+    async def execute(
+        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
+    ) -> Outcome:
+        self.calls.append(signal)
+        await self.release.wait()
+        return Outcome(status="executed", signal_id=signal.signal_id, order={"id": "ex-1"})
