@@ -1,7 +1,9 @@
 """The order fence: one check between "this process may act for this signal" and an order.
 
 Intake runs each signal's execution with the signal store's ``fence`` installed here (a
-context variable, so it follows the execution's task and nothing else); the exchange layer
+context variable, set for the execution and removed when it ends, so it reaches nothing else:
+the execution may run in its request's task, whose context a pipelined request copies); the
+exchange layer
 calls :func:`check_fence` right before each order request leaves. With Redis the fence raises
 ``LeaseLost`` once this replica can no longer prove it owns its signals (another replica may
 take them over); with the single-replica journal it is a no-op. The check is local: it costs
