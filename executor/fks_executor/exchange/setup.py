@@ -1,5 +1,8 @@
 """Build one ``ccxt.async_support`` instance for one account: the only place ccxt is configured.
 
+The exchange's class is imported on its own (``fks_executor.ccxt_imports.exchange_class``),
+never through ``import ccxt``, which would import every exchange ccxt has.
+
 Order matters and is fixed here:
 
 1. constructor config: credentials (only for live clients), ``enableRateLimit`` (on unless the
@@ -27,8 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import ccxt.async_support as ccxt
+from ccxt.base.errors import NotSupported
 
+from fks_executor.ccxt_imports import exchange_class
 from fks_executor.exchange.base import AccountSpec, Credentials
 
 __all__ = ["ExchangeSetupError", "Quirks", "build_ccxt", "parse_options", "quirks_for"]
@@ -141,8 +145,8 @@ def _path_error_table(ex: Any, base: str, table: Mapping[str, str]) -> None:
 def build_ccxt(account: AccountSpec, credentials: Credentials | None) -> Any:
     """A configured, not yet started ccxt async instance (markets not loaded)."""
     exchange_id = account.exchange
-    cls = getattr(ccxt, exchange_id, None)
-    if exchange_id not in ccxt.exchanges or cls is None:
+    cls = exchange_class(exchange_id)
+    if cls is None:
         raise ExchangeSetupError(
             f"accounts[{account.name}].exchange: unknown ccxt exchange {exchange_id!r}"
         )
@@ -171,7 +175,7 @@ def build_ccxt(account: AccountSpec, credentials: Credentials | None) -> Any:
             raise no_sandbox
         try:
             ex.set_sandbox_mode(True)
-        except ccxt.NotSupported:
+        except NotSupported:
             raise no_sandbox from None
     endpoint = (account.endpoint or "").strip().rstrip("/")
     if endpoint:
