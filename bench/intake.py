@@ -5,7 +5,7 @@ Measures, in one run, on this machine:
 1. throughput of unique token-authenticated alerts through the full intake to the dry-run
    fill (source check, rate limit, body limit, auth, schema, idempotency claim, execution,
    audit line to a file, metrics) on ONE uvicorn worker (uvloop + httptools);
-2. throughput of a bare FastAPI endpoint with the same server settings, same bodies;
+2. throughput of a bare Starlette endpoint with the same server settings, same bodies;
 3. latency at a steady 100 alerts/s (open loop: each request is timed from its scheduled
    send time, so a stall is not hidden by a slowed-down client).
 
@@ -200,7 +200,7 @@ def main() -> int:
     print()
     rounds = ", ".join(f"{r['rate']:.0f}" for r in bares)
     print(
-        f"bare FastAPI endpoint : {b['rate']:8.0f} req/s    best of [{rounds}]; wrk p50 "
+        f"bare Starlette endpoint: {b['rate']:8.0f} req/s    best of [{rounds}]; wrk p50 "
         f"{b['p50_us'] / 1000:.2f} ms, p99 {b['p99_us'] / 1000:.2f} ms, non-2xx {b['non2xx']}"
     )
     rounds = ", ".join(f"{r['rate']:.0f}" for r in runs)

@@ -1,8 +1,8 @@
-"""The bare FastAPI endpoint ``bench/intake.py`` compares the executor's intake against.
+"""The bare Starlette endpoint ``bench/intake.py`` compares the executor's intake against.
 
 Same server settings as ``fks-executor`` (uvicorn, one worker, uvloop, httptools, no access
-log) and the same FastAPI settings (``FRAMEWORK_SETTINGS``); the endpoint reads the raw body
-and answers a small JSON document — the least any webhook endpoint does.
+log) and the same framework (Starlette); the endpoint reads the raw body and answers a small
+JSON document — the least any webhook endpoint does.
 """
 
 from __future__ import annotations
@@ -10,24 +10,29 @@ from __future__ import annotations
 import argparse
 
 import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from fks_executor.app import FRAMEWORK_SETTINGS
-
-app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **FRAMEWORK_SETTINGS)
 _ANSWER = b'{"status":"ok","reason":null,"signal_id":null,"order":null}'
 
 
-@app.post("/webhook/tradingview")
 async def webhook(request: Request) -> Response:
     await request.body()
     return Response(content=_ANSWER, media_type="application/json")
 
 
-@app.get("/health")
-async def health() -> Response:
+async def health(_: Request) -> Response:
     return Response(content=b'{"status":"ok"}', media_type="application/json")
+
+
+app = Starlette(
+    routes=[
+        Route("/webhook/tradingview", webhook, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+)
 
 
 def main() -> None:

@@ -2,6 +2,10 @@
 
 Endpoints (SPEC §3): ``POST /webhook/tradingview`` and ``POST /webhook``, ``GET /health``,
 ``GET /ready``, ``GET /metrics``, ``GET /signals/{signal_id}``. No OpenAPI/docs pages.
+
+A Starlette app: every handler takes the request and returns a response, so nothing here
+needs FastAPI's parameter injection or OpenAPI models, which cost ~7 MiB of each executor's
+memory (docs/executor.md#footprint).
 """
 
 from __future__ import annotations
@@ -9,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -18,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -50,14 +54,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("fks_executor")
-
-#: FastAPI settings shared with bench/intake_bare.py: no OpenTelemetry hooks (the executor's
-#: metrics are Prometheus; FastAPI's native telemetry would check its providers per request).
-FRAMEWORK_SETTINGS: dict[str, Any] = (
-    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
-    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
-    else {}
-)
 
 #: How long the webhook waits for a request's whole body once its headers are in.
 BODY_TIMEOUT_SECONDS = 10.0
@@ -291,8 +287,8 @@ def build_runtime(
 
 class Webhook:
     """``POST /webhook/tradingview`` and ``POST /webhook``, a plain ASGI app: the raw body in,
-    one JSON answer out. It needs none of FastAPI's parameter injection (which would cost more
-    than a third of a bare request), and it must be able to answer before it returns: an
+    one JSON answer out. It needs no parameter injection (FastAPI's would cost more than a
+    third of a bare request), and it must be able to answer before it returns: an
     execution still running at the response deadline is answered ``202 accepted`` from a
     small task while this request's task goes on executing it. An alert's audit lines are
     written before its answer is sent."""
@@ -343,40 +339,22 @@ def create_app(
     executor: SignalExecutor | None = None,
     store: SignalStore | None = None,
     clock: Callable[[], float] = time.time,
-) -> FastAPI:
+) -> Starlette:
     runtime = build_runtime(config, secrets, executor=executor, store=store, clock=clock)
     intake = runtime.intake
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await runtime.start()
         try:
             yield
         finally:
             await runtime.stop()
 
-    app = FastAPI(
-        title="fks-executor",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-        **FRAMEWORK_SETTINGS,
-    )
-    app.state.runtime = runtime
-
-    webhook = Webhook(runtime)
-    app.router.routes[:0] = [
-        Route("/webhook/tradingview", webhook, methods=["POST"]),
-        Route("/webhook", webhook, methods=["POST"]),
-    ]
-
-    @app.get("/health")
-    async def health() -> Response:
+    async def health(_: Request) -> Response:
         return _json(200, {"status": "ok"})
 
-    @app.get("/ready")
-    async def ready() -> Response:
+    async def ready(_: Request) -> Response:
         checks = await intake.readiness()
         ok = all(checks.values())
         body: dict[str, Any] = {"ready": ok, "mode": config.mode, "checks": checks}
@@ -385,29 +363,40 @@ def create_app(
             body["markets"] = markets()
         return _json(200 if ok else 503, body)
 
-    @app.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(_: Request) -> Response:
         return Response(content=runtime.metrics.render(), media_type=CONTENT_TYPE)
 
-    @app.get("/signals/{signal_id:path}")
-    async def signal(signal_id: str, request: Request) -> Response:
+    async def signal(request: Request) -> Response:
         client = request.client
         status, body = await intake.lookup(
-            signal_id,
+            request.path_params["signal_id"],
             path=request.scope.get("raw_path") or request.url.path.encode(),
             peer=client.host if client else None,
             headers=request.headers,
         )
         return _json(status, body)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
         reason = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _json(exc.status_code, {"status": "rejected", "reason": reason})
 
-    @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:
         log.error("unhandled %s in a request handler", type(exc).__name__, exc_info=exc)
         return answer(Outcome.from_error(InternalError(), None))
 
+    webhook = Webhook(runtime)
+    app = Starlette(
+        routes=[
+            Route("/webhook/tradingview", webhook, methods=["POST"]),
+            Route("/webhook", webhook, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/ready", ready, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/signals/{signal_id:path}", signal, methods=["GET"]),
+        ],
+        exception_handlers={StarletteHTTPException: http_error, Exception: unexpected},
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
     return app

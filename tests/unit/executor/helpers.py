@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from fks_executor.app import SHUTDOWN_GRACE_SECONDS, create_app
 from fks_executor.config import ExecutorConfig, parse_config, resolve_secrets
@@ -108,7 +108,7 @@ def make_app(
     executor: SignalExecutor | None = None,
     store: SignalStore | None = None,
     clock: Callable[[], float] = time.time,
-) -> FastAPI:
+) -> Starlette:
     """The real app on ``config``; the executor is ``AlertPriceExecutor`` unless given."""
     secrets = resolve_secrets(config, {"FKS_WEBHOOK_SECRET": SECRET})
     return create_app(
@@ -121,7 +121,9 @@ def make_app(
 
 
 @asynccontextmanager
-async def serve(app: FastAPI, client: tuple[str, int] = CLIENT) -> AsyncIterator[httpx.AsyncClient]:
+async def serve(
+    app: Starlette, client: tuple[str, int] = CLIENT
+) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan running, and an httpx client talking ASGI to it."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=client)
@@ -131,7 +133,7 @@ async def serve(app: FastAPI, client: tuple[str, int] = CLIENT) -> AsyncIterator
 
 @asynccontextmanager
 async def serve_http(
-    app: FastAPI, grace: int = SHUTDOWN_GRACE_SECONDS
+    app: Starlette, grace: int = SHUTDOWN_GRACE_SECONDS
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app behind a real uvicorn server (as ``fks-executor`` runs it) on a free loopback
     port, and an httpx client to it. ``ASGITransport`` returns a response only once the app

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from fks_executor import sendcli
 from fks_executor.__main__ import main as executor_main
@@ -56,7 +56,7 @@ async def send(
 
 
 @contextlib.asynccontextmanager
-async def executor(app: FastAPI) -> AsyncIterator[httpx.ASGITransport]:
+async def executor(app: Starlette) -> AsyncIterator[httpx.ASGITransport]:
     async with app.router.lifespan_context(app):
         yield httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
 
