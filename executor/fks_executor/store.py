@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
@@ -67,6 +68,8 @@ __all__ = [
 ]
 
 DEFAULT_RETENTION_SECONDS = 24 * 3600.0
+
+log = logging.getLogger("fks_executor.store")
 
 
 class SignalState(enum.StrEnum):
@@ -178,7 +181,7 @@ class SignalStore(Protocol):
 
 
 # The memory store keeps each record as one tuple of plain values (the signal as a tuple, the
-# outcome as JSON bytes): the collector stops tracking such tuples, so a full collection does
+# outcome as a JSON str): the collector stops tracking such tuples, so a full collection does
 # not walk 200,000 records (with objects per record, that was pauses of 50-170 ms).
 _SIGNAL, _STATE, _RECEIVED, _UPDATED, _OUTCOME, _ATTEMPTS, _UNSETTLED = range(7)
 _Row = tuple[Any, ...]
@@ -222,6 +225,11 @@ def _row_record(row: _Row) -> SignalRecord:
     )
 
 
+def _settled(row: _Row) -> bool:
+    """Finished, and no order of it may be out there unaccounted for (droppable)."""
+    return row[_STATE] == "done" and not (row[_UNSETTLED] is not None and _retryable_row(row))
+
+
 def _retryable_row(row: _Row) -> bool:
     outcome = row[_OUTCOME]
     return (
@@ -232,19 +240,29 @@ def _retryable_row(row: _Row) -> bool:
 
 
 class MemorySignalStore:
-    """Process memory. Bounded: beyond ``max_records`` the oldest finished records go first."""
+    """Process memory (dry-run only). Bounded at ``max_records``: past it, the oldest *settled*
+    records go first (final outcomes, and retryable failures that left no order unsettled);
+    a signal executing, or whose order may be out there, is never dropped. Dropping a record
+    shortens the idempotency window below ``retention`` (a redelivery of a dropped id that is
+    not yet stale executes again): logged, at most every ``WARN_EVERY`` seconds, with the age of
+    the oldest record kept (docs/executor.md#footprint)."""
+
+    #: ~0.8 KiB a record: the cap holds ~16 MiB.
+    MAX_RECORDS = 20_000
+    WARN_EVERY = 600.0
 
     def __init__(
         self,
         *,
         retention: float = DEFAULT_RETENTION_SECONDS,
-        max_records: int = 200_000,
+        max_records: int = MAX_RECORDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.retention = retention
         self.max_records = max_records
         self._clock = clock
         self._rows: OrderedDict[str, _Row] = OrderedDict()
+        self._warned_at = float("-inf")
 
     async def open(self) -> None:
         return None
@@ -253,19 +271,35 @@ class MemorySignalStore:
         return None
 
     def _evict(self, now: float) -> None:
-        """Drop expired records, then the oldest finished ones while over ``max_records``."""
+        """Drop expired finished records, then the oldest settled ones while over the cap."""
         rows = self._rows
         cutoff = now - self.retention
         doomed: list[str] = []
+        dropped_young = 0
         excess = len(rows) - self.max_records
         for signal_id, row in rows.items():
             expired = row[_RECEIVED] < cutoff
             if not expired and excess <= len(doomed):
                 break
-            if expired or row[_STATE] == "done":
+            if expired and row[_STATE] == "done":
                 doomed.append(signal_id)
+            elif not expired and _settled(row):
+                doomed.append(signal_id)
+                dropped_young += 1
         for signal_id in doomed:
             del rows[signal_id]
+        if dropped_young and now - self._warned_at >= self.WARN_EVERY:
+            self._warned_at = now
+            kept = now - next(iter(rows.values()))[_RECEIVED] if rows else 0.0
+            log.warning(
+                "memory signal store full (%d records): dropped %d settled records younger "
+                "than the %.0f s retention; the oldest kept was received %.0f s ago (a "
+                "redelivery of an older id, if not yet stale, executes again)",
+                self.max_records,
+                dropped_young,
+                self.retention,
+                kept,
+            )
 
     async def claim(self, signal: Signal) -> Claim:
         now = self._clock()
@@ -291,7 +325,8 @@ class MemorySignalStore:
         row = self._rows.get(signal_id)
         if row is not None:
             now = self._clock()
-            encoded = orjson.dumps(outcome.as_dict())
+            # a str: the bytes orjson returns keep its 4 KiB write buffer allocated
+            encoded = orjson.dumps(outcome.as_dict()).decode()
             self._rows[signal_id] = (row[_SIGNAL], "done", row[_RECEIVED], now, encoded,
                                      row[_ATTEMPTS],
                                      next_unsettled(outcome, row[_UNSETTLED], now))  # fmt: skip
