@@ -50,7 +50,7 @@ async def test_past_the_cap_only_settled_records_go_oldest_first() -> None:
     # the kept ones still answer as before
     assert not (await store.claim(sig("executing"))).won
     again = await store.claim(sig("unsettled"))
-    assert again.won and again.record.unsettled_since == 1000.0  # looks its order up first
+    assert (again.won, again.record.unsettled_since) == (True, 1000.0)  # looks its order up
 
 
 async def test_expired_records_go_but_never_an_executing_one() -> None:
