@@ -17,7 +17,7 @@ from kopf._core.engines.peering import Identity  # the type of kopf.operator(ide
 from lightkube.config.kubeconfig import SingleConfig
 
 from fks_operator import __version__
-from fks_operator.accounts import CcxtCatalog
+from fks_operator.accounts import ccxt_catalog
 from fks_operator.controller import Controller
 from fks_operator.errors import SettingsError
 from fks_operator.handlers import build_registry, configure
@@ -96,13 +96,11 @@ async def run(
     metrics = Metrics()
     metrics.serve(settings.metrics_port)
     api = KubeApi(config, field_manager=settings.field_manager, observer=metrics)
-    catalog = CcxtCatalog()
+    catalog = ccxt_catalog()
     controller = Controller(api, settings, catalog=catalog, metrics=metrics)
     kopf_settings = kopf.OperatorSettings()
     configure(kopf_settings)
     registry = build_registry(controller, config)
-    # Importing ccxt takes a while: do it off the event loop, before the first account needs it.
-    warm = asyncio.create_task(asyncio.to_thread(lambda: catalog.exchanges))
     loop = asyncio.create_task(controller.run(settings.workers, settings.resync_seconds))
     stop = stop if stop is not None else asyncio.Event()
 
@@ -139,7 +137,6 @@ async def run(
         )
     finally:
         loop.cancel()
-        warm.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await loop
         await api.close()

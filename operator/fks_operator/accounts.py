@@ -1,16 +1,18 @@
 """ExchangeAccount readiness, as pure functions of the spec, its Secret and the ccxt catalog.
 
-``import ccxt`` and instantiating exchange classes cost tenths of a second, so
-:class:`CcxtCatalog` does both lazily, once per process, and caches per exchange id. Tests (and
-callers that already know) pass a :class:`StaticCatalog` instead.
+The operator does not import ccxt (its image does not carry it): :func:`ccxt_catalog` reads
+``ccxt_catalog.json``, ccxt's exchange ids and those with a sandbox, generated from the ccxt the
+executor pins by ``hack/ccxt_catalog.py`` and checked against it by
+tests/unit/operator/test_ccxt_catalog.py. Tests pass their own :class:`StaticCatalog`.
 """
 
 from __future__ import annotations
 
-import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Protocol
 
 from fks_operator.conditions import AccountReason, Condition, ConditionType
 from fks_operator.specs import ExchangeAccountSpec
@@ -45,36 +47,13 @@ class StaticCatalog:
         return exchange in self.sandboxes
 
 
-class CcxtCatalog:
-    """The installed ccxt's exchanges, read lazily and cached for the life of the process."""
+CATALOG_PATH = Path(__file__).with_name("ccxt_catalog.json")
 
-    @functools.cached_property
-    def _ccxt(self) -> Any:
-        import ccxt  # slow import: deferred until the first account is evaluated
 
-        return ccxt
-
-    @functools.cached_property
-    def exchanges(self) -> frozenset[str]:
-        return frozenset(self._ccxt.exchanges)
-
-    def is_known(self, exchange: str) -> bool:
-        return exchange in self.exchanges
-
-    @functools.lru_cache(maxsize=256)  # noqa: B019 - one catalog per process, never freed
-    def has_sandbox(self, exchange: str) -> bool:
-        if not self.is_known(exchange):
-            return False
-        # The executor's check, in the same order: test URLs exist and sandbox mode turns on.
-        client = getattr(self._ccxt, exchange)()
-        urls = client.urls
-        if not (isinstance(urls, dict) and urls.get("test")):
-            return False
-        try:
-            client.set_sandbox_mode(True)
-        except self._ccxt.NotSupported:
-            return False
-        return True
+def ccxt_catalog(path: Path = CATALOG_PATH) -> StaticCatalog:
+    """The catalog of the ccxt the executor image carries."""
+    data = json.loads(path.read_text())
+    return StaticCatalog(frozenset(data["exchanges"]), frozenset(data["sandboxes"]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fks_operator.accounts import CcxtCatalog, evaluate_account, went_live
+from fks_operator.accounts import ccxt_catalog, evaluate_account, went_live
 from fks_operator.builders import build_account_status
 from fks_operator.conditions import AccountReason
 from tests.unit.operator.conftest import CATALOG, account, b64
@@ -105,8 +105,9 @@ def test_went_live() -> None:
 
 
 def test_real_ccxt_catalog() -> None:
-    """The catalog the operator uses, against the installed ccxt (no network: class data only)."""
-    catalog = CcxtCatalog()
+    """The catalog the operator uses (tests/unit/operator/test_ccxt_catalog.py checks it
+    against the installed ccxt)."""
+    catalog = ccxt_catalog()
     assert catalog.is_known("binance")
     assert catalog.is_known("kraken")
     assert not catalog.is_known("nosuchex")
