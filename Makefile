@@ -13,10 +13,10 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: pyproject.toml
-	@echo ">> creating $(VENV) and installing the project with its dev dependency group"
+	@echo ">> creating $(VENV) and installing the project (all three programs) with its dev dependency group"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=25.1'
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e . --group dev
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[all]' --group dev
 	@touch $@
 
 .PHONY: venv

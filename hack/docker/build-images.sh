@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the two images, fks-executor:<version> and fks-operator:<version> (version from
-# pyproject.toml), and prints their sizes. `make images` runs this.
+# pyproject.toml), and prints their sizes. `make images` runs this. Each image installs only its
+# program's dependencies (pyproject.toml's `executor` / `operator` group; docs/images.md).
 #
 # Environment:
 #   BASE_IMAGE     the Dockerfiles' base image (default python:3.11-slim, pulled from Docker Hub).
@@ -70,7 +71,3 @@ for image in ${FKS_IMAGES:-executor operator}; do
   "$DOCKER" image inspect --format '{{.Size}}' "$tag" \
     | awk -v t="$tag" '{printf "   %-40s %4.0f MB\n", t, $1 / 1e6}'
 done
-layers() { "$DOCKER" image inspect --format '{{json .RootFS.Layers}}' "${prefix}fks-$1:$version"; }
-if [ "${FKS_IMAGES:-executor operator}" = "executor operator" ] && [ "$(layers executor)" = "$(layers operator)" ]; then
-  echo "   (the two images share every layer: together they take the size of one)"
-fi

@@ -1,11 +1,20 @@
-"""The three packages import under their own names (never a top-level ``operator``)."""
+"""The three packages import under their own names (never a top-level ``operator``), and each
+program imports only the dependencies declared for it (docs/images.md)."""
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.metadata
 import operator
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 
 @pytest.mark.parametrize("name", ["fks_operator", "fks_executor", "fks_fake_exchange"])
@@ -16,3 +25,69 @@ def test_package_imports(name: str) -> None:
 
 def test_stdlib_operator_is_not_shadowed() -> None:
     assert hasattr(operator, "itemgetter")
+
+
+# --- each program's dependencies (pyproject.toml: shared list + one optional group each) ---
+
+REPO = Path(__file__).resolve().parents[2]
+PROGRAMS = {
+    "executor": REPO / "executor/fks_executor",
+    "operator": REPO / "operator/fks_operator",
+    "fake-exchange": REPO / "fake-exchange/fks_fake_exchange",
+}
+OWN = {"fks_executor", "fks_operator", "fks_fake_exchange"}
+
+
+def _project() -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    return project
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {canonicalize_name(Requirement(r).name) for r in requirements}
+
+
+def _declared(program: str) -> set[str]:
+    project = _project()
+    return _names(project["dependencies"]) | _names(project["optional-dependencies"][program])
+
+
+def _imported_modules(package: Path) -> set[str]:
+    """Top-level modules a package imports anywhere (module level or inside functions)."""
+    found: set[str] = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found - OWN - set(sys.stdlib_module_names)
+
+
+@pytest.mark.parametrize("program", sorted(PROGRAMS))
+def test_a_program_imports_only_its_declared_dependencies(program: str) -> None:
+    """What a program imports comes from the shared list or its own group, so its image (which
+    installs only those) has it; and nothing leaks in from another program's group."""
+    distributions = importlib.metadata.packages_distributions()
+    undeclared = {
+        module: distributions.get(module, ["?"])
+        for module in _imported_modules(PROGRAMS[program])
+        if not _names(distributions.get(module, [module])) & _declared(program)
+    }
+    assert not undeclared, f"{program} imports {undeclared}: declare them in pyproject.toml"
+
+
+def test_the_groups_split_the_heavy_dependencies() -> None:
+    """The point of the split (docs/images.md): the operator image carries no ccxt, the
+    executor image no kopf/lightkube, neither the fake exchange's aiohttp server."""
+    assert "ccxt" not in _declared("operator")
+    assert not {"kopf", "lightkube"} & _declared("executor")
+    assert "aiohttp" not in _declared("executor") | _declared("operator")
+    groups = _project()["optional-dependencies"]
+    assert groups["all"] == ["fks[executor,operator,fake-exchange]"]
+
+
+@pytest.mark.parametrize("program", ["executor", "operator"])
+def test_each_image_installs_its_group(program: str) -> None:
+    dockerfile = (REPO / f"Dockerfile.{program}").read_text()
+    assert f"pip install --quiet '.[{program}]'" in dockerfile
