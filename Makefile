@@ -81,6 +81,10 @@ bench-intake: venv system-deps ## Webhook intake throughput/latency vs a bare en
 bench-execution: venv ## Alert-to-order latency through the executor vs ccxt create_order direct (< 1 min)
 	$(PY) bench/execution.py
 
+.PHONY: bench-footprint
+bench-footprint: venv ## Executor RSS idle and after 100,000 alerts, start to /ready, image sizes (IMAGE_PREFIX) (1-3 min)
+	$(PY) bench/footprint.py
+
 .PHONY: bench-operator
 bench-operator: venv control-plane ## Operator scale on the local control plane: apply->Deployment, cold start of 200, RSS (~3 min)
 	$(PY) bench/operator_scale.py

@@ -127,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         port=config.listen.port,
         loop="uvloop",
         http="httptools",
+        ws="none",  # no websocket endpoint: nothing of uvicorn's websocket support is loaded
         lifespan="on",
         access_log=False,
         server_header=False,
