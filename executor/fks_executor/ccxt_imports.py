@@ -1,7 +1,7 @@
 """Import ccxt's exchange classes one at a time, without ccxt's package ``__init__`` files.
 
 ``import ccxt``, and every ``import ccxt.<anything>`` (which runs the package ``__init__``
-first), imports all of ccxt's ~110 exchanges, once sync and once async: ~50 MiB of resident
+first), imports all of ccxt's ~100 exchanges, once sync and once async: ~50 MiB of resident
 memory and ~0.4 s per process, spent on classes an executor never uses.
 
 ``lazy_packages()``, called once by ``fks-executor`` at start-up before anything imports ccxt,
@@ -36,8 +36,9 @@ from typing import Any
 
 __all__ = ["exchange_class", "lazy_packages"]
 
-#: A ccxt exchange id: a module of ``ccxt.async_support`` (never ``__init__`` or ``base``'s
-#: dunder friends, which the leading letter excludes).
+#: A ccxt exchange id names a module of ``ccxt.async_support``; the leading letter keeps
+#: ``__init__`` (which would import every exchange) out. ``base`` passes, and is refused
+#: because its module has no ``base`` class.
 _EXCHANGE_ID = re.compile(r"[a-z][a-z0-9_]*")
 _DECIMAL_TO_PRECISION = (
     "decimal_to_precision",

@@ -1,7 +1,7 @@
 """fks-executor imports only the ccxt exchange classes its accounts use (docs/executor.md).
 
 ``import ccxt`` (or any ``import ccxt.<x>`` before ``fks_executor.ccxt_imports.lazy_packages``
-ran) imports all of ccxt's ~110 exchanges twice, ~50 MiB. These tests start the real
+ran) imports all of ccxt's ~100 exchanges twice, ~50 MiB. These tests start the real
 ``fks-executor`` with ``PYTHONPROFILEIMPORTTIME=1`` (``python -X importtime``: every module
 imported is listed on stderr) and fail when a ccxt module beyond those the accounts need is
 imported: a stray ``import ccxt`` on the start-up path brings every exchange back.
