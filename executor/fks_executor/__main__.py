@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
 
     # Heavy imports only once the config is known to be good. ccxt's exchange classes are
-    # imported one at a time, not all ~110 of them (fks_executor/ccxt_imports.py): this must
+    # imported one at a time, not all ~100 of them (fks_executor/ccxt_imports.py): this must
     # run before anything imports ccxt.
     from fks_executor.ccxt_imports import lazy_packages
 
