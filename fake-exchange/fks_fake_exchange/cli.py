@@ -1,4 +1,4 @@
-"""``fks-fake-exchange``: run the Binance-compatible exchange on a loopback port."""
+"""``fks-fake-exchange``: run the fake exchange (Binance or Bybit V5 venue) on a loopback port."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import yaml
 from aiohttp import web
 
 from fks_fake_exchange import __version__
-from fks_fake_exchange.app import create_app
+from fks_fake_exchange.app import VENUES, create_app
 from fks_fake_exchange.config import (
     ApiKeyConfig,
     ConfigError,
@@ -43,10 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fks-fake-exchange",
         description=(
-            "A local Binance-compatible exchange (spot /api/v3 and USD-M futures /fapi) for "
-            "tests, demos and benchmarks. Point ccxt's binance at http://HOST:PORT. "
-            "Control API under /_fake/ (see docs/fake-exchange.md)."
+            "A local exchange for tests, demos and benchmarks: Binance (spot /api/v3 and USD-M "
+            "futures /fapi, the default) or Bybit V5 (--venue bybit: spot and linear USDT "
+            "perpetuals under /v5, unified account). Point ccxt's binance or bybit at "
+            "http://HOST:PORT. Control API under /_fake/ (see docs/fake-exchange.md)."
         ),
+    )
+    parser.add_argument(
+        "--venue",
+        choices=VENUES,
+        default="binance",
+        help="which exchange's API to serve (default binance)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
@@ -156,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.host,
         )
     try:
-        asyncio.run(serve(create_app(config), args.host, args.port, args.access_log))
+        app = create_app(config, venue=args.venue)
+        asyncio.run(serve(app, args.host, args.port, args.access_log))
     except ConfigError as error:
         sys.stderr.write(f"fks-fake-exchange: error: {error}\n")
         return 1

@@ -1,16 +1,25 @@
-"""The fake Binance exchange as a real process, with a typed client for its control API.
+"""The fake exchange as a real process, with a typed client for its control API.
 
-Use it in three ways:
+One process serves one server venue (``fks-fake-exchange --venue binance|bybit``). Tests name
+what they trade on by a :data:`VENUES` entry, a :class:`Venue`: ``binance-spot``, ``binance-usdm``,
+``bybit-spot``, ``bybit-linear`` (the server it needs, the ccxt class, the account market type,
+the ccxt options that load only that venue's markets, a default symbol).
 
-- ``with fake_exchange_process() as fx:`` starts ``fks-fake-exchange`` on a free loopback port
-  (optionally with a config mapping, ``seed_markets`` or credentials) and stops it afterwards;
-- the ``fake_exchange`` pytest fixture: one server per test session, reset before each test
-  (register it with ``pytest_plugins = ["tests.harness.fake_exchange"]`` in a conftest, or import
-  the two fixtures);
+Use it in four ways:
+
+- ``with fake_exchange_process(venue="bybit") as fx:`` starts ``fks-fake-exchange`` on a free
+  loopback port (optionally with a config mapping, ``seed_markets`` or credentials) and stops it;
+- the ``fake_exchange`` / ``fake_bybit`` pytest fixtures: one server per test session and server
+  venue, reset before each test (registered through ``pytest_plugins`` in tests/conftest.py);
+- the ``fake_venue`` fixture, parametrized indirectly by venue name
+  (``@pytest.mark.parametrize("fake_venue", VENUE_NAMES, indirect=True)``): a
+  :class:`VenueExchange` = the reset server for that venue + the :class:`Venue`;
 - ``FakeExchangeClient(base_url)`` to drive the control API of a server started elsewhere.
 
-``FakeExchange.ccxt()`` gives a real ``ccxt.async_support.binance`` pointed at the server (spot-only
-market loading, no rate limiter) and closes it afterwards.
+``FakeExchange.ccxt(venue)`` gives a real ``ccxt.async_support`` instance of the venue's class
+(``binance`` / ``bybit``) pointed at the server (only that venue's markets, no rate limiter) and
+closes it afterwards; ``ccxt_config(venue)`` and ``point(exchange)`` are its two halves, and
+``base_url`` is what an executor account's ``endpoint`` takes.
 """
 
 from __future__ import annotations
@@ -38,6 +47,98 @@ SPOT_ONLY_OPTIONS: dict[str, Any] = {
     "fetchCurrencies": False,
     "fetchMargins": False,
 }
+
+
+@dataclass(frozen=True)
+class Venue:
+    """What a test trades on: a server venue seen through one ccxt class and market type."""
+
+    name: str
+    """``binance-spot``, ``binance-usdm``, ``bybit-spot`` or ``bybit-linear``."""
+    server: str
+    """The ``--venue`` of the fake exchange process it needs: ``binance`` or ``bybit``."""
+    ccxt_id: str
+    """The ccxt class (``ccxt.async_support.<ccxt_id>``), also an executor account's exchange."""
+    market_type: str
+    """ccxt's ``defaultType`` and an executor account's market type: ``spot`` or ``swap``."""
+    options: Mapping[str, Any]
+    """ccxt ``options`` that load only this venue's markets (one market type)."""
+    symbol: str
+    """A default unified symbol on this venue (``BTC/USDT`` or ``BTC/USDT:USDT``)."""
+    market_id: str
+    """That symbol's exchange id (``BTCUSDT``), as the control API and the request log show."""
+    account: str
+    """The control API's ``account`` holding this venue's funds (``set_balances``)."""
+
+    @property
+    def contract(self) -> bool:
+        return self.market_type != "spot"
+
+
+VENUES: dict[str, Venue] = {
+    v.name: v
+    for v in (
+        Venue(
+            name="binance-spot",
+            server="binance",
+            ccxt_id="binance",
+            market_type="spot",
+            options={**SPOT_ONLY_OPTIONS, "defaultType": "spot"},
+            symbol="BTC/USDT",
+            market_id="BTCUSDT",
+            account="spot",
+        ),
+        Venue(
+            name="binance-usdm",
+            server="binance",
+            ccxt_id="binance",
+            market_type="swap",
+            options={
+                "fetchMarkets": {"types": ["linear"]},
+                "fetchCurrencies": False,
+                "fetchMargins": False,
+                "defaultType": "swap",
+            },
+            symbol="BTC/USDT:USDT",
+            market_id="BTCUSDT",
+            account="futures",
+        ),
+        Venue(
+            name="bybit-spot",
+            server="bybit",
+            ccxt_id="bybit",
+            market_type="spot",
+            options={"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot"},
+            symbol="BTC/USDT",
+            market_id="BTCUSDT",
+            account="unified",
+        ),
+        Venue(
+            name="bybit-linear",
+            server="bybit",
+            ccxt_id="bybit",
+            market_type="swap",
+            options={
+                "fetchMarkets": {"types": ["linear"]},
+                "defaultType": "swap",
+                "defaultSubType": "linear",
+            },
+            symbol="BTC/USDT:USDT",
+            market_id="BTCUSDT",
+            account="unified",
+        ),
+    )
+}
+VENUE_NAMES: tuple[str, ...] = tuple(VENUES)
+SERVER_VENUES: tuple[str, ...] = ("binance", "bybit")
+
+
+def venue(name: str) -> Venue:
+    """The :class:`Venue` called ``name`` (a clear error naming the known ones otherwise)."""
+    found = VENUES.get(name)
+    if found is None:
+        raise ValueError(f"unknown venue {name!r}; known: {', '.join(VENUE_NAMES)}")
+    return found
 
 
 class FakeExchangeError(RuntimeError):
@@ -107,7 +208,8 @@ class FakeExchangeClient:
     def set_balances(
         self, balances: Mapping[str, Number], *, account: str = "spot", replace: bool = False
     ) -> None:
-        """Set free amounts (``account`` ``spot`` or ``futures``); ``replace`` zeroes the rest."""
+        """Set free amounts; ``replace`` zeroes the rest. ``account``: ``spot`` or ``futures`` on
+        the Binance server, ``unified`` (``spot`` and ``futures`` too: one wallet) on Bybit's."""
         self._call(
             "POST",
             "/balances",
@@ -137,7 +239,8 @@ class FakeExchangeClient:
         status: str | None = None,
         account: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Every order the exchange recorded (spot, futures, futures-algo), oldest first."""
+        """Every order the exchange recorded, oldest first (``account``: ``spot``, ``futures``,
+        ``futures-algo`` on the Binance server; ``spot``, ``linear`` on Bybit's)."""
         query = {
             k: v
             for k, v in {
@@ -191,7 +294,8 @@ class FakeExchangeClient:
         self._call("DELETE", "/faults")
 
     def set_clock_offset(self, offset_ms: int) -> None:
-        """Skew the server clock (a client then gets -1021 once outside its recvWindow)."""
+        """Skew the server clock (a client then gets -1021 on Binance, retCode 10002 on Bybit,
+        once outside its recvWindow)."""
         self._call("POST", "/clock", {"offsetMs": offset_ms})
 
 
@@ -203,15 +307,29 @@ class FakeExchange(FakeExchangeClient):
     api_key: str = DEFAULT_API_KEY
     secret: str = DEFAULT_SECRET
     process: ManagedProcess | None = field(default=None, repr=False)
+    venue: str = "binance"
+    """The server venue this process runs (``--venue``): ``binance`` or ``bybit``."""
 
-    def ccxt_config(self, **overrides: Any) -> dict[str, Any]:
-        """Constructor options for ``ccxt.binance``: these credentials, no rate limiter,
-        spot-only market loading (one request). ``overrides`` are merged on top."""
+    def resolve_venue(self, name: str | None = None) -> Venue:
+        """``name`` (which must run on this server), or this server's spot venue."""
+        chosen = venue(name if name is not None else f"{self.venue}-spot")
+        if chosen.server != self.venue:
+            raise ValueError(
+                f"venue {chosen.name!r} needs a {chosen.server!r} server, not this "
+                f"{self.venue!r} one"
+            )
+        return chosen
+
+    def ccxt_config(self, venue: str | None = None, **overrides: Any) -> dict[str, Any]:
+        """Constructor options for the venue's ccxt class (default: this server's spot venue):
+        these credentials, no rate limiter, only that venue's markets loaded. ``overrides`` are
+        merged on top (``options`` key by key)."""
+        chosen = self.resolve_venue(venue)
         config: dict[str, Any] = {
             "apiKey": self.api_key,
             "secret": self.secret,
             "enableRateLimit": False,
-            "options": dict(SPOT_ONLY_OPTIONS),
+            "options": dict(chosen.options),
         }
         options = overrides.pop("options", None)
         config.update(overrides)
@@ -225,12 +343,18 @@ class FakeExchange(FakeExchangeClient):
             key: self.base_url + urlsplit(url).path for key, url in exchange.urls["api"].items()
         }
 
+    def ccxt_class_name(self, venue: str | None = None) -> str:
+        """The ``ccxt`` / ``ccxt.async_support`` class name of the venue: binance, bybit."""
+        return self.resolve_venue(venue).ccxt_id
+
     @contextlib.asynccontextmanager
-    async def ccxt(self, **overrides: Any) -> AsyncIterator[Any]:
-        """A real ``ccxt.async_support.binance`` pointed at this exchange, closed afterwards."""
+    async def ccxt(self, venue: str | None = None, **overrides: Any) -> AsyncIterator[Any]:
+        """A real ``ccxt.async_support`` instance of the venue's class (default: this server's
+        spot venue) pointed at this exchange, closed afterwards."""
         import ccxt.async_support as ccxt_async
 
-        exchange = ccxt_async.binance(self.ccxt_config(**overrides))
+        cls = getattr(ccxt_async, self.ccxt_class_name(venue))
+        exchange = cls(self.ccxt_config(venue, **overrides))
         self.point(exchange)
         try:
             yield exchange
@@ -255,15 +379,19 @@ def fake_exchange_argv(port: int, *extra: str) -> list[str]:
 def fake_exchange_process(
     config: Mapping[str, Any] | None = None,
     *,
+    venue: str = "binance",
     seed_markets: str | None = None,
     api_key: str | None = None,
     secret: str | None = None,
     extra_args: Sequence[str] = (),
     attempts: int = 3,
 ) -> Iterator[FakeExchange]:
-    """Start ``fks-fake-exchange`` on a free loopback port; stop it (SIGTERM) on exit."""
+    """Start ``fks-fake-exchange --venue VENUE`` (``binance`` or ``bybit``) on a free loopback
+    port; stop it (SIGTERM) on exit."""
+    if venue not in SERVER_VENUES:
+        raise ValueError(f"unknown server venue {venue!r}; known: {', '.join(SERVER_VENUES)}")
     with tempfile.TemporaryDirectory(prefix="fks-fake-exchange-") as tmp:
-        args = list(extra_args)
+        args = ["--venue", venue, *extra_args]
         if config is not None:
             path = Path(tmp) / "config.json"
             path.write_text(json.dumps(config, default=str))
@@ -282,6 +410,7 @@ def fake_exchange_process(
                 api_key=api_key or DEFAULT_API_KEY,
                 secret=secret or DEFAULT_SECRET,
                 process=proc,
+                venue=venue,
             )
             try:
                 proc.wait_ready(exchange.healthy, timeout=30)
@@ -310,3 +439,46 @@ def fake_exchange(fake_exchange_server: FakeExchange) -> Iterator[FakeExchange]:
     fake_exchange_server.reset()
     yield fake_exchange_server
     fake_exchange_server.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_bybit_server() -> Iterator[FakeExchange]:
+    """One default-config fake exchange process running the Bybit V5 venue, for the session."""
+    with fake_exchange_process(venue="bybit") as exchange:
+        yield exchange
+
+
+@pytest.fixture
+def fake_bybit(fake_bybit_server: FakeExchange) -> Iterator[FakeExchange]:
+    """The session's Bybit fake exchange, reset to its start-up state for this test."""
+    fake_bybit_server.reset()
+    yield fake_bybit_server
+    fake_bybit_server.reset()
+
+
+@dataclass(frozen=True)
+class VenueExchange:
+    """A reset fake exchange server and the venue a test trades on through it."""
+
+    fake: FakeExchange
+    venue: Venue
+
+    @contextlib.asynccontextmanager
+    async def ccxt(self, **overrides: Any) -> AsyncIterator[Any]:
+        """A real ccxt instance of this venue pointed at the server, closed afterwards."""
+        async with self.fake.ccxt(self.venue.name, **overrides) as exchange:
+            yield exchange
+
+
+_SERVER_FIXTURES = {"binance": "fake_exchange_server", "bybit": "fake_bybit_server"}
+
+
+@pytest.fixture
+def fake_venue(request: pytest.FixtureRequest) -> Iterator[VenueExchange]:
+    """The session server for the venue named by the (indirect) parameter, reset for this test:
+    ``@pytest.mark.parametrize("fake_venue", VENUE_NAMES, indirect=True)``."""
+    chosen = venue(getattr(request, "param", "binance-spot"))
+    server: FakeExchange = request.getfixturevalue(_SERVER_FIXTURES[chosen.server])
+    server.reset()
+    yield VenueExchange(fake=server, venue=chosen)
+    server.reset()
