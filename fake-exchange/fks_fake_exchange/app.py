@@ -1,5 +1,6 @@
-"""The aiohttp application: routes of every API, the request pipeline (loopback-only control
-API, request log and counters, fault injection, Binance error bodies)."""
+"""The aiohttp application: the routes of one venue's API (Binance's or Bybit V5's) and the
+control API, and the request pipeline (loopback-only control API, request log and counters,
+fault injection, the venue's error bodies)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,47 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from fks_fake_exchange import api_futures, api_sapi, api_spot, control
+from fks_fake_exchange import (
+    api_futures,
+    api_sapi,
+    api_spot,
+    bybit_api_account,
+    bybit_api_market,
+    bybit_api_position,
+    bybit_api_trade,
+    bybit_errors,
+    bybit_web,
+    control,
+)
+from fks_fake_exchange.bybit_errors import BybitError
 from fks_fake_exchange.config import ExchangeConfig
 from fks_fake_exchange.errors import ApiError, unknown_error
 from fks_fake_exchange.faults import Fault
 from fks_fake_exchange.state import Exchange, LoggedRequest
-from fks_fake_exchange.web import EXCHANGE, error_response, exchange, params_of, raw_parts
+from fks_fake_exchange.web import EXCHANGE, VENUE, error_response, exchange, params_of, raw_parts
 
 log = logging.getLogger("fks_fake_exchange")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ORDER_PATHS = frozenset(
-    {api_spot.ORDER_PATH, api_spot.OCO_PATH, api_futures.ORDER_PATH, api_futures.ALGO_ORDER_PATH}
+    {
+        api_spot.ORDER_PATH,
+        api_spot.OCO_PATH,
+        api_futures.ORDER_PATH,
+        api_futures.ALGO_ORDER_PATH,
+        bybit_api_trade.ORDER_PATH,
+    }
 )
+VENUES = ("binance", "bybit")
+_ROUTES = {
+    "binance": (api_spot.routes, api_futures.routes, api_sapi.routes),
+    "bybit": (
+        bybit_api_market.routes,
+        bybit_api_account.routes,
+        bybit_api_trade.routes,
+        bybit_api_position.routes,
+    ),
+}
 
 
 class ConnectionDropped(Exception):
@@ -45,15 +74,24 @@ def _drop(request: web.Request) -> None:
     raise ConnectionDropped
 
 
+def _bybit_error(request: web.Request, error: BybitError) -> web.Response:
+    request[bybit_web.REJECTED] = True
+    return bybit_web.error_response(error, exchange(request).now())
+
+
 async def _run(handler: Handler, request: web.Request) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as error:
         return error_response(error)
+    except BybitError as error:
+        return _bybit_error(request, error)
     except web.HTTPException:
         raise
     except Exception:
         log.exception("unexpected error handling %s %s", request.method, request.path)
+        if request.app[VENUE] == "bybit":
+            return _bybit_error(request, bybit_errors.server_error())
         return error_response(unknown_error())
 
 
@@ -66,6 +104,8 @@ async def _before(fault: Fault, request: web.Request, ex: Exchange) -> web.Strea
         status, body, content_type = fault.http_body()
         return web.Response(text=body, status=status, content_type=content_type)
     elif kind in ("rate_limit", "ban", "reject"):
+        if ex.venue == "bybit":
+            return _bybit_error(request, fault.bybit_error())
         return error_response(fault.error(ex.now()))
     elif kind == "drop":
         _drop(request)
@@ -114,7 +154,8 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
             if fault is not None:
                 await _after(fault, request)
         status = response.status
-        if is_order and 400 <= status < 500 and status not in (418, 429):
+        rejected = request.get(bybit_web.REJECTED, False) and fault is None
+        if is_order and (rejected or (400 <= status < 500 and status not in (418, 429))):
             ex.stats.orders_rejected += 1
         return response
     except ConnectionDropped:
@@ -129,8 +170,11 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
 
 async def _record(ex: Exchange, request: web.Request, status: int, fault: Fault | None) -> None:
     try:
-        params = dict(await params_of(request))
-    except ApiError:
+        if ex.venue == "bybit":
+            params = dict(await bybit_web.params_of(request))
+        else:
+            params = dict(await params_of(request))
+    except (ApiError, BybitError):
         params = {}
     params.pop("signature", None)
     ex.log(
@@ -145,11 +189,14 @@ async def _record(ex: Exchange, request: web.Request, status: int, fault: Fault 
     )
 
 
-def create_app(config: ExchangeConfig) -> web.Application:
+def create_app(config: ExchangeConfig, venue: str = "binance") -> web.Application:
+    """The server of one venue: ``binance`` (/api, /fapi, /sapi) or ``bybit`` (/v5)."""
+    if venue not in VENUES:
+        raise ValueError(f"unknown venue {venue!r}; known: {', '.join(VENUES)}")
     app = web.Application(middlewares=[pipeline], client_max_size=64 * 1024)
-    app[EXCHANGE] = Exchange(config)
-    app.add_routes(api_spot.routes)
-    app.add_routes(api_futures.routes)
-    app.add_routes(api_sapi.routes)
+    app[EXCHANGE] = Exchange(config, venue=venue)
+    app[VENUE] = venue
+    for table in _ROUTES[venue]:
+        app.add_routes(table)
     app.add_routes(control.routes)
     return app

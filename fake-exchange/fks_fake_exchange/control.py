@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from fks_fake_exchange import bybit_control
 from fks_fake_exchange.config import describe_validation_error
 from fks_fake_exchange.decimals import ZERO, fmt_plain
 from fks_fake_exchange.faults import FaultSpec
@@ -24,6 +25,7 @@ from fks_fake_exchange.web import exchange
 routes = web.RouteTableDef()
 PREFIX = "/_fake"
 M = TypeVar("M", bound=BaseModel)
+OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED", "New", "PartiallyFilled", "Untriggered")
 
 
 class ControlError(Exception):
@@ -42,7 +44,7 @@ class PricesBody(_Body):
 
 class BalancesBody(_Body):
     balances: dict[str, Annotated[Decimal, Field(ge=0)]]
-    account: Literal["spot", "futures"] = "spot"
+    account: Literal["spot", "futures", "unified"] = "spot"
     replace: bool = False
 
 
@@ -71,6 +73,8 @@ def prices_view(ex: Exchange) -> dict[str, str]:
 
 
 def balances_view(ex: Exchange) -> dict[str, object]:
+    if ex.bybit is not None:
+        return bybit_control.balances_view(ex.bybit, ex.now())
     return {
         "spot": {
             asset: {"free": fmt_plain(b.free), "locked": fmt_plain(b.locked)}
@@ -89,6 +93,8 @@ def balances_view(ex: Exchange) -> dict[str, object]:
 
 
 def all_orders(ex: Exchange) -> list[dict[str, object]]:
+    if ex.bybit is not None:
+        return bybit_control.all_orders(ex.bybit)
     orders: list[dict[str, object]] = []
     for spot in sorted(ex.spot.all(), key=lambda o: o.order_id):
         orders.append({"account": "spot", **query_view(spot)})
@@ -117,7 +123,7 @@ async def state(request: web.Request) -> web.Response:
             "openOrders": sum(
                 1
                 for o in all_orders(ex)
-                if o.get("status") in ("NEW", "PARTIALLY_FILLED") or o.get("algoStatus") == "NEW"
+                if o.get("status") in OPEN_STATUSES or o.get("algoStatus") == "NEW"
             ),
             "faults": [f.view() for f in ex.faults.active()],
         }
@@ -161,7 +167,16 @@ async def set_balances(request: web.Request) -> web.Response:
     for asset in body.balances:
         if not asset.isalnum() or not asset.isupper():
             raise ControlError(f"asset {asset!r} must be capitals/digits, e.g. USDT")
-    if body.account == "spot":
+    if ex.bybit is not None or body.account == "unified":
+        if ex.bybit is None:
+            raise ControlError("account 'unified' is the Bybit venue's; use spot or futures")
+        # one wallet: spot, futures and unified all name it
+        if body.replace:
+            for bal in ex.spot.balances.values():
+                bal.free = ZERO
+        for asset, amount in body.balances.items():
+            ex.spot.set_free(asset, amount)
+    elif body.account == "spot":
         if body.replace:
             for bal in ex.spot.balances.values():
                 bal.free = ZERO
@@ -197,6 +212,8 @@ async def orders(request: web.Request) -> web.Response:
 @routes.get(f"{PREFIX}/trades")
 async def trades(request: web.Request) -> web.Response:
     ex = exchange(request)
+    if ex.bybit is not None:
+        return ok({"trades": bybit_control.trades(ex.bybit)})
     return ok({"trades": [trade_view(t) for t in ex.spot.trades]})
 
 

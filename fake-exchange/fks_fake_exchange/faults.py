@@ -24,7 +24,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fks_fake_exchange import bybit_errors as be
 from fks_fake_exchange import errors
+from fks_fake_exchange.bybit_errors import BybitError
 from fks_fake_exchange.errors import ApiError
 
 FaultKind = Literal["latency", "http_error", "rate_limit", "ban", "reject", "drop", "lost_answer"]
@@ -59,6 +61,25 @@ PRESETS: dict[str, tuple[int, str, int]] = {
     "unknown_error": (-1000, "An unknown error occured while processing the request.", 500),
     "margin_insufficient": (-2019, errors.MARGIN_INSUFFICIENT, 400),
 }
+
+# The same presets on the Bybit venue: (retCode, retMsg), answered in HTTP 200 like Bybit.
+BYBIT_PRESETS: dict[str, tuple[int, str]] = {
+    "insufficient_balance": (be.MARGIN_NOT_ENOUGH, "ab not enough for new order"),
+    "lot_size": (be.PARAMS_ERROR, "Qty invalid: not a multiple of qtyStep"),
+    "price_filter": (be.PARAMS_ERROR, "params error: price invalid"),
+    "notional": (be.ORDER_VALUE_TOO_LOW, "The order value is below the minimum"),
+    "duplicate_order": (be.DUPLICATE_ORDER_LINK_ID, "OrderLinkedID is duplicate"),
+    "market_closed": (110066, "No trading is allowed at the current time"),
+    "unknown_order": (be.ORDER_NOT_FOUND, "Order does not exist."),
+    "order_not_found": (be.ORDER_NOT_FOUND, "Order does not exist."),
+    "invalid_signature": (be.INVALID_SIGN, "error sign! please check your signature"),
+    "invalid_api_key": (be.INVALID_API_KEY, "API key is invalid."),
+    "timestamp": (be.TIMESTAMP_ERROR, "invalid request, please check your server timestamp"),
+    "unknown_error": (be.SERVER_ERROR, "Server error."),
+    "margin_insufficient": (be.MARGIN_NOT_ENOUGH, "ab not enough for new order"),
+}
+BYBIT_RATE_LIMIT_MSG = "Too many visits. Exceeded the API Rate Limit."
+BYBIT_BAN_MSG = "access too frequent"
 
 RATE_LIMIT_MSG = (
     "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. "
@@ -174,6 +195,32 @@ class Fault:
         assert spec.code is not None
         assert spec.msg is not None
         return ApiError(spec.code, spec.msg, status=spec.status or 400)
+
+    def bybit_error(self) -> BybitError:
+        """The Bybit venue's answer to a ``reject``, ``rate_limit`` or ``ban`` fault: retCode
+        10006 in HTTP 200 for the API-key rate limit; HTTP 403 for an IP over its limit."""
+        spec = self.spec
+        if spec.kind == "rate_limit":
+            headers = {
+                "X-Bapi-Limit": "20",
+                "X-Bapi-Limit-Status": "0",
+                "X-Bapi-Limit-Reset-Timestamp": "0",
+                "Retry-After": str(spec.retryAfter),
+            }
+            return BybitError(be.TOO_MANY_VISITS, BYBIT_RATE_LIMIT_MSG, headers=headers)
+        if spec.kind == "ban":
+            return BybitError(
+                be.TOO_MANY_VISITS,
+                BYBIT_BAN_MSG,
+                status=403,
+                headers={"Retry-After": str(spec.retryAfter)},
+            )
+        if spec.preset is not None:
+            code, msg = BYBIT_PRESETS[spec.preset]
+            return BybitError(code, msg, status=spec.status or 200)
+        assert spec.code is not None
+        assert spec.msg is not None
+        return BybitError(spec.code, spec.msg, status=spec.status or 200)
 
     def http_body(self) -> tuple[int, str, str]:
         """(status, body, content type) of an ``http_error`` fault."""

@@ -9,7 +9,7 @@ available balance (wallet + unrealised PnL - margin in use), else -2019.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -138,7 +138,7 @@ class FuturesEngine:
     fee_rate: Decimal
     default_leverage: int
     initial_wallet: Mapping[str, Decimal]
-    wallet: dict[str, Decimal] = field(init=False)
+    wallet: MutableMapping[str, Decimal] = field(init=False)  # Bybit's: the spot balances
     positions: dict[str, Position] = field(init=False)
     leverage: dict[str, int] = field(init=False)
     orders: dict[int, FuturesOrder] = field(init=False)

@@ -11,6 +11,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from fks_fake_exchange.bybit_account import BybitAccount
 from fks_fake_exchange.config import ExchangeConfig
 from fks_fake_exchange.faults import FaultBook
 from fks_fake_exchange.futures import FuturesEngine
@@ -74,8 +75,14 @@ class PriceError(ValueError):
 
 
 class Exchange:
-    def __init__(self, config: ExchangeConfig, clock: Clock | None = None) -> None:
+    """``venue`` ``binance``: separate spot and USD-M futures accounts; ``bybit``: one unified
+    account (:attr:`bybit`) whose linear positions draw on the spot balances."""
+
+    def __init__(
+        self, config: ExchangeConfig, clock: Clock | None = None, venue: str = "binance"
+    ) -> None:
         self.config = config
+        self.venue = venue
         self.clock = clock or Clock()
         self.keys = config.secrets_by_key()
         self.spot_markets, self.futures_markets = build_markets(config)
@@ -96,6 +103,11 @@ class Exchange:
             cfg.futuresFeeRate,
             cfg.futuresLeverage,
             cfg.futuresBalances,
+        )
+        self.bybit = (
+            BybitAccount(self.spot, self.futures, self.clock.now_ms)
+            if self.venue == "bybit"
+            else None
         )
         self.faults = FaultBook()
         self.stats = Stats()
@@ -132,6 +144,8 @@ class Exchange:
             self.spot.on_price(market_id)
         if market_id in self.futures_markets:
             self.futures.on_price(market_id)
+        if self.bybit is not None:
+            self.bybit.on_price(market_id)
         return market_id
 
     def log(self, entry: LoggedRequest) -> None:

@@ -16,6 +16,7 @@ from fks_fake_exchange.params import Params, merge_params
 from fks_fake_exchange.state import Exchange
 
 EXCHANGE = web.AppKey("exchange", Exchange)
+VENUE = web.AppKey("venue", str)
 _RAW = "fks.raw"
 _PARAMS = "fks.params"
 JSON_TYPE = "application/json"

@@ -1,0 +1,382 @@
+"""The JSON shapes of Bybit V5 answers (the ``result`` part): instruments, tickers, orders,
+executions, positions and the unified wallet. Numbers are strings, as on Bybit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fks_fake_exchange import marketdata
+from fks_fake_exchange.bybit_account import BybitAccount, BybitOrder
+from fks_fake_exchange.decimals import ZERO, fmt_plain
+from fks_fake_exchange.futures import FuturesFill, FuturesOrder
+from fks_fake_exchange.markets import Market
+from fks_fake_exchange.orders import Fill, SpotOrder
+
+LAUNCH_TIME = "1584230400000"
+STATUSES = {
+    "NEW": "New",
+    "PARTIALLY_FILLED": "PartiallyFilled",
+    "FILLED": "Filled",
+    "CANCELED": "Cancelled",
+    "EXPIRED": "Cancelled",
+}
+OPEN_STATUSES = frozenset({"New", "PartiallyFilled", "Untriggered"})
+
+
+def f(value: Decimal) -> str:
+    return fmt_plain(value)
+
+
+def _opt(value: Decimal | None) -> str:
+    return "" if value is None else f(value)
+
+
+# --- market data -----------------------------------------------------------------------------
+
+
+def spot_instrument(market: Market) -> dict[str, object]:
+    return {
+        "symbol": market.symbol,
+        "baseCoin": market.base,
+        "quoteCoin": market.quote,
+        "innovation": "0",
+        "status": "Trading",
+        "marginTrading": "none",
+        "stTag": "0",
+        "lotSizeFilter": {
+            "basePrecision": f(market.step_size),
+            "quotePrecision": "0.00000001",
+            "minOrderQty": f(market.min_qty),
+            "maxOrderQty": f(market.max_qty),
+            "minOrderAmt": f(market.min_notional),
+            "maxOrderAmt": f(market.max_notional),
+        },
+        "priceFilter": {"tickSize": f(market.tick_size)},
+        "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.05"},
+    }
+
+
+def linear_instrument(market: Market, max_leverage: int) -> dict[str, object]:
+    return {
+        "symbol": market.symbol,
+        "contractType": "LinearPerpetual",
+        "status": "Trading",
+        "baseCoin": market.base,
+        "quoteCoin": market.quote,
+        "launchTime": LAUNCH_TIME,
+        "deliveryTime": "0",
+        "deliveryFeeRate": "",
+        "priceScale": str(market.price_decimals),
+        "leverageFilter": {
+            "minLeverage": "1",
+            "maxLeverage": f"{max_leverage}.00",
+            "leverageStep": "1",
+        },
+        "priceFilter": {
+            "minPrice": f(market.min_price),
+            "maxPrice": f(market.max_price),
+            "tickSize": f(market.tick_size),
+        },
+        "lotSizeFilter": {
+            "maxOrderQty": f(market.max_qty),
+            "minOrderQty": f(market.min_qty),
+            "qtyStep": f(market.step_size),
+            "postOnlyMaxOrderQty": f(market.max_qty),
+            "maxMktOrderQty": f(market.market_max_qty),
+            "minNotionalValue": f(market.min_notional),
+        },
+        "unifiedMarginTrade": True,
+        "fundingInterval": 480,
+        "settleCoin": market.quote,
+        "copyTrading": "both",
+        "upperFundingRate": "0.00375",
+        "lowerFundingRate": "-0.00375",
+        "isPreListing": False,
+        "preListingInfo": None,
+    }
+
+
+def ticker(market: Market, price: Decimal, now: int) -> dict[str, object]:
+    """A spot ticker, or a linear one (with ``openInterestValue``, how ccxt tells them apart)."""
+    day = marketdata.ticker_24hr(market, price, now)
+    open_ = Decimal(str(day["openPrice"]))
+    view: dict[str, object] = {
+        "symbol": market.symbol,
+        "bid1Price": f(price),
+        "bid1Size": f(market.min_qty * 100),
+        "ask1Price": f(price + market.tick_size),
+        "ask1Size": f(market.min_qty * 100),
+        "lastPrice": f(price),
+        "prevPrice24h": f(open_),
+        "price24hPcnt": f(((price - open_) / open_).quantize(Decimal("0.000001"))),
+        "highPrice24h": f(Decimal(str(day["highPrice"]))),
+        "lowPrice24h": f(Decimal(str(day["lowPrice"]))),
+        "turnover24h": f(Decimal(str(day["quoteVolume"]))),
+        "volume24h": f(Decimal(str(day["volume"]))),
+    }
+    if market.kind == "spot":
+        view["usdIndexPrice"] = f(price)
+        return view
+    open_interest = (market.min_qty * 100_000).normalize()
+    view.update(
+        {
+            "indexPrice": f(price),
+            "markPrice": f(price),
+            "prevPrice1h": f(price),
+            "openInterest": f(open_interest),
+            "openInterestValue": f(open_interest * price),
+            "fundingRate": "0.0001",
+            "nextFundingTime": str((now // 28_800_000 + 1) * 28_800_000),
+            "predictedDeliveryPrice": "",
+            "basisRate": "",
+            "deliveryFeeRate": "",
+            "deliveryTime": "0",
+            "basis": "",
+        }
+    )
+    return view
+
+
+# --- orders and executions ------------------------------------------------------------------
+
+
+def _fills(account: BybitAccount, order: BybitOrder) -> list[Fill] | list[FuturesFill]:
+    if order.category == "spot":
+        return account.spot.orders[order.engine_id].fills
+    return [t for t in account.futures.trades if t.order_id == order.engine_id]
+
+
+def order_status(account: BybitAccount, order: BybitOrder) -> str:
+    return STATUSES.get(account.engine_order(order).status, "New")
+
+
+def order_view(account: BybitAccount, order: BybitOrder) -> dict[str, object]:
+    engine = account.engine_order(order)
+    fills = _fills(account, order)
+    fee = sum((fill.commission for fill in fills), ZERO)
+    executed = engine.executed_qty
+    value = engine.cum_quote if isinstance(engine, FuturesOrder) else engine.cumm_quote_qty
+    is_market = engine.type == "MARKET"
+    if isinstance(engine, SpotOrder) and order.market_unit == "quoteCoin":
+        qty, leaves = engine.orig_quote_qty, ZERO
+    else:
+        qty = engine.orig_qty
+        leaves = engine.orig_qty - executed if engine.is_open else ZERO
+    price = ZERO if is_market else engine.price
+    view: dict[str, object] = {
+        "orderId": order.order_id,
+        "orderLinkId": order.link_id,
+        "blockTradeId": "",
+        "symbol": order.symbol,
+        "price": f(price),
+        "qty": f(qty),
+        "side": "Buy" if engine.side == "BUY" else "Sell",
+        "isLeverage": "0" if order.category == "spot" else "",
+        "positionIdx": 0,
+        "orderStatus": order_status(account, order),
+        "createType": order.create_type,
+        "cancelType": order.cancel_type,
+        "rejectReason": "EC_NoError",
+        "avgPrice": f(value / executed) if executed else "0",
+        "leavesQty": f(leaves),
+        "leavesValue": f(leaves * price),
+        "cumExecQty": f(executed),
+        "cumExecValue": f(value),
+        "cumExecFee": f(fee),
+        "cumFeeDetail": {fills[0].commission_asset: f(fee)} if fills else {},
+        "timeInForce": order.time_in_force,
+        "orderType": "Market" if is_market else "Limit",
+        "stopOrderType": order.stop_order_type,
+        "orderIv": "",
+        "triggerPrice": f(order.trigger_price),
+        "takeProfit": _opt(order.take_profit),
+        "stopLoss": _opt(order.stop_loss),
+        "tpTriggerBy": "LastPrice" if order.take_profit is not None else "",
+        "slTriggerBy": "LastPrice" if order.stop_loss is not None else "",
+        "tpLimitPrice": "0",
+        "slLimitPrice": "0",
+        "triggerDirection": 0,
+        "triggerBy": "LastPrice" if order.trigger_price else "",
+        "reduceOnly": isinstance(engine, FuturesOrder) and engine.reduce_only,
+        "closeOnTrigger": False,
+        "placeType": "",
+        "smpType": "None",
+        "smpGroup": 0,
+        "smpOrderId": "",
+        "createdTime": str(engine.time),
+        "updatedTime": str(engine.update_time),
+    }
+    if order.category == "spot":
+        view["marketUnit"] = order.market_unit
+    else:  # ccxt tells a contract order by this key
+        view["tpslMode"] = "Full" if order.take_profit or order.stop_loss else ""
+    return view
+
+
+def execution_view(
+    account: BybitAccount, order: BybitOrder, fill: Fill | FuturesFill
+) -> dict[str, object]:
+    engine = account.engine_order(order)
+    is_spot = order.category == "spot"
+    view: dict[str, object] = {
+        "symbol": fill.symbol,
+        "orderId": order.order_id,
+        "orderLinkId": order.link_id,
+        "side": "Buy" if fill.side == "BUY" else "Sell",
+        "orderPrice": f(engine.price),
+        "orderQty": f(engine.orig_qty),
+        "leavesQty": "0",
+        "createType": order.create_type,
+        "orderType": "Market" if engine.type == "MARKET" else "Limit",
+        "stopOrderType": order.stop_order_type,
+        "execFee": f(fill.commission),
+        "execId": str(fill.trade_id),
+        "execPrice": f(fill.price),
+        "execQty": f(fill.qty),
+        "execType": "Trade",
+        "execValue": f(fill.quote_qty),
+        "execTime": str(fill.time),
+        "isMaker": fill.is_maker,
+        "feeRate": f(
+            fill.commission / (fill.qty if is_spot and fill.side == "BUY" else fill.quote_qty)
+        )
+        if fill.commission
+        else "0",
+        "tradeIv": "",
+        "markIv": "",
+        "markPrice": f(fill.price),
+        "indexPrice": "" if is_spot else f(fill.price),
+        "underlyingPrice": "",
+        "blockTradeId": "",
+        "closedSize": "" if is_spot else f(_closed(fill)),
+        "seq": fill.trade_id,
+    }
+    if is_spot:
+        view["feeCurrency"] = fill.commission_asset
+    return view
+
+
+def _closed(fill: Fill | FuturesFill) -> Decimal:
+    return fill.qty if isinstance(fill, FuturesFill) and fill.realized_pnl != 0 else ZERO
+
+
+# --- positions and wallet ----------------------------------------------------------------------
+
+
+def position_view(account: BybitAccount, symbol: str, now: int) -> dict[str, object]:
+    engine = account.futures
+    position = engine.positions[symbol]
+    price = engine.price_of(symbol)
+    size = abs(position.qty)
+    leverage = engine.leverage[symbol]
+    guard = account.protection.get(symbol)
+    realized = sum(
+        (t.realized_pnl - t.commission for t in engine.trades if t.symbol == symbol), ZERO
+    )
+    side = "" if position.qty == 0 else ("Buy" if position.qty > 0 else "Sell")
+    return {
+        "positionIdx": 0,
+        "riskId": 1,
+        "riskLimitValue": "2000000",
+        "symbol": symbol,
+        "side": side,
+        "size": f(size),
+        "avgPrice": f(position.entry_price),
+        "positionValue": f(size * position.entry_price),
+        "tradeMode": 1 if account.margin_mode == "ISOLATED_MARGIN" else 0,
+        "autoAddMargin": 0,
+        "positionStatus": "Normal",
+        "leverage": str(leverage),
+        "markPrice": f(price),
+        "liqPrice": "",
+        "bustPrice": "",
+        "positionIM": f(engine.position_margin(symbol)),
+        "positionMM": f(engine.position_margin(symbol) / 10),
+        "positionBalance": "0",
+        "tpslMode": "Full",
+        "takeProfit": _opt(guard.take_profit if guard else None) or "0",
+        "stopLoss": _opt(guard.stop_loss if guard else None) or "0",
+        "trailingStop": "0",
+        "sessionAvgPrice": "",
+        "delta": "",
+        "gamma": "",
+        "vega": "",
+        "theta": "",
+        "unrealisedPnl": f(engine.unrealized(symbol)),
+        "curRealisedPnl": f(realized) if size else "0",
+        "cumRealisedPnl": f(realized),
+        "adlRankIndicator": 2 if size else 0,
+        "createdTime": LAUNCH_TIME,
+        "updatedTime": str(position.update_time or now),
+        "seq": position.update_time,
+        "isReduceOnly": False,
+        "mmrSysUpdatedTime": "",
+        "leverageSysUpdatedTime": "",
+    }
+
+
+def wallet_view(
+    account: BybitAccount, coins: set[str] | None, prices: dict[str, Decimal]
+) -> dict[str, object]:
+    """The UNIFIED account: per coin wallet balance (free + locked in spot orders), the linear
+    positions' and orders' initial margin and unrealised PnL; ``availableToWithdraw`` is ``""``
+    as on Bybit's UTA 2.0."""
+    futures = account.futures
+    entries = []
+    totals = {"wallet": ZERO, "equity": ZERO, "im": ZERO, "upnl": ZERO}
+    for coin, bal in sorted(account.spot.balances.items()):
+        if coins is not None and coin not in coins:
+            continue
+        symbols = [s for s, m in futures.markets.items() if m.quote == coin]
+        position_im = sum((futures.position_margin(s) for s in symbols), ZERO)
+        order_im = sum((futures.order_margin(s) for s in symbols), ZERO)
+        upnl = sum((futures.unrealized(s) for s in symbols), ZERO)
+        wallet = bal.free + bal.locked
+        usd = Decimal(1) if coin in ("USDT", "USDC") else prices.get(f"{coin}USDT", ZERO)
+        totals["wallet"] += wallet * usd
+        totals["equity"] += (wallet + upnl) * usd
+        totals["im"] += (position_im + order_im) * usd
+        totals["upnl"] += upnl * usd
+        entries.append(
+            {
+                "coin": coin,
+                "equity": f(wallet + upnl),
+                "usdValue": f((wallet + upnl) * usd),
+                "walletBalance": f(wallet),
+                "locked": f(bal.locked),
+                "spotHedgingQty": "0",
+                "borrowAmount": "0",
+                "accruedInterest": "0",
+                "availableToWithdraw": "",
+                "availableToBorrow": "",
+                "bonus": "0",
+                "totalOrderIM": f(order_im),
+                "totalPositionIM": f(position_im),
+                "totalPositionMM": f(position_im / 10),
+                "unrealisedPnl": f(upnl),
+                "cumRealisedPnl": "0",
+                "marginCollateral": True,
+                "collateralSwitch": True,
+            }
+        )
+    im = totals["im"]
+    return {
+        "list": [
+            {
+                "accountType": "UNIFIED",
+                "totalEquity": f(totals["equity"]),
+                "totalWalletBalance": f(totals["wallet"]),
+                "totalMarginBalance": f(totals["equity"]),
+                "totalAvailableBalance": f(totals["equity"] - im),
+                "totalPerpUPL": f(totals["upnl"]),
+                "totalInitialMargin": f(im),
+                "totalMaintenanceMargin": f(im / 10),
+                "accountIMRate": f((im / totals["equity"]).quantize(Decimal("0.0001")))
+                if totals["equity"]
+                else "0",
+                "accountMMRate": "0",
+                "accountLTV": "0",
+                "coin": entries,
+            }
+        ]
+    }
