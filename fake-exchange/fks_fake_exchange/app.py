@@ -26,7 +26,7 @@ from fks_fake_exchange import (
 from fks_fake_exchange.bybit_errors import BybitError
 from fks_fake_exchange.config import ExchangeConfig
 from fks_fake_exchange.errors import ApiError, unknown_error
-from fks_fake_exchange.faults import Fault
+from fks_fake_exchange.faults import BYBIT_BAN_MSG, Fault
 from fks_fake_exchange.state import Exchange, LoggedRequest
 from fks_fake_exchange.web import EXCHANGE, VENUE, error_response, exchange, params_of, raw_parts
 
@@ -75,7 +75,8 @@ def _drop(request: web.Request) -> None:
 
 
 def _bybit_error(request: web.Request, error: BybitError) -> web.Response:
-    request[bybit_web.REJECTED] = True
+    # a refusal, as a 4xx is on Binance (a rate limit is not one)
+    request[bybit_web.REJECTED] = error.code != bybit_errors.TOO_MANY_VISITS
     return bybit_web.error_response(error, exchange(request).now())
 
 
@@ -104,6 +105,12 @@ async def _before(fault: Fault, request: web.Request, ex: Exchange) -> web.Strea
         status, body, content_type = fault.http_body()
         return web.Response(text=body, status=status, content_type=content_type)
     elif kind in ("rate_limit", "ban", "reject"):
+        if ex.venue == "bybit" and kind == "ban":  # an IP over its limit: a bare 403
+            return web.Response(
+                text=BYBIT_BAN_MSG,
+                status=403,
+                headers={"Retry-After": str(fault.spec.retryAfter)},
+            )
         if ex.venue == "bybit":
             return _bybit_error(request, fault.bybit_error())
         return error_response(fault.error(ex.now()))
@@ -154,8 +161,11 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
             if fault is not None:
                 await _after(fault, request)
         status = response.status
-        rejected = request.get(bybit_web.REJECTED, False) and fault is None
-        if is_order and (rejected or (400 <= status < 500 and status not in (418, 429))):
+        if ex.venue == "bybit":  # refusals are retCodes in HTTP 200
+            rejected = bool(request.get(bybit_web.REJECTED, False))
+        else:
+            rejected = 400 <= status < 500 and status not in (418, 429)
+        if is_order and rejected:
             ex.stats.orders_rejected += 1
         return response
     except ConnectionDropped:

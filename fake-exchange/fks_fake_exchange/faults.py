@@ -6,9 +6,12 @@ in the order they were added, at most one per request. Kinds:
 
 - ``latency``      wait ``delayMs`` before (``phase: before``) or after handling, then answer.
 - ``http_error``   answer ``status`` (default 500) with a non-JSON body; nothing is processed.
-- ``rate_limit``   429 with Binance's -1003 body and ``Retry-After``; nothing is processed.
-- ``ban``          418 with Binance's ban body and ``Retry-After``; nothing is processed.
-- ``reject``       a Binance error (``preset`` or ``code``/``msg``/``status``); nothing processed.
+- ``rate_limit``   429 with Binance's -1003 body and ``Retry-After`` (Bybit: retCode 10006 in
+                   HTTP 200 with ``X-Bapi-Limit-*`` headers); nothing is processed.
+- ``ban``          418 with Binance's ban body and ``Retry-After`` (Bybit: a bare HTTP 403,
+                   "access too frequent"); nothing is processed.
+- ``reject``       the venue's error (``preset`` or ``code``/``msg``/``status``); nothing
+                   processed. Bybit answers presets with its own retCodes, in HTTP 200.
 - ``drop``         close the connection without an answer; nothing is processed.
 - ``lost_answer``  process the request (the order is recorded), then ``mode: hang`` (hold the
                    answer ``hangMs``, past the client's timeout) or ``mode: drop`` (close the
@@ -197,8 +200,8 @@ class Fault:
         return ApiError(spec.code, spec.msg, status=spec.status or 400)
 
     def bybit_error(self) -> BybitError:
-        """The Bybit venue's answer to a ``reject``, ``rate_limit`` or ``ban`` fault: retCode
-        10006 in HTTP 200 for the API-key rate limit; HTTP 403 for an IP over its limit."""
+        """The Bybit venue's answer to a ``reject`` or ``rate_limit`` fault (retCode 10006 in
+        HTTP 200: the API key's rate limit). A ``ban`` is a bare 403 (see app.py)."""
         spec = self.spec
         if spec.kind == "rate_limit":
             headers = {
@@ -208,13 +211,6 @@ class Fault:
                 "Retry-After": str(spec.retryAfter),
             }
             return BybitError(be.TOO_MANY_VISITS, BYBIT_RATE_LIMIT_MSG, headers=headers)
-        if spec.kind == "ban":
-            return BybitError(
-                be.TOO_MANY_VISITS,
-                BYBIT_BAN_MSG,
-                status=403,
-                headers={"Retry-After": str(spec.retryAfter)},
-            )
         if spec.preset is not None:
             code, msg = BYBIT_PRESETS[spec.preset]
             return BybitError(code, msg, status=spec.status or 200)
