@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import ccxt.async_support as ccxt
+import httpx
 import pytest
 
 from tests.harness.fake_exchange import FakeExchange
@@ -32,8 +33,13 @@ async def test_bad_signature_unknown_key_and_stale_timestamp_are_refused(
             await ex.private_get_v5_account_wallet_balance({"accountType": "UNIFIED"})
         with pytest.raises(ccxt.AuthenticationError, match="10004"):  # a POST body too
             await ex.private_post_v5_order_create(
-                {"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market",
-                 "qty": "0.002"}  # fmt: skip
+                {
+                    "category": "linear",
+                    "symbol": "BTCUSDT",
+                    "side": "Buy",
+                    "orderType": "Market",
+                    "qty": "0.002",
+                }
             )
     async with fake_bybit.ccxt(VENUE, apiKey="unknown-key") as ex:
         with pytest.raises(ccxt.AuthenticationError, match="10003"):
@@ -87,10 +93,8 @@ async def test_fault_before_processing_places_nothing(
     assert stats["ordersRejected"] == (1 if spec["kind"] == "reject" else 0)
 
 
-async def test_rate_limit_answer_is_bybits(fake_bybit: FakeExchange) -> None:
+def test_rate_limit_answer_is_bybits(fake_bybit: FakeExchange) -> None:
     fake_bybit.add_fault("rate_limit", path="/v5/market/time")
-    import httpx
-
     response = httpx.get(f"{fake_bybit.base_url}/v5/market/time", timeout=5)
     assert response.status_code == 200
     assert response.json()["retCode"] == 10006

@@ -165,8 +165,13 @@ async def test_setters_and_their_refusals_with_an_open_position(fake_bybit: Fake
         assert position["leverage"] == 20
         with pytest.raises(ccxt.PermissionDenied, match="100028"):  # UTA: set-margin-mode
             await ex.private_post_v5_position_switch_isolated(
-                {"category": "linear", "symbol": "BTCUSDT", "tradeMode": 1, "buyLeverage": "5",
-                 "sellLeverage": "5"}  # fmt: skip
+                {
+                    "category": "linear",
+                    "symbol": "BTCUSDT",
+                    "tradeMode": 1,
+                    "buyLeverage": "5",
+                    "sellLeverage": "5",
+                }
             )
     state = fake_bybit.state()
     assert state["balances"]["futures"]["positions"][0]["leverage"] == "20"

@@ -48,8 +48,15 @@ def test_linear_margin_holds_spot_buying_power(ex: Exchange) -> None:
 
 
 def test_order_link_id_is_unique_across_categories_and_closed_orders(ex: Exchange) -> None:
-    _place(ex, "spot", side="Buy", orderType="Market", qty="0.001", marketUnit="baseCoin",
-           orderLinkId="x")  # fmt: skip
+    _place(
+        ex,
+        "spot",
+        side="Buy",
+        orderType="Market",
+        qty="0.001",
+        marketUnit="baseCoin",
+        orderLinkId="x",
+    )
     assert _code(ex, "linear", side="Buy", orderType="Market", qty="0.01", orderLinkId="x") == (
         110072
     )
@@ -57,8 +64,16 @@ def test_order_link_id_is_unique_across_categories_and_closed_orders(ex: Exchang
 
 def test_attached_stop_loss_triggers_on_a_resting_order_filled_later(ex: Exchange) -> None:
     assert ex.bybit is not None
-    _place(ex, "linear", side="Buy", orderType="Limit", qty="0.01", price="67000",
-           takeProfit="70000", stopLoss="66000")  # fmt: skip
+    _place(
+        ex,
+        "linear",
+        side="Buy",
+        orderType="Limit",
+        qty="0.01",
+        price="67000",
+        takeProfit="70000",
+        stopLoss="66000",
+    )
     assert ex.bybit.protection == {}
     ex.set_price("BTCUSDT", Decimal(67_000))  # fills; TP/SL move to the position
     assert ex.futures.positions["BTCUSDT"].qty == Decimal("0.01")
@@ -88,8 +103,9 @@ def test_linear_refusals(ex: Exchange, fields: dict[str, str], code: int) -> Non
 
 def test_amend_keeps_ids_and_relocks(ex: Exchange) -> None:
     assert ex.bybit is not None
-    order_id = _place(ex, "spot", side="Buy", orderType="Limit", qty="0.01", price="60000",
-                      orderLinkId="a-1")  # fmt: skip
+    order_id = _place(
+        ex, "spot", side="Buy", orderType="Limit", qty="0.01", price="60000", orderLinkId="a-1"
+    )
     order = ex.bybit.find("spot", "BTCUSDT", order_id, None)
     ex.bybit.amend(order, Decimal("0.02"), None, None, None)
     assert ex.bybit.find("spot", None, None, "a-1").order_id == order_id
