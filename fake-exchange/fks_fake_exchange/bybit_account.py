@@ -1,13 +1,13 @@
-"""The Bybit unified trading account over the shared engines.
+"""The Bybit unified trading account over the shared engines: its state and what happens to it.
 
 Spot orders run on the shared :class:`~fks_fake_exchange.spot.SpotEngine` and linear ones on the
-shared :class:`~fks_fake_exchange.futures.FuturesEngine` (same matching, balances, positions and
-margin rules as the Binance venue). What is Bybit's own lives here: one wallet for both (the
+shared :class:`~fks_fake_exchange.futures.FuturesEngine` (same matching, balances, positions,
+triggers and margin rules as the Binance venue); a linear conditional order is the futures
+engine's algo order until it triggers. What is Bybit's own lives here: one wallet for both (the
 futures engine's wallet *is* the spot balances: :class:`UnifiedWallet`), string order ids,
-``orderLinkId`` unique across the account (110072), take-profit / stop-loss attached to a
-linear position (``tpslMode`` Full: they close the whole position when the price reaches them),
-position mode and account margin mode. Engine refusals are translated by
-:func:`~fks_fake_exchange.bybit_errors.from_engine`.
+``orderLinkId`` unique across the account, Bybit's order statuses, take-profit / stop-loss of
+a linear position (``tpslMode`` Full: they close the whole position when the last price reaches
+them), position mode and account margin mode. Placing and amending: :mod:`bybit_place`.
 """
 
 from __future__ import annotations
@@ -19,15 +19,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from fks_fake_exchange import bybit_errors as be
-from fks_fake_exchange.bybit_errors import BybitError, Category, from_engine
-from fks_fake_exchange.bybit_orders import NewBybitOrder, check_linear, check_spot, check_tpsl
+from fks_fake_exchange.bybit_errors import Category, from_engine
 from fks_fake_exchange.decimals import ZERO
 from fks_fake_exchange.errors import ApiError
-from fks_fake_exchange.futures import FuturesEngine, FuturesOrder, NewFuturesOrder
-from fks_fake_exchange.orders import NewOrder, SpotOrder
+from fks_fake_exchange.futures import AlgoOrder, FuturesEngine, FuturesOrder, NewFuturesOrder
+from fks_fake_exchange.orders import SpotOrder
 from fks_fake_exchange.spot import SpotEngine
 
 EngineOrder = SpotOrder | FuturesOrder
+STATUSES = {
+    "NEW": "New",
+    "PARTIALLY_FILLED": "PartiallyFilled",
+    "FILLED": "Filled",
+    "CANCELED": "Cancelled",
+    "EXPIRED": "Cancelled",
+}
+OPEN_STATUSES = frozenset({"New", "PartiallyFilled", "Untriggered"})
 
 
 class UnifiedWallet(MutableMapping[str, Decimal]):
@@ -54,12 +61,13 @@ class UnifiedWallet(MutableMapping[str, Decimal]):
 
 @dataclass
 class BybitOrder:
-    """Bybit's view of one order: its ids and what the engines do not keep."""
+    """Bybit's view of one order: its ids and what the engines do not keep. ``engine_id`` is the
+    engine's order (``None`` while a linear conditional order is only ``algo_id``)."""
 
     order_id: str
     category: Category
     symbol: str
-    engine_id: int
+    engine_id: int | None
     link_id: str
     time_in_force: str = "GTC"
     market_unit: str = ""
@@ -69,6 +77,8 @@ class BybitOrder:
     create_type: str = "CreateByUser"
     stop_order_type: str = ""
     trigger_price: Decimal = ZERO
+    trigger_direction: int = 0
+    algo_id: int | None = None
     cancel_type: str = "UNKNOWN"
 
 
@@ -98,10 +108,30 @@ class BybitAccount:
 
     # --- lookups ----------------------------------------------------------------------------
 
-    def engine_order(self, order: BybitOrder) -> EngineOrder:
+    def engine_order(self, order: BybitOrder) -> EngineOrder | None:
+        if order.engine_id is None:
+            return None
         if order.category == "spot":
             return self.spot.orders[order.engine_id]
         return self.futures.orders[order.engine_id]
+
+    def algo(self, order: BybitOrder) -> AlgoOrder | None:
+        return self.futures.algo_orders[order.algo_id] if order.algo_id is not None else None
+
+    def status(self, order: BybitOrder) -> str:
+        """Bybit's ``orderStatus``: conditional orders are Untriggered until they trigger and
+        Deactivated when canceled (or refused when triggered) before that."""
+        engine = self.engine_order(order)
+        if engine is None:
+            algo = self.algo(order)
+            assert algo is not None
+            return "Untriggered" if algo.is_open else "Deactivated"
+        if isinstance(engine, SpotOrder) and engine.is_stop and not engine.is_working:
+            return "Untriggered" if engine.is_open else "Deactivated"
+        return STATUSES.get(engine.status, "New")
+
+    def is_open(self, order: BybitOrder) -> bool:
+        return self.status(order) in OPEN_STATUSES
 
     def find(
         self, category: Category, symbol: str | None, order_id: str | None, link_id: str | None
@@ -124,20 +154,11 @@ class BybitAccount:
             if o.category == category and (symbol is None or o.symbol == symbol)
         ]
 
-    def is_open(self, order: BybitOrder) -> bool:
-        return self.engine_order(order).is_open
+    def has_open_orders(self, symbol: str | None = None) -> bool:
+        return bool(self.futures.open_orders(symbol) or self.futures.open_algo_orders(symbol))
 
-    # --- placing ----------------------------------------------------------------------------
-
-    def _internal_id(self) -> str:
-        return f"fks-bybit-{next(self._client_ids)}"
-
-    def _record(self, order: BybitOrder) -> BybitOrder:
-        self.orders[order.order_id] = order
-        self.by_engine[(order.category, order.engine_id)] = order
-        if order.link_id:
-            self.link_ids.add(order.link_id)
-        return order
+    def has_positions(self, symbol: str | None = None) -> bool:
+        return any(p.qty != 0 for s, p in self.futures.positions.items() if symbol in (None, s))
 
     def futures_reserved(self, asset: str) -> Decimal:
         """What linear positions and orders hold of a coin (their initial margin)."""
@@ -145,56 +166,19 @@ class BybitAccount:
         held = sum((self.futures.position_margin(s) for s in symbols), ZERO)
         return held + sum((self.futures.order_margin(s) for s in symbols), ZERO)
 
-    def place(self, new: NewBybitOrder) -> BybitOrder:
-        if new.link_id and new.link_id in self.link_ids:
-            raise be.duplicate_link_id()
-        if new.category == "spot":
-            return self._place_spot(new)
-        return self._place_linear(new)
+    # --- records ----------------------------------------------------------------------------
 
-    def _place_spot(self, new: NewBybitOrder) -> BybitOrder:
-        market = new.market
-        last = self.futures.price_of(market.symbol)
-        check_spot(new, last)
-        if new.side == "Buy":
-            need = new.qty if new.market_unit == "quoteCoin" else new.qty * (new.price or last)
-            free = self.spot.balance(market.quote).free - self.futures_reserved(market.quote)
-            if need > free:
-                raise BybitError(be.SPOT_BALANCE, "Insufficient balance.")
-        if new.is_market:
-            engine_type, tif = "MARKET", None
-        elif new.time_in_force == "PostOnly":
-            engine_type, tif = "LIMIT_MAKER", None
-        else:
-            engine_type, tif = "LIMIT", new.time_in_force
-        quote_qty = new.qty if new.market_unit == "quoteCoin" else None
-        request = NewOrder(
-            market=market,
-            side="BUY" if new.side == "Buy" else "SELL",
-            type=engine_type,
-            time_in_force=tif,
-            quantity=None if quote_qty is not None else new.qty,
-            quote_order_qty=quote_qty,
-            price=new.price,
-            stop_price=None,
-            client_order_id=self._internal_id(),
-            resp_type="ACK",
-        )
-        try:
-            placed = self.spot.place(request)
-        except ApiError as error:
-            raise from_engine(error, "spot") from None
-        return self._record(
-            BybitOrder(
-                order_id=str(placed.order_id),
-                category="spot",
-                symbol=market.symbol,
-                engine_id=placed.order_id,
-                link_id=new.link_id,
-                time_in_force=new.time_in_force,
-                market_unit=new.market_unit,
-            )
-        )
+    def internal_id(self) -> str:
+        """A client order id for the engines (theirs must be unique; Bybit's may be empty)."""
+        return f"fks-bybit-{next(self._client_ids)}"
+
+    def record(self, order: BybitOrder) -> BybitOrder:
+        self.orders[order.order_id] = order
+        if order.engine_id is not None:
+            self.by_engine[(order.category, order.engine_id)] = order
+        if order.link_id:
+            self.link_ids.add(order.link_id)
+        return order
 
     def check_position_idx(self, symbol: str, position_idx: int) -> None:
         hedge = self.position_mode.get(symbol, 0) == 3
@@ -203,49 +187,7 @@ class BybitAccount:
         if position_idx != 0 or hedge:
             raise be.params_error("position idx not match position mode")
 
-    def _place_linear(self, new: NewBybitOrder) -> BybitOrder:
-        market = new.market
-        last = self.futures.price_of(market.symbol)
-        self.check_position_idx(market.symbol, new.position_idx)
-        check_linear(new, last)
-        if new.take_profit is not None or new.stop_loss is not None:
-            base = new.price if new.price is not None else last
-            check_tpsl(market, new.side, base, new.take_profit, new.stop_loss)
-        if new.time_in_force == "PostOnly" and new.price is not None:
-            crosses = last <= new.price if new.side == "Buy" else last >= new.price
-            if crosses:
-                raise be.params_error("PostOnly order would take liquidity")
-        request = NewFuturesOrder(
-            market=market,
-            side=new.engine_side,
-            type="MARKET" if new.is_market else "LIMIT",
-            quantity=new.qty,
-            price=new.price,
-            time_in_force="GTC" if new.time_in_force == "PostOnly" else new.time_in_force,
-            reduce_only=new.reduce_only,
-            client_order_id=self._internal_id(),
-        )
-        try:
-            placed = self.futures.place(request)
-        except ApiError as error:
-            raise from_engine(error, "linear") from None
-        order = self._record(
-            BybitOrder(
-                order_id=str(uuid.uuid4()),
-                category="linear",
-                symbol=market.symbol,
-                engine_id=placed.order_id,
-                link_id=new.link_id,
-                time_in_force=new.time_in_force,
-                take_profit=new.take_profit,
-                stop_loss=new.stop_loss,
-                tpsl_pending=new.take_profit is not None or new.stop_loss is not None,
-            )
-        )
-        self.settle(market.symbol)
-        return order
-
-    # --- amend and cancel -------------------------------------------------------------------
+    # --- cancel -----------------------------------------------------------------------------
 
     def cancel(self, order: BybitOrder) -> None:
         if not self.is_open(order):
@@ -253,6 +195,8 @@ class BybitAccount:
         try:
             if order.category == "spot":
                 self.spot.cancel(order.symbol, order.engine_id, None)
+            elif order.engine_id is None:
+                self.futures.cancel_algo(order.algo_id, None)
             else:
                 self.futures.cancel(order.symbol, order.engine_id, None)
         except ApiError as error:
@@ -260,73 +204,26 @@ class BybitAccount:
         order.cancel_type = "CancelByUser"
         order.tpsl_pending = False
 
-    def amend(
-        self,
-        order: BybitOrder,
-        qty: Decimal | None,
-        price: Decimal | None,
-        take_profit: Decimal | None,
-        stop_loss: Decimal | None,
-    ) -> None:
-        """Change an open order: a new quantity or price replaces it in the engine (same ids),
-        after the new order is checked; attached take-profit / stop-loss ("0" clears)."""
-        current = self.engine_order(order)
-        if not current.is_open:
-            raise BybitError(be.ORDER_FINISHED, "order not exists or too late to replace")
-        if order.category == "linear":
-            order.take_profit = _amended(order.take_profit, take_profit)
-            order.stop_loss = _amended(order.stop_loss, stop_loss)
-            order.tpsl_pending = order.take_profit is not None or order.stop_loss is not None
-        if qty is None and price is None:
-            return
-        new = NewBybitOrder(
-            category=order.category,
-            market=(self.spot if order.category == "spot" else self.futures).markets[order.symbol],
-            side="Buy" if current.side == "BUY" else "Sell",
-            order_type="Limit",
-            qty=qty if qty is not None else current.orig_qty,
-            price=price if price is not None else current.price,
-            time_in_force=order.time_in_force,
-            link_id="",
-            market_unit="",
-            reduce_only=isinstance(current, FuturesOrder) and current.reduce_only,
-            take_profit=order.take_profit,
-            stop_loss=order.stop_loss,
-            position_idx=0,
-        )
-        last = self.futures.price_of(order.symbol)
-        if new.category == "spot":
-            check_spot(new, last)
-        else:
-            check_linear(new, last)
-        self.cancel(order)
-        order.cancel_type = "UNKNOWN"
-        try:
-            replacement = self.place(new)
-        except BybitError:
-            # Bybit keeps an order it cannot amend: put the old one back
-            replacement = self.place(
-                NewBybitOrder(**{**new.__dict__, "qty": current.orig_qty, "price": current.price})
-            )
-            self._adopt(order, replacement)
-            raise
-        self._adopt(order, replacement)
+    # --- price moves ------------------------------------------------------------------------
 
-    def _adopt(self, order: BybitOrder, replacement: BybitOrder) -> None:
-        """``order`` (amended) continues as ``replacement``'s engine order, with its own ids."""
-        del self.orders[replacement.order_id]
-        self.by_engine[(order.category, replacement.engine_id)] = order
-        order.engine_id = replacement.engine_id
-        order.tpsl_pending = replacement.tpsl_pending
-        self.settle(order.symbol)
+    def on_price(self, symbol: str) -> None:
+        if symbol in self.futures.markets:
+            self._adopt_triggered(symbol)
+            self.settle(symbol)
 
-    # --- positions ------------------------------------------------------------------------------
+    def _adopt_triggered(self, symbol: str) -> None:
+        """A triggered conditional order continues as the engine order it placed."""
+        for order in self.orders.values():
+            algo = self.algo(order) if order.engine_id is None else None
+            if algo is not None and order.symbol == symbol and algo.actual_order_id is not None:
+                order.engine_id = algo.actual_order_id
+                self.by_engine[("linear", algo.actual_order_id)] = order
 
     def settle(self, symbol: str) -> None:
         """After fills: attached TP/SL of filled orders go to the position; a flat position
         loses its TP/SL; a position whose TP or SL the price reached is closed."""
         for order in self.orders.values():
-            if order.tpsl_pending and order.symbol == symbol:
+            if order.tpsl_pending and order.symbol == symbol and order.engine_id is not None:
                 engine = self.futures.orders[order.engine_id]
                 if engine.status == "FILLED":
                     order.tpsl_pending = False
@@ -359,11 +256,11 @@ class BybitAccount:
             price=None,
             time_in_force="IOC",
             reduce_only=True,
-            client_order_id=self._internal_id(),
+            client_order_id=self.internal_id(),
         )
         self.protection.pop(symbol, None)
         placed = self.futures.place(request, count_duplicates=False)
-        self._record(
+        self.record(
             BybitOrder(
                 order_id=str(uuid.uuid4()),
                 category="linear",
@@ -376,19 +273,3 @@ class BybitAccount:
                 trigger_price=trigger,
             )
         )
-
-    def on_price(self, symbol: str) -> None:
-        if symbol in self.futures.markets:
-            self.settle(symbol)
-
-    def has_open_orders(self, symbol: str | None = None) -> bool:
-        return bool(self.futures.open_orders(symbol))
-
-    def has_positions(self, symbol: str | None = None) -> bool:
-        return any(p.qty != 0 for s, p in self.futures.positions.items() if symbol in (None, s))
-
-
-def _amended(old: Decimal | None, new: Decimal | None) -> Decimal | None:
-    if new is None:
-        return old
-    return None if new == 0 else new

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from fks_fake_exchange import bybit_views
+from fks_fake_exchange import bybit_place, bybit_views
 from fks_fake_exchange.bybit_account import BybitAccount, BybitOrder
 from fks_fake_exchange.bybit_api_account import bybit_of
 from fks_fake_exchange.bybit_errors import BybitError, Category, invalid
@@ -41,7 +41,7 @@ async def create_order(request: web.Request) -> web.Response:
     category = category_of(params)
     market = market_of(ex, category, params)
     new = parse_new_order(params, market, category)
-    order = bybit_of(ex).place(new)
+    order = bybit_place.place(bybit_of(ex), new)
     ex.stats.orders_created += 1
     return ok(ex, _ids(order))
 
@@ -68,7 +68,7 @@ async def amend_order(request: web.Request) -> web.Response:
         raise invalid("takeProfit/stopLoss")
     if qty is None and price is None and take_profit is None and stop_loss is None:
         raise BybitError(10001, "params error: nothing to amend")
-    account.amend(order, qty, price, take_profit, stop_loss)
+    bybit_place.amend(account, order, qty, price, take_profit, stop_loss)
     return ok(ex, _ids(order))
 
 
@@ -110,7 +110,12 @@ def _needs_scope(category: Category, params: BybitParams) -> None:
 
 
 def _selected(
-    account: BybitAccount, category: Category, params: BybitParams, symbol: str | None
+    account: BybitAccount,
+    category: Category,
+    params: BybitParams,
+    symbol: str | None,
+    *,
+    realtime: bool = False,
 ) -> list[BybitOrder]:
     orders = account.list(category, symbol)
     order_id, link_id = params.text("orderId"), params.text("orderLinkId")
@@ -122,8 +127,9 @@ def _selected(
     if order_filter is not None:
         if order_filter not in ORDER_FILTERS:
             raise invalid("orderFilter")
-        if order_filter != "Order":  # conditional orders are not served: none to list
-            return []
+        orders = [o for o in orders if _filter_of(o) == order_filter]
+    elif realtime and category == "spot":  # open spot orders: plain ones unless asked
+        orders = [o for o in orders if _filter_of(o) == "Order"]
     base, settle = params.text("baseCoin"), params.text("settleCoin")
     markets = account.spot.markets if category == "spot" else account.futures.markets
     if base is not None:
@@ -131,6 +137,12 @@ def _selected(
     if settle is not None:
         orders = [o for o in orders if markets[o.symbol].quote == settle]
     return orders
+
+
+def _filter_of(order: BybitOrder) -> str:
+    if not order.trigger_price or order.create_type != "CreateByUser":
+        return "Order"
+    return "tpslOrder" if order.stop_order_type == "tpslOrder" else "StopOrder"
 
 
 def _page(ex_now: int, category: Category, rows: list[dict[str, object]]) -> dict[str, object]:
@@ -148,7 +160,7 @@ async def open_orders(request: web.Request) -> web.Response:
     open_only = params.integer("openOnly") or 0
     if open_only not in (0, 1, 2):
         raise invalid("openOnly")
-    orders = _selected(account, category, params, market.symbol if market else None)
+    orders = _selected(account, category, params, market.symbol if market else None, realtime=True)
     if open_only == 0:
         orders = [o for o in orders if account.is_open(o)]
     else:

@@ -41,6 +41,9 @@ class NewBybitOrder:
     take_profit: Decimal | None
     stop_loss: Decimal | None
     position_idx: int
+    trigger_price: Decimal | None = None  # a conditional order
+    trigger_direction: int = 0  # 1: triggers when the price rises to it, 2: falls to it
+    order_filter: str = "Order"  # spot: Order, StopOrder or tpslOrder
 
     @property
     def engine_side(self) -> str:
@@ -79,17 +82,25 @@ def parse_new_order(params: BybitParams, market: Market, category: Category) -> 
     tif = _choice(params, "timeInForce", TIME_IN_FORCE, "IOC" if order_type == "Market" else "GTC")
     if order_type == "Market":
         tif = "IOC"  # Bybit fills market orders IOC whatever is sent
-    if params.text("triggerPrice") is not None or params.text("orderFilter") in (
-        "StopOrder",
-        "tpslOrder",
-    ):
-        raise not_supported("conditional (triggerPrice) orders; attach takeProfit/stopLoss")
+    trigger_price = params.decimal("triggerPrice")
+    if trigger_price == 0:
+        trigger_price = None
+    direction = params.integer("triggerDirection") or 0
+    order_filter = "Order"
+    if category == "spot":
+        order_filter = _choice(params, "orderFilter", ("Order", "StopOrder", "tpslOrder"), "Order")
+        if (order_filter == "Order") != (trigger_price is None):
+            raise be.missing("triggerPrice" if trigger_price is None else "orderFilter")
+    if trigger_price is not None and direction not in ((0, 1, 2) if category == "spot" else (1, 2)):
+        raise invalid("triggerDirection")
     if params.text("trailingStop") is not None:
         raise not_supported("trailing stops")
     take_profit = params.decimal("takeProfit")
     stop_loss = params.decimal("stopLoss")
     market_unit = ""
     position_idx = params.integer("positionIdx") or 0
+    if trigger_price is not None and (take_profit is not None or stop_loss is not None):
+        raise not_supported("take-profit/stop-loss attached to conditional orders")
     if category == "spot":
         if take_profit is not None or stop_loss is not None:
             raise not_supported("take-profit/stop-loss attached to spot orders")
@@ -118,6 +129,9 @@ def parse_new_order(params: BybitParams, market: Market, category: Category) -> 
         take_profit=take_profit,
         stop_loss=stop_loss,
         position_idx=position_idx,
+        trigger_price=trigger_price,
+        trigger_direction=direction,
+        order_filter=order_filter,
     )
 
 
@@ -151,10 +165,30 @@ def check_spot_qty(market: Market, qty: Decimal, price: Decimal) -> None:
     _spot_value(market, qty * price)
 
 
+def check_trigger(new: NewBybitOrder, last: Decimal) -> int:
+    """A conditional order's trigger: on the tick grid and not reached yet in its direction
+    (110092 / 110093); returns the direction (a spot order's inferred when not given)."""
+    trigger = new.trigger_price
+    assert trigger is not None
+    if not on_grid(trigger, ZERO, new.market.tick_size):
+        raise invalid("triggerPrice")
+    direction = new.trigger_direction or (1 if trigger > last else 2)
+    if direction == 1 and trigger <= last:
+        raise BybitError(be.EXPECT_RISING, "expect Rising, but trigger_price <= current")
+    if direction == 2 and trigger >= last:
+        raise BybitError(be.EXPECT_FALLING, "expect Falling, but trigger_price >= current")
+    return direction
+
+
 def check_spot(new: NewBybitOrder, last: Decimal) -> None:
     market = new.market
     if new.price is not None:
         check_spot_price(market, new.price)
+    if new.trigger_price is not None:
+        check_trigger(new, last)
+        if new.market_unit == "quoteCoin":
+            raise not_supported("conditional spot market buys in quoteCoin (use baseCoin)")
+        last = new.trigger_price
     if new.market_unit == "quoteCoin":
         if not on_grid(new.qty, ZERO, QUOTE_PRECISION):
             raise BybitError(be.SPOT_MARKET_AMOUNT_DECIMALS, "Market order amount decimal too long")
@@ -174,6 +208,9 @@ def check_linear(new: NewBybitOrder, last: Decimal) -> None:
     market = new.market
     if new.price is not None:
         check_linear_price(market, new.price)
+    if new.trigger_price is not None:
+        check_trigger(new, last)
+        last = new.trigger_price
     check_linear_qty(market, new.qty, new.is_market)
     if not new.reduce_only:
         value = new.qty * (new.price if new.price is not None else last)

@@ -3,24 +3,17 @@ executions, positions and the unified wallet. Numbers are strings, as on Bybit."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from fks_fake_exchange import marketdata
 from fks_fake_exchange.bybit_account import BybitAccount, BybitOrder
 from fks_fake_exchange.decimals import ZERO, fmt_plain
-from fks_fake_exchange.futures import FuturesFill, FuturesOrder
+from fks_fake_exchange.futures import FuturesFill
 from fks_fake_exchange.markets import Market
-from fks_fake_exchange.orders import Fill, SpotOrder
+from fks_fake_exchange.orders import MARKET_LIKE, Fill, SpotOrder
 
 LAUNCH_TIME = "1584230400000"
-STATUSES = {
-    "NEW": "New",
-    "PARTIALLY_FILLED": "PartiallyFilled",
-    "FILLED": "Filled",
-    "CANCELED": "Cancelled",
-    "EXPIRED": "Cancelled",
-}
-OPEN_STATUSES = frozenset({"New", "PartiallyFilled", "Untriggered"})
 
 
 def f(value: Decimal) -> str:
@@ -141,51 +134,108 @@ def ticker(market: Market, price: Decimal, now: int) -> dict[str, object]:
 
 
 def _fills(account: BybitAccount, order: BybitOrder) -> list[Fill] | list[FuturesFill]:
+    if order.engine_id is None:
+        return []
     if order.category == "spot":
         return account.spot.orders[order.engine_id].fills
     return [t for t in account.futures.trades if t.order_id == order.engine_id]
 
 
-def order_status(account: BybitAccount, order: BybitOrder) -> str:
-    return STATUSES.get(account.engine_order(order).status, "New")
+@dataclass(frozen=True)
+class _Facts:
+    """What an order view needs, from the engine order or (untriggered) the algo order."""
+
+    side: str
+    is_market: bool
+    price: Decimal
+    qty: Decimal
+    executed: Decimal
+    value: Decimal
+    reduce_only: bool
+    is_open: bool
+    time: int
+    update_time: int
+
+
+def _facts(account: BybitAccount, order: BybitOrder) -> _Facts:
+    engine = account.engine_order(order)
+    is_open = account.is_open(order)
+    if engine is None:
+        algo = account.algo(order)
+        assert algo is not None
+        return _Facts(
+            algo.side,
+            algo.type.endswith("MARKET"),
+            algo.price,
+            algo.quantity,
+            ZERO,
+            ZERO,
+            algo.reduce_only,
+            is_open,
+            algo.create_time,
+            algo.update_time,
+        )
+    if isinstance(engine, SpotOrder):
+        qty = engine.orig_quote_qty if order.market_unit == "quoteCoin" else engine.orig_qty
+        return _Facts(
+            engine.side,
+            engine.type in MARKET_LIKE,
+            engine.price,
+            qty,
+            engine.executed_qty,
+            engine.cumm_quote_qty,
+            False,
+            is_open,
+            engine.time,
+            engine.update_time,
+        )
+    return _Facts(
+        engine.side,
+        engine.type == "MARKET",
+        engine.price,
+        engine.orig_qty,
+        engine.executed_qty,
+        engine.cum_quote,
+        engine.reduce_only,
+        is_open,
+        engine.time,
+        engine.update_time,
+    )
 
 
 def order_view(account: BybitAccount, order: BybitOrder) -> dict[str, object]:
-    engine = account.engine_order(order)
+    facts = _facts(account, order)
     fills = _fills(account, order)
     fee = sum((fill.commission for fill in fills), ZERO)
-    executed = engine.executed_qty
-    value = engine.cum_quote if isinstance(engine, FuturesOrder) else engine.cumm_quote_qty
-    is_market = engine.type == "MARKET"
-    if isinstance(engine, SpotOrder) and order.market_unit == "quoteCoin":
-        qty, leaves = engine.orig_quote_qty, ZERO
+    executed = facts.executed
+    if order.market_unit == "quoteCoin":
+        leaves = facts.qty - facts.value if facts.is_open else ZERO
     else:
-        qty = engine.orig_qty
-        leaves = engine.orig_qty - executed if engine.is_open else ZERO
-    price = ZERO if is_market else engine.price
+        leaves = facts.qty - executed if facts.is_open else ZERO
+    price = ZERO if facts.is_market else facts.price
     view: dict[str, object] = {
         "orderId": order.order_id,
         "orderLinkId": order.link_id,
         "blockTradeId": "",
         "symbol": order.symbol,
         "price": f(price),
-        "qty": f(qty),
-        "side": "Buy" if engine.side == "BUY" else "Sell",
+        "qty": f(facts.qty),
+        "side": "Buy" if facts.side == "BUY" else "Sell",
         "isLeverage": "0" if order.category == "spot" else "",
         "positionIdx": 0,
-        "orderStatus": order_status(account, order),
+        "orderStatus": account.status(order),
         "createType": order.create_type,
         "cancelType": order.cancel_type,
         "rejectReason": "EC_NoError",
-        "avgPrice": f(value / executed) if executed else "0",
+        "avgPrice": f(facts.value / executed) if executed else "0",
         "leavesQty": f(leaves),
         "leavesValue": f(leaves * price),
         "cumExecQty": f(executed),
-        "cumExecValue": f(value),
+        "cumExecValue": f(facts.value),
         "cumExecFee": f(fee),
         "cumFeeDetail": {fills[0].commission_asset: f(fee)} if fills else {},
         "timeInForce": order.time_in_force,
-        "orderType": "Market" if is_market else "Limit",
+        "orderType": "Market" if facts.is_market else "Limit",
         "stopOrderType": order.stop_order_type,
         "orderIv": "",
         "triggerPrice": f(order.trigger_price),
@@ -195,16 +245,16 @@ def order_view(account: BybitAccount, order: BybitOrder) -> dict[str, object]:
         "slTriggerBy": "LastPrice" if order.stop_loss is not None else "",
         "tpLimitPrice": "0",
         "slLimitPrice": "0",
-        "triggerDirection": 0,
+        "triggerDirection": order.trigger_direction,
         "triggerBy": "LastPrice" if order.trigger_price else "",
-        "reduceOnly": isinstance(engine, FuturesOrder) and engine.reduce_only,
+        "reduceOnly": facts.reduce_only,
         "closeOnTrigger": False,
         "placeType": "",
         "smpType": "None",
         "smpGroup": 0,
         "smpOrderId": "",
-        "createdTime": str(engine.time),
-        "updatedTime": str(engine.update_time),
+        "createdTime": str(facts.time),
+        "updatedTime": str(facts.update_time),
     }
     if order.category == "spot":
         view["marketUnit"] = order.market_unit
@@ -217,6 +267,7 @@ def execution_view(
     account: BybitAccount, order: BybitOrder, fill: Fill | FuturesFill
 ) -> dict[str, object]:
     engine = account.engine_order(order)
+    assert engine is not None  # a fill comes from an engine order
     is_spot = order.category == "spot"
     view: dict[str, object] = {
         "symbol": fill.symbol,

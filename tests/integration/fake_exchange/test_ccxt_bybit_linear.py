@@ -188,3 +188,49 @@ async def test_executions_list_fills_with_pnl(fake_bybit: FakeExchange) -> None:
         assert trades[0]["info"]["orderLinkId"] == "e-1"
         assert trades[1]["info"]["closedSize"] == "0.02"
     assert len(fake_bybit.trades()) == 2
+
+
+async def test_conditional_stop_loss_waits_untriggered_then_closes(
+    fake_bybit: FakeExchange,
+) -> None:
+    async with fake_bybit.ccxt(VENUE) as ex:
+        await ex.load_markets()
+        await ex.create_order(BTC, "market", "buy", 0.01)
+        params = {"stopLossPrice": 67_000, "reduceOnly": True, "clientOrderId": "sl-1"}
+        stop = await ex.create_order(BTC, "market", "sell", 0.01, None, params)
+        [waiting] = await ex.fetch_open_orders(BTC, params={"trigger": True})
+        assert (waiting["id"], waiting["status"]) == (stop["id"], "open")
+        assert (waiting["triggerPrice"], waiting["stopLossPrice"]) == (67_000, 67_000)
+        assert waiting["info"]["orderStatus"] == "Untriggered"
+        assert (await ex.fetch_balance())["USDT"]["used"] == 34  # the position's margin only
+        fake_bybit.set_price(BTC, "66900")
+        assert await ex.fetch_open_orders(BTC, params={"trigger": True}) == []
+        [done] = await ex.fetch_closed_orders(BTC, params={"orderLinkId": "sl-1"})
+        assert (done["id"], done["status"], done["average"]) == (stop["id"], "closed", 66_900)
+        assert (await ex.fetch_positions([BTC]))[0]["contracts"] == 0
+    [_, sent] = fake_bybit.requests(method="POST", path="/v5/order/create")
+    assert (sent["params"]["triggerDirection"], sent["params"]["reduceOnly"]) == ("2", "true")
+
+
+async def test_conditional_order_refusals_and_cancel(fake_bybit: FakeExchange) -> None:
+    async with fake_bybit.ccxt(VENUE) as ex:
+        await ex.load_markets()
+        with pytest.raises(ccxt.InvalidOrder, match="110093"):  # falls to a price above
+            await ex.create_order(
+                BTC, "market", "sell", 0.01, None, {"triggerPrice": 69_000, "triggerDirection": 2}
+            )
+        with pytest.raises(ccxt.InvalidOrder, match="110092"):  # rises to a price below
+            await ex.create_order(
+                BTC, "market", "buy", 0.01, None, {"triggerPrice": 67_000, "triggerDirection": 1}
+            )
+        entry = await ex.create_order(
+            BTC, "limit", "buy", 0.01, 69_100, {"triggerPrice": 69_000, "triggerDirection": 1}
+        )
+        await ex.cancel_order(entry["id"], BTC)
+        # a conditional order canceled before it triggered is Deactivated (not Cancelled)
+        assert await ex.fetch_canceled_orders(BTC, params={"orderId": entry["id"]}) == []
+        [canceled] = await ex.fetch_canceled_and_closed_orders(BTC, params={"orderId": entry["id"]})
+        assert (canceled["status"], canceled["info"]["orderStatus"]) == ("canceled", "Deactivated")
+        fake_bybit.set_price(BTC, "69500")  # a canceled conditional order never triggers
+        assert await ex.fetch_positions() == []
+    assert fake_bybit.order_count() == 1

@@ -154,3 +154,21 @@ async def test_market_buy_in_quote_coin(fake_bybit: FakeExchange) -> None:
     # ccxt sends the cost as qty without marketUnit: a spot market buy's default unit is quote
     assert sent["params"]["qty"] == "136"
     assert "marketUnit" not in sent["params"]
+
+
+async def test_spot_stop_loss_order_triggers_on_a_fall(fake_bybit: FakeExchange) -> None:
+    async with fake_bybit.ccxt(VENUE) as ex:
+        await ex.load_markets()
+        stop = await ex.create_order(BTC, "market", "sell", 0.05, None, {"stopLossPrice": 66_000})
+        # ccxt places a spot stopLossPrice order as a tpslOrder, listed under that filter
+        assert await ex.fetch_open_orders(BTC, params={"trigger": True}) == []  # StopOrder
+        [waiting] = await ex.fetch_open_orders(BTC, params={"orderFilter": "tpslOrder"})
+        assert (waiting["id"], waiting["triggerPrice"]) == (stop["id"], 66_000)
+        assert waiting["info"]["orderStatus"] == "Untriggered"
+        assert await ex.fetch_open_orders(BTC) == []  # plain orders only by default on spot
+        fake_bybit.set_price(BTC, "65900")
+        [done] = await ex.fetch_closed_orders(BTC, params={"orderId": stop["id"]})
+        assert (done["status"], done["filled"], done["average"]) == ("closed", 0.05, 65_900)
+    [sent] = fake_bybit.requests(method="POST", path="/v5/order/create")
+    assert sent["params"]["orderFilter"] == "tpslOrder"
+    assert fake_bybit.spot_balance("BTC") == (Decimal("0.05"), Decimal(0))

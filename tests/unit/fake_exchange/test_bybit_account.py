@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from fks_fake_exchange import bybit_place
 from fks_fake_exchange.bybit_errors import BybitError
 from fks_fake_exchange.bybit_orders import parse_new_order
 from fks_fake_exchange.bybit_params import BybitParams
@@ -24,7 +25,7 @@ def _place(ex: Exchange, category: str, **fields: str) -> str:
     markets = ex.spot_markets if category == "spot" else ex.futures_markets
     params = BybitParams({"symbol": "BTCUSDT", **fields})
     new = parse_new_order(params, markets["BTCUSDT"], "spot" if category == "spot" else "linear")
-    return ex.bybit.place(new).order_id
+    return bybit_place.place(ex.bybit, new).order_id
 
 
 def _code(ex: Exchange, category: str, **fields: str) -> int:
@@ -107,11 +108,11 @@ def test_amend_keeps_ids_and_relocks(ex: Exchange) -> None:
         ex, "spot", side="Buy", orderType="Limit", qty="0.01", price="60000", orderLinkId="a-1"
     )
     order = ex.bybit.find("spot", "BTCUSDT", order_id, None)
-    ex.bybit.amend(order, Decimal("0.02"), None, None, None)
+    bybit_place.amend(ex.bybit, order, Decimal("0.02"), None, None, None)
     assert ex.bybit.find("spot", None, None, "a-1").order_id == order_id
     assert ex.spot.balance("USDT").locked == 1200
     with pytest.raises(BybitError) as refused:  # too much: the old order stays
-        ex.bybit.amend(order, Decimal("1"), None, None, None)
+        bybit_place.amend(ex.bybit, order, Decimal("1"), None, None, None)
     assert refused.value.code == 170131
     assert ex.bybit.is_open(order)
     assert ex.spot.balance("USDT").locked == 1200
