@@ -234,3 +234,15 @@ async def test_conditional_order_refusals_and_cancel(fake_bybit: FakeExchange) -
         fake_bybit.set_price(BTC, "69500")  # a canceled conditional order never triggers
         assert await ex.fetch_positions() == []
     assert fake_bybit.order_count() == 1
+
+
+def test_the_sync_ccxt_class_too(fake_bybit: FakeExchange) -> None:
+    import ccxt as ccxt_sync
+
+    ex = ccxt_sync.bybit(fake_bybit.ccxt_config(VENUE))
+    fake_bybit.point(ex)
+    ex.load_markets()
+    ex.create_order(BTC, "market", "buy", 0.01, None, {"clientOrderId": "sync-1"})
+    [order] = ex.fetch_closed_orders(BTC, params={"orderLinkId": "sync-1"})
+    assert (order["status"], order["filled"]) == ("closed", 0.01)
+    assert ex.fetch_positions([BTC])[0]["contracts"] == 0.01

@@ -228,3 +228,21 @@ def test_unknown_paths_and_methods_answer_like_a_web_server() -> None:
         wait_until(fx.healthy, timeout=5)
         logged = json.dumps(fx.requests())
         assert "signature" not in logged
+
+
+def test_venue_flag_chooses_the_api_served() -> None:
+    with fake_exchange_process(venue="bybit", seed_markets="BTC/USDT=70000") as fx:
+        answer = httpx.get(f"{fx.base_url}/v5/market/tickers?category=spot", timeout=5).json()
+        assert answer["retCode"] == 0
+        assert [t["lastPrice"] for t in answer["result"]["list"]] == ["70000"]
+        # one venue per process: Binance's paths are not served here
+        assert httpx.get(f"{fx.base_url}/api/v3/ping", timeout=5).status_code == 404
+    with fake_exchange_process() as fx:
+        assert httpx.get(f"{fx.base_url}/v5/market/time", timeout=5).status_code == 404
+
+
+def test_unknown_venue_is_refused() -> None:
+    result = _run("--venue", "kraken")
+    assert result.returncode == 2
+    assert "invalid choice: 'kraken'" in result.stderr
+    assert "Traceback" not in result.stderr
