@@ -223,7 +223,12 @@ class BybitAccount:
         """After fills: attached TP/SL of filled orders go to the position; a flat position
         loses its TP/SL; a position whose TP or SL the price reached is closed."""
         for order in self.orders.values():
-            if order.tpsl_pending and order.symbol == symbol and order.engine_id is not None:
+            if (
+                order.tpsl_pending
+                and order.category == "linear"
+                and order.symbol == symbol
+                and order.engine_id is not None
+            ):
                 engine = self.futures.orders[order.engine_id]
                 if engine.status == "FILLED":
                     order.tpsl_pending = False

@@ -95,26 +95,24 @@ def parse_new_order(params: BybitParams, market: Market, category: Category) -> 
         raise invalid("triggerDirection")
     if params.text("trailingStop") is not None:
         raise not_supported("trailing stops")
-    take_profit = params.decimal("takeProfit")
-    stop_loss = params.decimal("stopLoss")
+    take_profit = params.decimal("takeProfit") or None  # "0": none
+    stop_loss = params.decimal("stopLoss") or None
     market_unit = ""
     position_idx = params.integer("positionIdx") or 0
-    if trigger_price is not None and (take_profit is not None or stop_loss is not None):
+    attached = take_profit is not None or stop_loss is not None
+    if trigger_price is not None and attached:
         raise not_supported("take-profit/stop-loss attached to conditional orders")
     if category == "spot":
-        if take_profit is not None or stop_loss is not None:
-            raise not_supported("take-profit/stop-loss attached to spot orders")
+        if attached and order_type == "Market":
+            raise be.params_error("take-profit/stop-loss are for spot limit orders only")
+        for name in ("tpOrderType", "slOrderType"):
+            if (params.text(name) or "Market") != "Market":
+                raise not_supported(f"{name} Limit (Market is)")
         if order_type == "Market":
             default_unit = "quoteCoin" if side == "Buy" else "baseCoin"
             market_unit = _choice(params, "marketUnit", ("baseCoin", "quoteCoin"), default_unit)
-    else:
-        tpsl_mode = params.text("tpslMode") or "Full"
-        if tpsl_mode != "Full":
-            raise not_supported("tpslMode Partial (Full is)")
-        if take_profit == 0:
-            take_profit = None
-        if stop_loss == 0:
-            stop_loss = None
+    elif (params.text("tpslMode") or "Full") != "Full":
+        raise not_supported("tpslMode Partial (Full is)")
     return NewBybitOrder(
         category=category,
         market=market,

@@ -22,16 +22,25 @@ from fks_fake_exchange.bybit_orders import (
     check_tpsl,
     check_trigger,
 )
+from fks_fake_exchange.decimals import ZERO, floor_to_step
 from fks_fake_exchange.errors import ApiError
 from fks_fake_exchange.futures import FuturesOrder, NewAlgoOrder, NewFuturesOrder
-from fks_fake_exchange.orders import NewOrder
+from fks_fake_exchange.orders import NewOrder, Side, SpotOrder
 
 # (trigger direction, side) -> the shared engines' stop kind: a buy that triggers on a rise is
 # a stop, a sell that triggers on a rise a take-profit, and the other way round on a fall
-_SPOT_STOP = {(1, "Buy"): "STOP_LOSS", (1, "Sell"): "TAKE_PROFIT",
-              (2, "Buy"): "TAKE_PROFIT", (2, "Sell"): "STOP_LOSS"}  # fmt: skip
-_LINEAR_ALGO = {(1, "Buy"): "STOP", (1, "Sell"): "TAKE_PROFIT",
-                (2, "Buy"): "TAKE_PROFIT", (2, "Sell"): "STOP"}  # fmt: skip
+_SPOT_STOP = {
+    (1, "Buy"): "STOP_LOSS",
+    (1, "Sell"): "TAKE_PROFIT",
+    (2, "Buy"): "TAKE_PROFIT",
+    (2, "Sell"): "STOP_LOSS",
+}
+_LINEAR_ALGO = {
+    (1, "Buy"): "STOP",
+    (1, "Sell"): "TAKE_PROFIT",
+    (2, "Buy"): "TAKE_PROFIT",
+    (2, "Sell"): "STOP",
+}
 
 
 def place(account: BybitAccount, new: NewBybitOrder) -> BybitOrder:
@@ -50,6 +59,8 @@ def _place_spot(account: BybitAccount, new: NewBybitOrder) -> BybitOrder:
     last = account.futures.price_of(market.symbol)
     check_spot(new, last)
     direction = check_trigger(new, last) if new.trigger_price is not None else 0
+    if new.price is not None and (new.take_profit is not None or new.stop_loss is not None):
+        check_tpsl(market, new.side, new.price, new.take_profit, new.stop_loss)
     if new.side == "Buy":
         reference = new.price or new.trigger_price or last
         need = new.qty if new.market_unit == "quoteCoin" else new.qty * reference
@@ -83,7 +94,7 @@ def _place_spot(account: BybitAccount, new: NewBybitOrder) -> BybitOrder:
         placed = account.spot.place(request)
     except ApiError as error:
         raise from_engine(error, "spot") from None
-    return account.record(
+    order = account.record(
         BybitOrder(
             order_id=str(placed.order_id),
             category="spot",
@@ -97,8 +108,13 @@ def _place_spot(account: BybitAccount, new: NewBybitOrder) -> BybitOrder:
             ),
             trigger_price=new.trigger_price or Decimal(0),
             trigger_direction=direction,
+            take_profit=new.take_profit,
+            stop_loss=new.stop_loss,
+            tpsl_pending=new.take_profit is not None or new.stop_loss is not None,
         )
     )
+    _protect_spot(account, market.symbol)
+    return order
 
 
 def _place_linear(account: BybitAccount, new: NewBybitOrder) -> BybitOrder:
@@ -182,6 +198,78 @@ def _place_conditional(account: BybitAccount, new: NewBybitOrder) -> BybitOrder:
             algo_id=algo.algo_id,
         )
     )
+
+
+def on_price(account: BybitAccount, symbol: str) -> None:
+    """After a price move (the engines have reacted): linear TP/SL, spot TP/SL orders."""
+    account.on_price(symbol)
+    if symbol in account.spot.markets:
+        _protect_spot(account, symbol)
+
+
+def _protect_spot(account: BybitAccount, symbol: str) -> None:
+    """A filled spot limit order with an attached take-profit / stop-loss gets them as
+    ``tpslOrder`` orders for what it bought (or sold): two of them share one balance lock and
+    the first to execute cancels the other, as an OCO does."""
+    for order in list(account.orders.values()):
+        if order.category != "spot" or not order.tpsl_pending or order.symbol != symbol:
+            continue
+        assert order.engine_id is not None
+        entry = account.spot.orders[order.engine_id]
+        if entry.is_open:
+            continue
+        order.tpsl_pending = False
+        if entry.status == "FILLED":
+            _place_spot_protection(account, order, entry)
+
+
+def _place_spot_protection(account: BybitAccount, order: BybitOrder, entry: SpotOrder) -> None:
+    market = account.spot.markets[order.symbol]
+    fee_in_base = sum(
+        (f.commission for f in entry.fills if f.commission_asset == market.base), ZERO
+    )
+    qty = floor_to_step(entry.executed_qty - fee_in_base, market.step_size)
+    side: Side = "SELL" if entry.side == "BUY" else "BUY"
+
+    def leg(kind: str, stop: Decimal) -> NewOrder:
+        return NewOrder(
+            market=market,
+            side=side,
+            type=kind,
+            time_in_force=None,
+            quantity=qty,
+            quote_order_qty=None,
+            price=None,
+            stop_price=stop,
+            client_order_id=account.internal_id(),
+            resp_type="ACK",
+        )
+
+    legs = [leg("TAKE_PROFIT", order.take_profit)] if order.take_profit else []
+    legs += [leg("STOP_LOSS", order.stop_loss)] if order.stop_loss else []
+    try:
+        if len(legs) == 2:
+            above, below = sorted(legs, key=lambda n: n.stop_price or ZERO, reverse=True)
+            placed = account.spot.list_orders(account.spot.place_oco(above, below, None))
+        else:
+            placed = [account.spot.place(legs[0])]
+    except ApiError:
+        return  # the coins are no longer there (or below the filters): no TP/SL, as on Bybit
+    last = account.futures.price_of(order.symbol)
+    for p in placed:
+        account.record(
+            BybitOrder(
+                order_id=str(p.order_id),
+                category="spot",
+                symbol=order.symbol,
+                engine_id=p.order_id,
+                link_id="",
+                time_in_force="GTC",
+                stop_order_type="tpslOrder",
+                trigger_price=p.stop_price,
+                trigger_direction=1 if p.stop_price > last else 2,
+            )
+        )
 
 
 def amend(

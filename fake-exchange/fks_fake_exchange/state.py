@@ -11,6 +11,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from fks_fake_exchange import bybit_place
 from fks_fake_exchange.bybit_account import BybitAccount
 from fks_fake_exchange.config import ExchangeConfig
 from fks_fake_exchange.faults import FaultBook
@@ -145,7 +146,7 @@ class Exchange:
         if market_id in self.futures_markets:
             self.futures.on_price(market_id)
         if self.bybit is not None:
-            self.bybit.on_price(market_id)
+            bybit_place.on_price(self.bybit, market_id)
         return market_id
 
     def log(self, entry: LoggedRequest) -> None:

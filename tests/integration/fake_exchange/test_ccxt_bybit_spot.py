@@ -172,3 +172,29 @@ async def test_spot_stop_loss_order_triggers_on_a_fall(fake_bybit: FakeExchange)
     [sent] = fake_bybit.requests(method="POST", path="/v5/order/create")
     assert sent["params"]["orderFilter"] == "tpslOrder"
     assert fake_bybit.spot_balance("BTC") == (Decimal("0.05"), Decimal(0))
+
+
+async def test_limit_buy_with_attached_tp_sl_protects_what_it_bought(
+    fake_bybit: FakeExchange,
+) -> None:
+    async with fake_bybit.ccxt(VENUE) as ex:
+        await ex.load_markets()
+        params = {"takeProfit": 70_000, "stopLoss": 65_000, "clientOrderId": "p-1"}
+        with pytest.raises(ccxt.BadRequest):  # a buy's take-profit must be above its price
+            await ex.create_order(BTC, "limit", "buy", 0.01, 67_000, {"takeProfit": 66_000})
+        await ex.create_order(BTC, "limit", "buy", 0.01, 67_000, params)
+        assert await ex.fetch_open_orders(BTC, params={"orderFilter": "tpslOrder"}) == []
+        fake_bybit.set_price(BTC, "67000")  # the entry fills; its TP and SL wait
+        legs = await ex.fetch_open_orders(BTC, params={"orderFilter": "tpslOrder"})
+        assert sorted((o["side"], o["triggerPrice"], o["amount"]) for o in legs) == [
+            ("sell", 65_000, 0.00999),  # what was bought, less the fee taken in BTC
+            ("sell", 70_000, 0.00999),
+        ]
+        assert fake_bybit.spot_balance("BTC") == (Decimal("0.1"), Decimal("0.00999"))  # one lock
+        fake_bybit.set_price(BTC, "70000")
+        orders = await ex.fetch_canceled_and_closed_orders(BTC, params={"orderFilter": "tpslOrder"})
+        assert sorted((o["triggerPrice"], o["info"]["orderStatus"]) for o in orders) == [
+            (65_000, "Deactivated"),
+            (70_000, "Filled"),
+        ]
+    assert fake_bybit.spot_balance("BTC") == (Decimal("0.1"), Decimal(0))
