@@ -6,20 +6,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from fks_fake_exchange import bybit_views
-from fks_fake_exchange.bybit_account import BybitAccount
 from fks_fake_exchange.bybit_errors import BybitError
-from fks_fake_exchange.bybit_web import ok, private
-from fks_fake_exchange.state import Exchange
+from fks_fake_exchange.bybit_web import bybit_of, ok, private
 
 routes = web.RouteTableDef()
 UID = 100_000_001
 UTA_2_PRO = 6  # unifiedMarginStatus: 5 UTA 2.0, 6 UTA 2.0 pro
-
-
-def bybit_of(ex: Exchange) -> BybitAccount:
-    """The unified account of a server started with ``--venue bybit``."""
-    assert ex.bybit is not None, "a Bybit route on a server of another venue"
-    return ex.bybit
 
 
 @routes.get("/v5/user/query-api")

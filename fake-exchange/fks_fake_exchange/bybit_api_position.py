@@ -15,11 +15,10 @@ from aiohttp import web
 from fks_fake_exchange import bybit_errors as be
 from fks_fake_exchange import bybit_views
 from fks_fake_exchange.bybit_account import BybitAccount, Protection
-from fks_fake_exchange.bybit_api_account import bybit_of
 from fks_fake_exchange.bybit_errors import BybitError, invalid, not_supported
 from fks_fake_exchange.bybit_orders import check_tpsl
 from fks_fake_exchange.bybit_params import BybitParams
-from fks_fake_exchange.bybit_web import category_of, limit_of, market_of, ok, private
+from fks_fake_exchange.bybit_web import bybit_of, category_of, limit_of, market_of, ok, private
 from fks_fake_exchange.decimals import ZERO
 from fks_fake_exchange.markets import Market
 from fks_fake_exchange.state import Exchange

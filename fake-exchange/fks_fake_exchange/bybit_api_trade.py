@@ -6,11 +6,11 @@ from aiohttp import web
 
 from fks_fake_exchange import bybit_place, bybit_views
 from fks_fake_exchange.bybit_account import BybitAccount, BybitOrder
-from fks_fake_exchange.bybit_api_account import bybit_of
 from fks_fake_exchange.bybit_errors import BybitError, Category, invalid
 from fks_fake_exchange.bybit_orders import check_linear_price, check_spot_price, parse_new_order
 from fks_fake_exchange.bybit_params import BybitParams
 from fks_fake_exchange.bybit_web import (
+    bybit_of,
     category_of,
     limit_of,
     market_of,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from fks_fake_exchange import bybit_signing
+from fks_fake_exchange.bybit_account import BybitAccount
 from fks_fake_exchange.bybit_errors import BybitError, Category, invalid, ok_body
 from fks_fake_exchange.bybit_params import BybitParams, parse_params
 from fks_fake_exchange.markets import Market
@@ -25,6 +26,12 @@ async def params_of(request: web.Request) -> BybitParams:
         request[_PARAMS] = cached
     params: BybitParams = cached
     return params
+
+
+def bybit_of(ex: Exchange) -> BybitAccount:
+    """The unified account of a server started with ``--venue bybit``."""
+    assert ex.bybit is not None, "a Bybit route on a server of another venue"
+    return ex.bybit
 
 
 async def public(request: web.Request) -> tuple[Exchange, BybitParams]:
