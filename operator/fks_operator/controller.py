@@ -25,7 +25,7 @@ from fks_operator.builders.meta import INSTANCE_LABEL
 from fks_operator.discovery import ApiDiscovery
 from fks_operator.drift import ChildKey, ChildStates
 from fks_operator.errors import ApiError, KubeError
-from fks_operator.kube import ACCOUNT, PIPELINE, SERVICE_MONITOR, KubeApi
+from fks_operator.kube import ACCOUNT, PIPELINE, KubeApi
 from fks_operator.live import LiveSwitches
 from fks_operator.metrics import Metrics
 from fks_operator.reconcile import (
@@ -92,7 +92,7 @@ class Controller:
             catalog=catalog,
             children=ChildStates(settings.field_manager),
             discovery=ApiDiscovery(
-                lambda namespace: api.serves(SERVICE_MONITOR, namespace), ttl=discovery_ttl
+                lambda kind, namespace: api.serves(kind, namespace), ttl=discovery_ttl
             ),
             live=LiveSwitches(),
         )
@@ -199,8 +199,9 @@ class Controller:
         if owner and drifted:
             self.enqueue(_PIPELINE, namespace, owner)
 
-    def service_monitor_api_changed(self) -> None:
-        """The ServiceMonitor CRD appeared, changed or went away: look again everywhere."""
+    def optional_api_changed(self) -> None:
+        """The CRD of an optional child (ServiceMonitor, HTTPRoute) appeared, changed or went
+        away: look again everywhere."""
         self.ctx.discovery.invalidate()
         self.enqueue_all()
 

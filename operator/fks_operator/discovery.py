@@ -1,9 +1,10 @@
-"""Whether the cluster serves the optional ServiceMonitor API, re-checked, never fatal.
+"""Whether the cluster serves an optional API (ServiceMonitor, HTTPRoute), re-checked, never fatal.
 
-The answer is cached per namespace for ``ttl`` seconds (the API can be installed or removed at
-any time: prometheus-operator's CRDs often arrive after this operator). A watch on
-CustomResourceDefinitions calls :meth:`ApiDiscovery.invalidate` when the ServiceMonitor CRD
-changes, so installing it takes effect at once, not after the TTL.
+The answer is cached per (kind, namespace) for ``ttl`` seconds (the API can be installed or
+removed at any time: prometheus-operator's or the Gateway API's CRDs often arrive after this
+operator). A watch on CustomResourceDefinitions calls :meth:`ApiDiscovery.invalidate` when one of
+their CRDs (:data:`OPTIONAL_CRDS`) changes, so installing it takes effect at once, not after the
+TTL.
 """
 
 from __future__ import annotations
@@ -13,18 +14,20 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fks_operator.errors import KubeError
+from fks_operator.kube import OPTIONAL_APIS, Kind
 
 log = logging.getLogger(__name__)
 
-SERVICE_MONITOR_CRD = "servicemonitors.monitoring.coreos.com"
+#: CRD name (``<plural>.<group>``) -> the optional kind it defines.
+OPTIONAL_CRDS: dict[str, Kind] = {f"{kind.plural}.{kind.group}": kind for kind in OPTIONAL_APIS}
 
 
 class ApiDiscovery:
-    """A cached yes/no per namespace from ``probe(namespace)``."""
+    """A cached yes/no per (kind, namespace) from ``probe(kind, namespace)``."""
 
     def __init__(
         self,
-        probe: Callable[[str], Awaitable[bool]],
+        probe: Callable[[Kind, str], Awaitable[bool]],
         *,
         ttl: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
@@ -32,30 +35,32 @@ class ApiDiscovery:
         self._probe = probe
         self._ttl = ttl
         self._clock = clock
-        self._cache: dict[str, tuple[bool, float]] = {}
-        self._last: bool | None = None
+        self._cache: dict[tuple[Kind, str], tuple[bool, float]] = {}
+        self._last: dict[Kind, bool] = {}
 
-    async def served(self, namespace: str) -> bool:
-        """Whether the API is served (and listable) in ``namespace``; False when the check
+    async def served(self, kind: Kind, namespace: str) -> bool:
+        """Whether ``kind`` is served (and listable) in ``namespace``; False when the check
         itself fails (logged), so a flaky discovery never blocks a reconcile."""
         now = self._clock()
-        cached = self._cache.get(namespace)
+        cached = self._cache.get((kind, namespace))
         if cached is not None and cached[1] > now:
             return cached[0]
         try:
-            answer = await self._probe(namespace)
+            answer = await self._probe(kind, namespace)
         except KubeError as exc:
-            log.warning("cannot tell whether ServiceMonitors are served: %s", exc)
+            log.warning("cannot tell whether %s objects are served: %s", kind, exc)
             answer = False
-        self._cache[namespace] = (answer, now + self._ttl)
-        if answer != self._last:
+        self._cache[(kind, namespace)] = (answer, now + self._ttl)
+        if answer != self._last.get(kind):
             log.info(
-                "monitoring.coreos.com/v1 ServiceMonitors %s",
+                "%s %ss %s",
+                kind.api_version,
+                kind.kind,
                 "are served" if answer else "are not served: skipping them",
             )
-            self._last = answer
+            self._last[kind] = answer
         return answer
 
     def invalidate(self) -> None:
-        """Forget every cached answer (the CRD changed)."""
+        """Forget every cached answer (a CRD changed)."""
         self._cache.clear()

@@ -20,7 +20,7 @@ from lightkube.config.kubeconfig import SingleConfig
 
 from fks_operator import references
 from fks_operator.controller import Controller
-from fks_operator.discovery import SERVICE_MONITOR_CRD
+from fks_operator.discovery import OPTIONAL_CRDS
 from fks_operator.kube import CHILD_KINDS
 from fks_operator.specs import GROUP, VERSION
 
@@ -145,18 +145,18 @@ def build_registry(controller: Controller, config: SingleConfig) -> kopf.Operato
             kind.group, kind.version, kind.plural, id=f"child-{kind.plural}", registry=registry
         )(child_event)
 
-    def is_service_monitor_crd(name: str, **_: Any) -> bool:
-        return name == SERVICE_MONITOR_CRD
+    def is_optional_crd(name: str, **_: Any) -> bool:
+        return name in OPTIONAL_CRDS
 
     @kopf.on.event(
         "apiextensions.k8s.io",
         "v1",
         "customresourcedefinitions",
-        id="servicemonitor-crd",
-        when=is_service_monitor_crd,
+        id="optional-crds",
+        when=is_optional_crd,
         registry=registry,
     )
-    async def service_monitor_crd_event(**_: Any) -> None:
-        controller.service_monitor_api_changed()
+    async def optional_crd_event(**_: Any) -> None:
+        controller.optional_api_changed()
 
     return registry

@@ -74,9 +74,25 @@ DEPLOYMENT = Kind("apps/v1", "Deployment", "deployments")
 HPA = Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers")
 PDB = Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets")
 SERVICE_MONITOR = Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors")
+NETWORK_POLICY = Kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies")
+INGRESS = Kind("networking.k8s.io/v1", "Ingress", "ingresses")
+HTTP_ROUTE = Kind("gateway.networking.k8s.io/v1", "HTTPRoute", "httproutes")
 
 #: Every kind a pipeline's children can have, in apply order.
-CHILD_KINDS: tuple[Kind, ...] = (CONFIG_MAP, SERVICE, DEPLOYMENT, HPA, PDB, SERVICE_MONITOR)
+CHILD_KINDS: tuple[Kind, ...] = (
+    CONFIG_MAP,
+    NETWORK_POLICY,
+    SERVICE,
+    DEPLOYMENT,
+    HPA,
+    PDB,
+    SERVICE_MONITOR,
+    INGRESS,
+    HTTP_ROUTE,
+)
+#: Children of APIs a cluster may not serve (CRDs of other projects): applied only where
+#: discovery finds them (:mod:`fks_operator.discovery`).
+OPTIONAL_APIS: tuple[Kind, ...] = (SERVICE_MONITOR, HTTP_ROUTE)
 _BY_TYPE = {(k.api_version, k.kind): k for k in (PIPELINE, ACCOUNT, SECRET, EVENT, *CHILD_KINDS)}
 
 

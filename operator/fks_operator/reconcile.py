@@ -28,6 +28,7 @@ from fks_operator.builders import (
     build_pipeline_status,
     executor_name,
     pipeline_conditions,
+    public_url,
 )
 from fks_operator.builders.plan import HELD_NOTE, Plan, held_plan, hold_plan, run_plan
 from fks_operator.conditions import (
@@ -265,14 +266,41 @@ async def _load_inputs(ctx: Context, pipeline: ExecutionPipeline) -> _Inputs:
     return _Inputs(accounts, readiness, secrets)
 
 
+@dataclass(frozen=True, slots=True)
+class _Apis:
+    """Which optional APIs the cluster serves in the pipeline's namespace."""
+
+    service_monitor: bool
+    http_route: bool
+
+    def serves(self, kind: Kind) -> bool:
+        if kind is kube.SERVICE_MONITOR:
+            return self.service_monitor
+        if kind is kube.HTTP_ROUTE:
+            return self.http_route
+        return True
+
+
+async def _discover(ctx: Context, namespace: str) -> _Apis:
+    return _Apis(
+        service_monitor=await ctx.discovery.served(kube.SERVICE_MONITOR, namespace),
+        http_route=await ctx.discovery.served(kube.HTTP_ROUTE, namespace),
+    )
+
+
 def _plan(
-    ctx: Context, pipeline: ExecutionPipeline, inputs: _Inputs, problems: list[Problem], sm: bool
+    ctx: Context, pipeline: ExecutionPipeline, inputs: _Inputs, problems: list[Problem], apis: _Apis
 ) -> tuple[Plan, list[Problem]]:
     """The plan for this reconcile, and the problems to report (a render error is one)."""
     secrets = inputs.secrets.data
     try:
         children = build_children(
-            pipeline, inputs.accounts, ctx.settings, secrets, service_monitor_api=sm
+            pipeline,
+            inputs.accounts,
+            ctx.settings,
+            secrets,
+            service_monitor_api=apis.service_monitor,
+            http_route_api=apis.http_route,
         )
     except RenderError as exc:
         if not problems:
@@ -294,7 +322,8 @@ async def _apply(ctx: Context, manifest: Mapping[str, Any]) -> Body | None:
     try:
         body = await ctx.api.apply(manifest)
     except ApiError as exc:
-        if exc.code == 404 and manifest["kind"] == kube.SERVICE_MONITOR.kind:
+        optional = {kind.kind for kind in kube.OPTIONAL_APIS}
+        if exc.code == 404 and manifest["kind"] in optional:
             ctx.discovery.invalidate()  # the API went away since it was last checked
         if exc.code != 422:
             raise
@@ -363,7 +392,7 @@ async def _execute(
     ctx: Context,
     pipeline: ExecutionPipeline,
     plan: Plan,
-    monitors_served: bool,
+    apis: _Apis,
     applied: list[ChildKey],
 ) -> Body | None:
     """Carry out ``plan`` (appending what it applies to ``applied``); returns the executor
@@ -372,7 +401,7 @@ async def _execute(
     # Deletions first: a held pipeline's HPA must be gone before the Deployment is scaled to 0.
     for api_version, kind_name in plan.delete:
         kind = kube.kind_of(api_version, kind_name)
-        if kind is kube.SERVICE_MONITOR and not monitors_served:
+        if not apis.serves(kind):
             continue  # the API does not exist, so neither can the object
         await _delete(ctx, kind, namespace, name, pipeline.metadata.uid)
     deployment: Body | None = None
@@ -424,8 +453,8 @@ async def reconcile_pipeline(ctx: Context, namespace: str, name: str) -> Outcome
         return Outcome(INVALID)
     inputs = await _load_inputs(ctx, pipeline)
     problems = pipeline_problems(pipeline, inputs.accounts, inputs.readiness, inputs.secrets.data)
-    monitors = await ctx.discovery.served(namespace)
-    plan, problems = _plan(ctx, pipeline, inputs, problems, monitors)
+    apis = await _discover(ctx, namespace)
+    plan, problems = _plan(ctx, pipeline, inputs, problems, apis)
     if plan.held:
         problems = [*problems, Problem(problems[0].reason, HELD_NOTE)]
 
@@ -433,7 +462,7 @@ async def reconcile_pipeline(ctx: Context, namespace: str, name: str) -> Outcome
     deployment: Body | None = None
     applied: list[ChildKey] = []
     try:
-        deployment = await _execute(ctx, pipeline, plan, monitors, applied)
+        deployment = await _execute(ctx, pipeline, plan, apis, applied)
     except ApiError as exc:
         if exc.namespace_gone:
             raise  # nothing more to say, or write, in a namespace being deleted
@@ -457,6 +486,7 @@ async def reconcile_pipeline(ctx: Context, namespace: str, name: str) -> Outcome
         inputs_hash=plan.inputs_hash if apply_error is None else None,
         previous=previous,
         now=ctx.now(),
+        public_url=public_url(pipeline, http_route_api=apis.http_route),
     )
     if executors is None and apply_error is not None:
         # Nothing new is known about the pods: keep what the status said.

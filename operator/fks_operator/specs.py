@@ -9,10 +9,18 @@ are ignored: a newer CRD must not stop an older operator. Parse errors become
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from fks_operator.errors import SpecError
@@ -103,8 +111,67 @@ class RedisSecretRef(SecretKeySelector):
     key: str = Field(default="url", min_length=1)
 
 
+#: A DNS name without wildcard (a host TradingView can post to), as in the CRD.
+_HOST = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+Hostname = Annotated[str, Field(max_length=253, pattern=_HOST)]
+
+
+class IngressTLS(_Model):
+    secret_name: str = ""
+    cluster_issuer: str = ""
+
+
+class IngressExpose(_Model):
+    enabled: bool = False
+    class_name: str = ""
+    host: Hostname | Literal[""] = ""
+    tls: IngressTLS = Field(default_factory=IngressTLS)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def tls_enabled(self) -> bool:
+        return bool(self.tls.secret_name or self.tls.cluster_issuer)
+
+
+class ParentRef(_Model):
+    """A Gateway API ParentReference (usually a Gateway)."""
+
+    name: str = Field(min_length=1)
+    group: str | None = None
+    kind: str | None = None
+    namespace: str | None = None
+    section_name: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+
+
+class GatewayExpose(_Model):
+    enabled: bool = False
+    parent_refs: tuple[ParentRef, ...] = ()
+    hostnames: tuple[Hostname, ...] = ()
+
+
+class Expose(_Model):
+    ingress: IngressExpose = Field(default_factory=IngressExpose)
+    gateway: GatewayExpose = Field(default_factory=GatewayExpose)
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> Expose:
+        if self.ingress.enabled and self.gateway.enabled:
+            raise ValueError("enable at most one of expose.ingress and expose.gateway")
+        if self.ingress.enabled and not self.ingress.host:
+            raise ValueError("expose.ingress.host is required when the Ingress is enabled")
+        if self.gateway.enabled and not self.gateway.parent_refs:
+            raise ValueError("expose.gateway.parentRefs is required when the route is enabled")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.ingress.enabled or self.gateway.enabled
+
+
 class Webhook(_Model):
     secret_ref: WebhookSecretRef
+    expose: Expose = Field(default_factory=Expose)
     auth: AuthMode = "hmac-or-token"
     allowed_sources: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
@@ -187,6 +254,35 @@ class Monitoring(_Model):
     service_monitor: ServiceMonitorSpec = Field(default_factory=ServiceMonitorSpec)
 
 
+class LabelSelectorRequirement(_Model):
+    key: str = Field(min_length=1)
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: tuple[str, ...] = ()
+
+
+class LabelSelector(_Model):
+    """A metav1.LabelSelector (here: of namespaces)."""
+
+    match_labels: dict[str, str] = Field(default_factory=dict)
+    match_expressions: tuple[LabelSelectorRequirement, ...] = ()
+
+
+def _cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise ValueError("networkPolicy.exchangeCIDRs holds an entry that is not a CIDR") from None
+
+
+class NetworkPolicySpec(_Model):
+    enabled: bool = True
+    webhook_from: tuple[LabelSelector, ...] = ()
+    metrics_from: tuple[LabelSelector, ...] = ()
+    exchange_cidrs: tuple[Annotated[str, AfterValidator(_cidr)], ...] = Field(
+        default=(), alias="exchangeCIDRs"
+    )
+
+
 class ExecutionPipelineSpec(_Model):
     accounts: tuple[AccountRef, ...] = Field(min_length=1, max_length=16)
     dry_run: bool = False
@@ -203,6 +299,7 @@ class ExecutionPipelineSpec(_Model):
     resources: dict[str, dict[str, str | int]] | None = None
     pod_template: PodTemplate = Field(default_factory=PodTemplate)
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    network_policy: NetworkPolicySpec = Field(default_factory=NetworkPolicySpec)
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> ExecutionPipelineSpec:

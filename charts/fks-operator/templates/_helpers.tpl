@@ -128,11 +128,21 @@ only the status subresource of its CRs.
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors]
   verbs: [get, list, watch, create, patch, delete]
+# The NetworkPolicy of the executor pods (networkPolicy.enabled) and the Ingress exposing the
+# webhook (webhook.expose.ingress): optional children like the above.
+- apiGroups: [networking.k8s.io]
+  resources: [ingresses, networkpolicies]
+  verbs: [get, list, watch, create, patch, delete]
+# The HTTPRoute exposing the webhook (webhook.expose.gateway), only while the cluster serves
+# gateway.networking.k8s.io/v1 (the operator lists them to find out).
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [httproutes]
+  verbs: [get, list, watch, create, patch, delete]
 {{- end }}
 
 {{/*
 Cluster-scoped reads, needed in both modes: the CustomResourceDefinitions (kopf's resource scanning
-and the operator's watch for the ServiceMonitor API being installed or removed).
+and the operator's watch for the ServiceMonitor and HTTPRoute APIs being installed or removed).
 */}}
 {{- define "fks-operator.clusterRules" -}}
 - apiGroups: [apiextensions.k8s.io]

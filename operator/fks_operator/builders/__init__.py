@@ -13,6 +13,13 @@ from fks_operator.builders.config import (
     render_executor_config,
 )
 from fks_operator.builders.deployment import build_deployment
+from fks_operator.builders.exposure import (
+    HTTP_ROUTE_API,
+    build_http_route,
+    build_ingress,
+    exposure_advice,
+    public_url,
+)
 from fks_operator.builders.meta import (
     INPUTS_HASH_ANNOTATION,
     Manifest,
@@ -23,6 +30,7 @@ from fks_operator.builders.meta import (
     selector_labels,
 )
 from fks_operator.builders.monitoring import SERVICE_MONITOR_API, build_service_monitor
+from fks_operator.builders.network import build_network_policy
 from fks_operator.builders.scaling import build_hpa, build_pdb
 from fks_operator.builders.secrets import (
     SecretKeyRef,
@@ -39,6 +47,7 @@ from fks_operator.builders.status import (
 )
 
 __all__ = [
+    "HTTP_ROUTE_API",
     "INPUTS_HASH_ANNOTATION",
     "OPTIONAL_KINDS",
     "SERVICE_MONITOR_API",
@@ -51,6 +60,9 @@ __all__ = [
     "build_config_map",
     "build_deployment",
     "build_hpa",
+    "build_http_route",
+    "build_ingress",
+    "build_network_policy",
     "build_pdb",
     "build_pipeline_status",
     "build_service",
@@ -59,10 +71,12 @@ __all__ = [
     "effective_mode",
     "executor_config",
     "executor_name",
+    "exposure_advice",
     "inputs_hash",
     "labels",
     "owner_reference",
     "pipeline_conditions",
+    "public_url",
     "referenced_secrets",
     "render_executor_config",
     "secret_key_refs",

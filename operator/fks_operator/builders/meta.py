@@ -11,6 +11,8 @@ Manifest = dict[str, Any]
 
 #: Port of the executor's HTTP server (webhook, health, metrics), in the pod and on the Service.
 HTTP_PORT = 8000
+#: The one path of the executor meant for the internet (its other paths stay in the cluster).
+WEBHOOK_PATH = "/webhook/tradingview"
 #: Key of the rendered config in the ConfigMap, and where it is mounted in the pod.
 CONFIG_KEY = "config.yaml"
 CONFIG_DIR = "/etc/fks"
@@ -27,7 +29,7 @@ PART_OF_LABEL = "app.kubernetes.io/part-of"
 
 
 def executor_name(pipeline: ExecutionPipeline) -> str:
-    """Name of the Deployment, Service, HPA, PDB and ServiceMonitor: ``<pipeline>-executor``."""
+    """Name of every child but the ConfigMap: ``<pipeline>-executor``."""
     return f"{pipeline.name}-executor"
 
 

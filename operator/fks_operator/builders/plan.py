@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fks_operator.builders.children import OPTIONAL_KINDS, Children
+from fks_operator.builders.children import HPA_KIND, PDB_KIND, Children
 from fks_operator.builders.deployment import build_deployment
 from fks_operator.builders.meta import Manifest
 from fks_operator.builders.secrets import SecretData, inputs_hash, secret_key_refs
@@ -24,8 +24,6 @@ from fks_operator.specs import ExecutionPipeline
 
 HELD_NOTE = "executors held at 0 replicas until this is fixed"
 """Appended to the condition message of a held pipeline."""
-
-_HPA, _PDB, _MONITOR = OPTIONAL_KINDS
 
 
 @dataclass(frozen=True)
@@ -68,6 +66,9 @@ def hold_plan(children: Children) -> Plan:
         service_monitor=children.service_monitor,
         inputs_hash=children.inputs_hash,
         notes=children.notes,
+        network_policy=children.network_policy,
+        ingress=children.ingress,
+        http_route=children.http_route,
     )
     return Plan(
         apply=tuple(held.manifests()),
@@ -85,13 +86,14 @@ def held_plan(
 ) -> Plan:
     """Held when the children cannot be rendered (an account is missing, or rendering failed):
     the Service, and a Deployment at 0 replicas that wires no account credentials. The
-    ConfigMap and the ServiceMonitor are left as they are; HPA and PDB are deleted."""
+    ConfigMap, ServiceMonitor, NetworkPolicy, Ingress and HTTPRoute are left as they are; HPA
+    and PDB are deleted."""
     bare = pipeline.model_copy(update={"spec": pipeline.spec.model_copy(update={"accounts": ()})})
     digest = inputs_hash("", secret_key_refs(bare, {}), secrets)
     deployment = build_deployment(bare, {}, settings, inputs_hash=digest)
     return Plan(
         apply=(build_service(pipeline), _scaled_to_zero(deployment)),
-        delete=(_HPA, _PDB),
+        delete=(HPA_KIND, PDB_KIND),
         inputs_hash=None,
         held=True,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fks_operator.builders.meta import (
     HTTP_PORT,
+    WEBHOOK_PATH,
     Manifest,
     executor_name,
     object_meta,
@@ -14,9 +15,7 @@ from fks_operator.specs import ExecutionPipeline
 
 def webhook_url(pipeline: ExecutionPipeline) -> str:
     """The in-cluster URL alerts are posted to."""
-    return (
-        f"http://{executor_name(pipeline)}.{pipeline.namespace}.svc:{HTTP_PORT}/webhook/tradingview"
-    )
+    return f"http://{executor_name(pipeline)}.{pipeline.namespace}.svc:{HTTP_PORT}{WEBHOOK_PATH}"
 
 
 def build_service(pipeline: ExecutionPipeline) -> Manifest:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from fks_operator.accounts import AccountReadiness
+from fks_operator.builders.exposure import exposure_advice
 from fks_operator.builders.service import webhook_url
 from fks_operator.conditions import Condition, ConditionType, PipelineReason, merge_conditions
 from fks_operator.readiness import ExecutorsState, Problem
@@ -43,7 +44,8 @@ def pipeline_conditions(
 
     Problems (missing accounts, Secrets...) make both False with the first problem's reason and
     every problem in the message; an apply error makes both False (ApplyFailed); otherwise
-    Reconciled is True and Ready follows the executors.
+    Reconciled is True and Ready follows the executors, its message followed by what would keep
+    alerts from the internet from getting through (:func:`exposure_advice`).
     """
     generation = pipeline.metadata.generation
     if problems:
@@ -73,7 +75,8 @@ def pipeline_conditions(
         False, PipelineReason.EXECUTORS_NOT_READY, "Deployment not found"
     )
     make = Condition.true if state.ready else Condition.false
-    ready = make(ConditionType.READY, state.reason, state.message, generation)
+    message = "; ".join([state.message, *exposure_advice(pipeline)])
+    ready = make(ConditionType.READY, state.reason, message, generation)
     return [reconciled, ready]
 
 
@@ -86,11 +89,12 @@ def build_pipeline_status(
     inputs_hash: str | None,
     previous: Mapping[str, Any] | None,
     now: datetime,
+    public_url: str | None = None,
 ) -> dict[str, Any]:
     """The whole ``status`` of a pipeline.
 
     ``inputs_hash`` None (nothing applied this time) keeps the previous ``configHash``: it
-    describes what the pods run.
+    describes what the pods run. ``public_url``: see ``exposure.public_url``; absent when None.
     """
     previous = previous or {}
     status: dict[str, Any] = {
@@ -100,6 +104,8 @@ def build_pipeline_status(
         "readyReplicas": executors.ready_replicas if executors else 0,
         "webhookURL": webhook_url(pipeline),
     }
+    if public_url is not None:
+        status["publicURL"] = public_url
     config_hash = inputs_hash if inputs_hash is not None else previous.get("configHash")
     if config_hash:
         status["configHash"] = config_hash

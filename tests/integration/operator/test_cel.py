@@ -26,6 +26,12 @@ A: dict[str, Any] = {
     "spec": {"exchange": "binance"},
 }
 REDIS = {"backend": "redis", "redisSecretRef": {"name": "r"}}
+INGRESS = {"enabled": True, "host": "alerts.example.com", "tls": {"clusterIssuer": "le"}}
+GATEWAY = {"enabled": True, "parentRefs": [{"name": "public", "namespace": "gw"}]}
+
+
+def exposed(**expose: Any) -> dict[str, Any]:
+    return m(P, webhook={"secretRef": {"name": "w"}, "expose": expose})
 
 
 def m(base: dict[str, Any], **spec: Any) -> dict[str, Any]:
@@ -106,6 +112,69 @@ CASES: list[tuple[str, dict[str, Any], bool, str]] = [
         m(P, webhook={"secretRef": {"name": "w"}, "allowedSources": ["not a cidr"]}),
         False,
         "allowedSources",
+    ),
+    ("ingress", exposed(ingress=INGRESS), True, ""),
+    ("gateway", exposed(gateway={**GATEWAY, "hostnames": ["a.example.com"]}), True, ""),
+    (
+        "ingress and gateway",
+        exposed(ingress=INGRESS, gateway=GATEWAY),
+        False,
+        "enable at most one of expose.ingress and expose.gateway",
+    ),
+    (
+        "switching from ingress to gateway in one apply",
+        exposed(ingress={**INGRESS, "enabled": False}, gateway=GATEWAY),
+        True,
+        "",
+    ),
+    (
+        "ingress without host",
+        exposed(ingress={"enabled": True}),
+        False,
+        "expose.ingress.host is required when the Ingress is enabled",
+    ),
+    ("disabled ingress without host", exposed(ingress={"className": "nginx"}), True, ""),
+    ("wildcard ingress host", exposed(ingress={**INGRESS, "host": "*.example.com"}), False, "host"),
+    (
+        "gateway without parentRefs",
+        exposed(gateway={"enabled": True}),
+        False,
+        "expose.gateway.parentRefs is required when the route is enabled",
+    ),
+    (
+        "parentRef without name",
+        exposed(gateway={"enabled": True, "parentRefs": [{"namespace": "gw"}]}),
+        False,
+        "name",
+    ),
+    (
+        "network policy",
+        m(
+            P,
+            networkPolicy={
+                "webhookFrom": [{"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}],
+                "metricsFrom": [{"matchExpressions": [{"key": "team", "operator": "Exists"}]}],
+                "exchangeCIDRs": ["203.0.113.0/24", "2001:db8::/32"],
+            },
+        ),
+        True,
+        "",
+    ),
+    ("network policy off", m(P, networkPolicy={"enabled": False}), True, ""),
+    (
+        "exchange CIDR without prefix length",
+        m(P, networkPolicy={"exchangeCIDRs": ["203.0.113.7"]}),
+        False,
+        "exchangeCIDRs",
+    ),
+    (
+        "unknown selector operator",
+        m(
+            P,
+            networkPolicy={"webhookFrom": [{"matchExpressions": [{"key": "a", "operator": "Is"}]}]},
+        ),
+        False,
+        "operator",
     ),
     ("name longer than 54", named(P, "a" * 55), False, "at most 54 characters"),
     ("dotted name", named(P, "a.b"), False, "name"),

@@ -16,6 +16,9 @@ from fks_operator.kube import (
     CONFIG_MAP,
     DEPLOYMENT,
     HPA,
+    HTTP_ROUTE,
+    INGRESS,
+    NETWORK_POLICY,
     PDB,
     SERVICE,
     SERVICE_MONITOR,
@@ -46,6 +49,9 @@ CHILD_EXTRA = {
     HPA: ("get",),  # optional children: read before deleting one the watch has not reported
     PDB: ("get",),
     SERVICE_MONITOR: ("get",),
+    NETWORK_POLICY: ("get",),
+    INGRESS: ("get",),
+    HTTP_ROUTE: ("get",),
 }
 
 #: What the operator does in each watched namespace, and where in its code.
@@ -68,7 +74,7 @@ OPERATOR_NAMESPACED: frozenset[Triple] = frozenset(
     | {(k.group, k.plural, v) for k, extra in CHILD_EXTRA.items() for v in (*APPLY, *extra)}
 )
 
-#: Cluster-scoped reads: kopf's resource scanning and the ServiceMonitor CRD watch.
+#: Cluster-scoped reads: kopf's resource scanning and the ServiceMonitor/HTTPRoute CRD watch.
 OPERATOR_CLUSTER: frozenset[Triple] = frozenset(
     {("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("list", "watch")}
 )

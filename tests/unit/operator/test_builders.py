@@ -71,6 +71,7 @@ def test_names_labels_and_owner_references_on_every_child() -> None:
     kinds = [m["kind"] for m in rendered.manifests()]
     assert kinds == [
         "ConfigMap",
+        "NetworkPolicy",
         "Service",
         "Deployment",
         "PodDisruptionBudget",
@@ -143,7 +144,10 @@ def test_autoscaling_leaves_replicas_to_the_hpa() -> None:
     assert rendered.hpa is not None
     assert rendered.hpa["spec"]["scaleTargetRef"]["name"] == "btc-momentum-executor"
     assert rendered.pdb is not None
-    assert rendered.unwanted() == []
+    assert rendered.unwanted() == [
+        ("networking.k8s.io/v1", "Ingress"),
+        ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ]
 
 
 def test_single_replica_has_no_hpa_or_pdb_and_says_so() -> None:
@@ -154,6 +158,8 @@ def test_single_replica_has_no_hpa_or_pdb_and_says_so() -> None:
     assert rendered.unwanted() == [
         ("autoscaling/v2", "HorizontalPodAutoscaler"),
         ("policy/v1", "PodDisruptionBudget"),
+        ("networking.k8s.io/v1", "Ingress"),
+        ("gateway.networking.k8s.io/v1", "HTTPRoute"),
     ]
 
 
@@ -169,13 +175,16 @@ def test_strategy_follows_the_state_backend() -> None:
 
 
 def test_service_monitor_only_when_the_api_is_served() -> None:
-    absent = children(api=False)
+    open_policy: dict[str, Any] = {"webhookFrom": [{}], "metricsFrom": [{}]}
+    absent = children(pipeline(networkPolicy=open_policy), api=False)
     assert absent.service_monitor is None
     assert absent.notes == (
         "ServiceMonitor skipped: the cluster does not serve monitoring.coreos.com/v1.",
     )
     assert ("monitoring.coreos.com/v1", "ServiceMonitor") in absent.unwanted()
-    disabled = children(pipeline(monitoring={"serviceMonitor": {"enabled": False}}))
+    disabled = children(
+        pipeline(monitoring={"serviceMonitor": {"enabled": False}}, networkPolicy=open_policy)
+    )
     assert disabled.service_monitor is None
     assert disabled.notes == ()
 

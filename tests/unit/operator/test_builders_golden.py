@@ -42,6 +42,7 @@ def render(variant: Variant) -> str:
         SETTINGS,
         variant.secrets,
         service_monitor_api=variant.service_monitor_api,
+        http_route_api=variant.http_route_api,
     )
     header = f"# Golden children of variant {variant.name!r} (tests/unit/operator/variants.py).\n"
     if children.notes:

@@ -136,9 +136,9 @@ async def test_a_child_without_owner_reference_is_found_by_its_label(
     assert await drain(controller) == [P]
 
 
-async def test_service_monitor_api_change_queues_everything(controller: Controller) -> None:
+async def test_an_optional_api_change_queues_everything(controller: Controller) -> None:
     controller.pipeline_event(None, pipeline_obj())
     controller.account_event(None, account_obj(), pipelines=[])
     await drain(controller)
-    controller.service_monitor_api_changed()
+    controller.optional_api_changed()
     assert sorted(await drain(controller)) == sorted([A, P])

@@ -13,6 +13,7 @@ import pytest
 from fks_operator.specs import parse_account, parse_pipeline
 from tests.unit.operator import crdschema
 from tests.unit.operator.conftest import account_obj, pipeline_obj
+from tests.unit.operator.variants import VARIANTS, Variant
 
 KINDS = ["ExchangeAccount", "ExecutionPipeline"]
 
@@ -56,7 +57,11 @@ def test_names_group_and_version(kind: str) -> None:
             ["Exchange", "Environment", "Market", "Ready", "Age"],
             ["Reason", "Message"],
         ),
-        ("ExecutionPipeline", ["Mode", "Ready", "Replicas", "Age"], ["Webhook URL", "Message"]),
+        (
+            "ExecutionPipeline",
+            ["Mode", "Ready", "Replicas", "Age"],
+            ["Webhook URL", "Public URL", "Message"],
+        ),
     ],
 )
 def test_printer_columns(kind: str, columns: list[str], wide: list[str]) -> None:
@@ -211,3 +216,16 @@ def test_structural_checker_catches_bad_objects() -> None:
     assert "spec.risk.sizing.riskPerTrade: below the minimum 0" in joined
     assert "spec.risk.sizing.method: must be one of" in joined
     assert "spec.typo: unknown field" in joined
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+def test_every_variant_is_valid_and_defaults_the_same_way(variant: Variant) -> None:
+    """The builder inputs (exposure and network policy included) are objects a user can apply,
+    and the CRD's defaults for them are the typed models' defaults."""
+    defaulted = crdschema.check("ExecutionPipeline", variant.pipeline)
+    assert parse_pipeline(defaulted) == variant.parsed_pipeline()
+    spec = defaulted["spec"]
+    assert spec["networkPolicy"]["enabled"] is True
+    given = variant.pipeline["spec"]["webhook"].get("expose", {}).get("ingress", {}).get("tls", {})
+    tls = spec["webhook"]["expose"]["ingress"]["tls"]
+    assert tls == {"secretName": "", "clusterIssuer": "", **given}

@@ -32,6 +32,7 @@ def test_examples_exist_and_carry_no_namespace() -> None:
     assert names == {
         "exchangeaccount-testnet.yaml",
         "pipeline-dry-run.yaml",
+        "pipeline-exposed.yaml",
         "pipeline-redis-replicas.yaml",
     }
     for doc in documents():
@@ -41,7 +42,7 @@ def test_examples_exist_and_carry_no_namespace() -> None:
 def test_custom_resources_validate_against_the_crds() -> None:
     kinds = [doc["kind"] for doc in documents()]
     assert kinds.count("ExchangeAccount") == 1
-    assert kinds.count("ExecutionPipeline") == 2
+    assert kinds.count("ExecutionPipeline") == 3
     for doc in documents():
         if doc["kind"] in crdschema.CRD_FILES:
             assert doc["apiVersion"] == "execution.fks.io/v1alpha1"
@@ -79,3 +80,25 @@ def test_examples_render_and_every_referenced_secret_is_shipped(tmp_path: Path) 
         if pipeline.spec.replicas > 1:
             assert children.pdb is not None
     assert modes == {"dry-run", "testnet"}
+
+
+def test_the_exposure_example_is_off_until_enabled_and_then_serves_only_the_webhook() -> None:
+    [doc] = [d for d in documents() if d["metadata"]["name"] == "btc-public"]
+    accounts = {
+        d["metadata"]["name"]: parse_account(with_namespace(d))
+        for d in documents()
+        if d["kind"] == "ExchangeAccount"
+    }
+    off = parse_pipeline(with_namespace(doc))
+    rendered = build_children(off, accounts, OperatorSettings(), {}, service_monitor_api=True)
+    assert rendered.ingress is None, "needs a controller: off as shipped"
+    assert rendered.network_policy is not None
+    doc["spec"]["webhook"]["expose"]["ingress"]["enabled"] = True
+    on = parse_pipeline(with_namespace(crdschema.check("ExecutionPipeline", doc)))
+    ingress = build_children(on, accounts, OperatorSettings(), {}, service_monitor_api=True).ingress
+    assert ingress is not None
+    [path] = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/webhook/tradingview", "Exact")
+    assert ingress["metadata"]["annotations"] == {
+        "cert-manager.io/cluster-issuer": "letsencrypt-prod"
+    }

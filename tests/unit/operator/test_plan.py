@@ -19,6 +19,9 @@ SECRETS = {
 HPA = ("autoscaling/v2", "HorizontalPodAutoscaler")
 PDB = ("policy/v1", "PodDisruptionBudget")
 MONITOR = ("monitoring.coreos.com/v1", "ServiceMonitor")
+NETWORK_POLICY = ("networking.k8s.io/v1", "NetworkPolicy")
+INGRESS = ("networking.k8s.io/v1", "Ingress")
+ROUTE = ("gateway.networking.k8s.io/v1", "HTTPRoute")
 
 
 def kinds(manifests: tuple[dict[str, Any], ...]) -> list[str]:
@@ -35,21 +38,23 @@ def autoscaled_children(settings: OperatorSettings) -> Any:
 def test_run_plan_applies_every_child(settings: OperatorSettings) -> None:
     plan = run_plan(autoscaled_children(settings))
     assert kinds(plan.apply) == [
-        "ConfigMap", "Service", "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget",
-        "ServiceMonitor",
+        "ConfigMap", "NetworkPolicy", "Service", "Deployment", "HorizontalPodAutoscaler",
+        "PodDisruptionBudget", "ServiceMonitor",
     ]  # fmt: skip
-    assert plan.delete == ()
+    assert plan.delete == (INGRESS, ROUTE), "not exposed: no Ingress, no HTTPRoute"
     assert not plan.held
-    assert "replicas" not in plan.apply[2]["spec"], "the HPA owns replicas"
+    assert "replicas" not in plan.apply[3]["spec"], "the HPA owns replicas"
 
 
 def test_hold_plan_scales_to_zero_and_drops_hpa_and_pdb(settings: OperatorSettings) -> None:
     children = autoscaled_children(settings)
     plan = hold_plan(children)
     assert plan.held
-    assert kinds(plan.apply) == ["ConfigMap", "Service", "Deployment", "ServiceMonitor"]
-    assert set(plan.delete) == {HPA, PDB}
-    deployment = plan.apply[2]
+    assert kinds(plan.apply) == [
+        "ConfigMap", "NetworkPolicy", "Service", "Deployment", "ServiceMonitor"
+    ]  # fmt: skip
+    assert set(plan.delete) == {HPA, PDB, INGRESS, ROUTE}
+    deployment = plan.apply[3]
     assert deployment["spec"]["replicas"] == 0
     assert deployment["spec"]["template"] == children.deployment["spec"]["template"]
     assert plan.inputs_hash == children.inputs_hash
@@ -62,7 +67,8 @@ def test_held_plan_without_accounts_wires_no_credentials(settings: OperatorSetti
     assert plan.inputs_hash is None, "nothing rendered: the status keeps the previous hash"
     assert kinds(plan.apply) == ["Service", "Deployment"]
     assert set(plan.delete) == {HPA, PDB}
-    assert MONITOR not in plan.delete, "the ServiceMonitor is left as it is"
+    for kind in (MONITOR, NETWORK_POLICY, INGRESS, ROUTE):
+        assert kind not in plan.delete, f"{kind[1]} is left as it is"
     deployment = plan.apply[1]
     assert deployment["spec"]["replicas"] == 0
     env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]

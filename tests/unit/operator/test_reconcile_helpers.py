@@ -1,12 +1,13 @@
 """Pure decisions of the reconcile loop: status patches only on change, which transitions become
-Events, when an account switch to live is announced, and ServiceMonitor discovery caching."""
+Events, when an account switch to live is announced, and optional-API discovery caching."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fks_operator.discovery import ApiDiscovery
+from fks_operator.discovery import OPTIONAL_CRDS, ApiDiscovery
 from fks_operator.errors import ApiUnavailable
+from fks_operator.kube import HTTP_ROUTE, SERVICE_MONITOR, Kind
 from fks_operator.live import LiveSwitches
 from fks_operator.reconcile import live_notice_for_pipeline, status_patch, transition_notices
 from tests.unit.operator.conftest import account, pipeline_obj
@@ -95,31 +96,45 @@ class Clock:
         return self.now
 
 
-async def test_discovery_caches_per_namespace_and_can_be_invalidated() -> None:
-    answers: list[str] = []
-    served = {"value": False}
+async def test_discovery_caches_per_kind_and_namespace_and_can_be_invalidated() -> None:
+    answers: list[tuple[str, str]] = []
+    served = {SERVICE_MONITOR: False, HTTP_ROUTE: True}
 
-    async def probe(namespace: str) -> bool:
-        answers.append(namespace)
-        return served["value"]
+    async def probe(kind: Kind, namespace: str) -> bool:
+        answers.append((kind.kind, namespace))
+        return served[kind]
 
     clock = Clock()
     discovery = ApiDiscovery(probe, ttl=30, clock=clock)
-    assert await discovery.served("a") is False
-    served["value"] = True
-    assert await discovery.served("a") is False, "cached"
-    assert await discovery.served("b") is True
+    assert await discovery.served(SERVICE_MONITOR, "a") is False
+    assert await discovery.served(HTTP_ROUTE, "a") is True, "each kind has its own answer"
+    served[SERVICE_MONITOR] = True
+    assert await discovery.served(SERVICE_MONITOR, "a") is False, "cached"
+    assert await discovery.served(SERVICE_MONITOR, "b") is True
     clock.now += 31
-    assert await discovery.served("a") is True, "re-checked after the TTL"
-    served["value"] = False
+    assert await discovery.served(SERVICE_MONITOR, "a") is True, "re-checked after the TTL"
+    served[SERVICE_MONITOR] = False
     discovery.invalidate()
-    assert await discovery.served("a") is False, "re-checked after invalidate()"
-    assert answers == ["a", "b", "a", "a"]
+    assert await discovery.served(SERVICE_MONITOR, "a") is False, "re-checked after invalidate()"
+    assert answers == [
+        ("ServiceMonitor", "a"),
+        ("HTTPRoute", "a"),
+        ("ServiceMonitor", "b"),
+        ("ServiceMonitor", "a"),
+        ("ServiceMonitor", "a"),
+    ]
 
 
 async def test_discovery_failure_means_not_served() -> None:
-    async def probe(namespace: str) -> bool:
+    async def probe(kind: Kind, namespace: str) -> bool:
         # The API server unreachable for the check: a failure no real server gives on demand.
         raise ApiUnavailable("unreachable")
 
-    assert await ApiDiscovery(probe).served("a") is False
+    assert await ApiDiscovery(probe).served(HTTP_ROUTE, "a") is False
+
+
+def test_the_optional_crds_are_the_ones_the_operator_watches_for() -> None:
+    assert OPTIONAL_CRDS == {
+        "servicemonitors.monitoring.coreos.com": SERVICE_MONITOR,
+        "httproutes.gateway.networking.k8s.io": HTTP_ROUTE,
+    }

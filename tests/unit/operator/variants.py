@@ -22,6 +22,7 @@ class Variant:
     pipeline: dict[str, Any]
     accounts: list[dict[str, Any]]
     service_monitor_api: bool = True
+    http_route_api: bool = True
     secrets: Mapping[str, Mapping[str, str] | None] = field(default_factory=dict)
 
     def parsed_accounts(self) -> dict[str, ExchangeAccount]:
@@ -66,6 +67,12 @@ BYBIT_LIVE = account_obj(
     options={"recvWindow": "10000", "adjustForTimeDifference": "true"},
 )
 PAPER = account_obj("binance-paper", credentialsSecretRef=None)
+FAKE_VENUE = account_obj(
+    "fake-venue",
+    endpoint="http://fake-exchange.fks-demo.svc:8080",
+    credentialsSecretRef={"name": "binance-testnet-keys"},
+)
+INGRESS_NGINX = {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
 
 VARIANTS: list[Variant] = [
     _variant(
@@ -167,6 +174,68 @@ VARIANTS: list[Variant] = [
             replicas=2,
         ),
         [BINANCE, BYBIT_LIVE],
+    ),
+    _variant(
+        "ingress-cert-manager",
+        pipeline_obj(
+            "alerts",
+            accounts=[{"name": "binance-testnet"}, {"name": "fake-venue", "default": True}],
+            state=REDIS,
+            replicas=2,
+            webhook={
+                "auth": "token",
+                "allowedSources": ["tradingview"],
+                "trustedProxies": ["10.244.0.0/16"],
+                "expose": {
+                    "ingress": {
+                        "enabled": True,
+                        "className": "nginx",
+                        "host": "alerts.example.com",
+                        "tls": {"clusterIssuer": "letsencrypt-prod"},
+                        "annotations": {
+                            "nginx.ingress.kubernetes.io/proxy-body-size": "64k",
+                            "cert-manager.io/cluster-issuer": "overridden",
+                        },
+                    }
+                },
+            },
+            networkPolicy={
+                "webhookFrom": [INGRESS_NGINX],
+                "metricsFrom": [
+                    {
+                        "matchExpressions": [
+                            {
+                                "key": "kubernetes.io/metadata.name",
+                                "operator": "In",
+                                "values": ["monitoring"],
+                            }
+                        ]
+                    }
+                ],
+                "exchangeCIDRs": ["203.0.113.0/24", "2001:db8::/32"],
+            },
+        ),
+        [BINANCE, FAKE_VENUE],
+    ),
+    _variant(
+        "gateway",
+        pipeline_obj(
+            "routed",
+            webhook={
+                "expose": {
+                    "gateway": {
+                        "enabled": True,
+                        "parentRefs": [
+                            {"name": "public", "namespace": "gateways", "sectionName": "https"}
+                        ],
+                        "hostnames": ["alerts.example.com"],
+                    }
+                }
+            },
+            networkPolicy={"webhookFrom": [{"matchLabels": {"gateway": "public"}}]},
+            monitoring={"serviceMonitor": {"enabled": False}},
+        ),
+        [BINANCE],
     ),
     _variant(
         "suspended",
