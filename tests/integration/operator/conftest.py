@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -22,12 +21,11 @@ import yaml
 
 from tests.harness.kube_cluster import KubeCluster
 from tests.harness.procs import ManagedProcess, free_port
+from tests.integration.operator import gateway_api
 
 REPO = Path(__file__).resolve().parents[3]
 CRD_DIR = REPO / "crds"
 EXAMPLES = REPO / "examples"
-GATEWAY_API_CRDS_SCRIPT = REPO / "hack" / "tools" / "gateway-api-crds.sh"
-HTTP_ROUTE_CRD = "httproutes.gateway.networking.k8s.io"
 GROUP = "execution.fks.io"
 T = TypeVar("T")
 
@@ -97,26 +95,14 @@ def crds(kube: KubeCluster) -> None:
         kube.wait_established(name)
 
 
-def gateway_api_crd_file(plural: str = "httproutes") -> Path:
-    """The Gateway API's real (standard channel) CRD file of ``plural``: a Go module fetched
-    once through the Go module proxy by hack/tools/gateway-api-crds.sh."""
-    result = subprocess.run(
-        [str(GATEWAY_API_CRDS_SCRIPT)], capture_output=True, text=True, check=False, timeout=600
-    )
-    if result.returncode == 3:
-        pytest.skip(f"no Gateway API CRDs: {result.stderr.strip()}")
-    assert result.returncode == 0, result.stderr
-    return Path(result.stdout.strip().splitlines()[-1]) / f"gateway.networking.k8s.io_{plural}.yaml"
-
-
 @pytest.fixture
 def no_gateway_api(kube: KubeCluster) -> Iterator[Path]:
     """The HTTPRoute CRD is absent at the start of the test and removed again at its end (other
     tests expect a cluster without it); yields the CRD file to install during the test."""
-    path = gateway_api_crd_file()
-    kube.kubectl("delete", "crd", HTTP_ROUTE_CRD, "--ignore-not-found", "--timeout=60s")
+    path = gateway_api.crd_file()
+    kube.kubectl("delete", "crd", gateway_api.HTTP_ROUTE_CRD, "--ignore-not-found", "--timeout=60s")
     yield path
-    kube.kubectl("delete", "crd", HTTP_ROUTE_CRD, "--ignore-not-found", "--timeout=60s")
+    kube.kubectl("delete", "crd", gateway_api.HTTP_ROUTE_CRD, "--ignore-not-found", "--timeout=60s")
 
 
 @pytest.fixture(scope="package")

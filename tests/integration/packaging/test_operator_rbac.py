@@ -28,6 +28,7 @@ import yaml
 from tests.harness import kube_pki
 from tests.harness.kube_cluster import KubeCluster
 from tests.harness.procs import ManagedProcess, free_port
+from tests.integration.operator.gateway_api import HTTP_ROUTE_CRD, crd_file
 from tests.integration.packaging.admission import NotTheHarnessPlane, enforcing_apiserver
 from tests.integration.packaging.apiproxy import RecordingProxy, Triple
 from tests.integration.packaging.conftest import apply_docs
@@ -50,6 +51,9 @@ MAY_GO_UNUSED: dict[Triple, str] = {
         ("autoscaling", "horizontalpodautoscalers"),
         ("policy", "poddisruptionbudgets"),
         ("monitoring.coreos.com", "servicemonitors"),
+        ("networking.k8s.io", "networkpolicies"),
+        ("networking.k8s.io", "ingresses"),
+        ("gateway.networking.k8s.io", "httproutes"),
     )
 }
 
@@ -118,6 +122,19 @@ def owner_refs_enforced(
     except NotTheHarnessPlane as exc:
         pytest.skip(f"cannot start a second API server with {exc}; these tests need the plane "
                     "tests/harness starts (not FKS_TEST_KUBECONFIG)")  # fmt: skip
+
+
+@pytest.fixture
+def gateway_api(kube: KubeCluster) -> Iterator[str]:
+    """The Gateway API's real HTTPRoute CRD for one test, removed afterwards if this installed it
+    (other tests expect a cluster without it)."""
+    installed = kube.kubectl("get", "crd", HTTP_ROUTE_CRD, check=False).returncode != 0
+    if installed:
+        kube.kubectl("apply", "--server-side", "-f", str(crd_file()), timeout=120)
+    kube.wait_established(HTTP_ROUTE_CRD)
+    yield HTTP_ROUTE_CRD
+    if installed:
+        kube.kubectl("delete", "crd", HTTP_ROUTE_CRD, "--ignore-not-found", "--timeout=60s")
 
 
 @pytest.fixture
@@ -257,6 +274,7 @@ def recreated_after(
 def test_chart_rbac_is_enough_for_a_full_reconcile_and_every_grant_is_used(
     kube: KubeCluster,
     monitoring_crds: list[str],  # first: removed only after the operator has stopped
+    gateway_api: str,
     make_namespace: Callable[[str], str],
     start_chart_operator: Callable[[dict[str, Any]], ChartOperator],
 ) -> None:
@@ -289,6 +307,25 @@ def test_chart_rbac_is_enough_for_a_full_reconcile_and_every_grant_is_used(
     )  # fmt: skip
     for kind in ("hpa", "poddisruptionbudget", "servicemonitor"):
         space.wait(lambda k=kind: space.get(k, "eth-swing-executor") is None, f"{kind} deleted")
+
+    # The webhook exposed through an HTTPRoute, then an Ingress instead (the example, enabled),
+    # then neither; the NetworkPolicy (on by default) turned off: each deleted in turn.
+    space.kubectl("apply", "-f", str(EXAMPLES / "pipeline-exposed.yaml"))
+    reconciled_pipeline(space, "btc-public", replicas=1)
+    assert space.get("networkpolicy", "btc-public-executor")
+    gateway = {"enabled": True, "parentRefs": [{"name": "public"}], "hostnames": ["a.example.com"]}
+    space.patch("executionpipeline", "btc-public", {"spec": {"webhook": {"expose": {
+        "gateway": gateway}}}})  # fmt: skip
+    space.wait(lambda: space.get("httproute", "btc-public-executor"), "the HTTPRoute")
+    space.patch("executionpipeline", "btc-public", {"spec": {"webhook": {"expose": {
+        "gateway": {"enabled": False}, "ingress": {"enabled": True}}}}})  # fmt: skip
+    space.wait(lambda: space.get("ingress", "btc-public-executor"), "the Ingress")
+    space.wait(lambda: space.get("httproute", "btc-public-executor") is None, "route deleted")
+    space.patch("executionpipeline", "btc-public", {"spec": {
+        "webhook": {"expose": {"ingress": {"enabled": False}}},
+        "networkPolicy": {"enabled": False}}})  # fmt: skip
+    for kind in ("ingress", "networkpolicy"):
+        space.wait(lambda k=kind: space.get(k, "btc-public-executor") is None, f"{kind} deleted")
 
     # Drift: a child deleted by hand comes back.
     space.kubectl("delete", "service", "btc-momentum-executor")
