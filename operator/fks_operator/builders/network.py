@@ -119,16 +119,19 @@ def build_network_policy(
     ``networkPolicy.enabled`` is false. No ``webhookFrom``/``metricsFrom``: no ingress at all."""
     if not pipeline.spec.network_policy.enabled:
         return None
+    spec: dict[str, Any] = {
+        "podSelector": {"matchLabels": selector_labels(pipeline)},
+        "policyTypes": ["Ingress", "Egress"],
+    }
+    ingress = _ingress(pipeline)
+    if ingress:  # none: policyTypes Ingress alone denies every connection (the API omits [])
+        spec["ingress"] = ingress
+    spec["egress"] = _egress(pipeline, accounts, secrets)
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": object_meta(pipeline, executor_name(pipeline)),
-        "spec": {
-            "podSelector": {"matchLabels": selector_labels(pipeline)},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": _ingress(pipeline),
-            "egress": _egress(pipeline, accounts, secrets),
-        },
+        "spec": spec,
     }
 
 

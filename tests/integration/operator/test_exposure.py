@@ -175,7 +175,8 @@ def test_http_route_appears_once_the_gateway_api_is_installed(
     )
     cluster.wait(
         lambda: (
-            "skipped" not in cluster.condition("executionpipeline", "pipe", "Reconciled")["message"]
+            "HTTPRoute skipped"
+            not in cluster.condition("executionpipeline", "pipe", "Reconciled")["message"]
         ),
         "the Reconciled message to drop the note",
     )

@@ -53,7 +53,7 @@ def test_on_by_default_selecting_only_the_pipelines_pods() -> None:
         }
     }
     assert rendered["spec"]["policyTypes"] == ["Ingress", "Egress"]
-    assert rendered["spec"]["ingress"] == [], "nobody named: nothing gets in"
+    assert "ingress" not in rendered["spec"], "nobody named: policyTypes Ingress lets none in"
     assert rendered["spec"]["egress"] == [DNS, {"ports": tcp(443)}]
 
 
