@@ -12,14 +12,31 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from fks_operator.errors import KubeError
-from fks_operator.kube import OPTIONAL_APIS, Kind
+from fks_operator.kube import HTTP_ROUTE, OPTIONAL_APIS, SERVICE_MONITOR, Kind
 
 log = logging.getLogger(__name__)
 
 #: CRD name (``<plural>.<group>``) -> the optional kind it defines.
 OPTIONAL_CRDS: dict[str, Kind] = {f"{kind.plural}.{kind.group}": kind for kind in OPTIONAL_APIS}
+
+
+@dataclass(frozen=True, slots=True)
+class ServedApis:
+    """Which optional APIs the cluster serves in one namespace (for one reconcile)."""
+
+    service_monitor: bool
+    http_route: bool
+
+    def serves(self, kind: Kind) -> bool:
+        """Whether objects of ``kind`` can exist (built-in kinds always can)."""
+        if kind is SERVICE_MONITOR:
+            return self.service_monitor
+        if kind is HTTP_ROUTE:
+            return self.http_route
+        return True
 
 
 class ApiDiscovery:
@@ -64,3 +81,10 @@ class ApiDiscovery:
     def invalidate(self) -> None:
         """Forget every cached answer (a CRD changed)."""
         self._cache.clear()
+
+    async def snapshot(self, namespace: str) -> ServedApis:
+        """Every optional API's answer for ``namespace``."""
+        return ServedApis(
+            service_monitor=await self.served(SERVICE_MONITOR, namespace),
+            http_route=await self.served(HTTP_ROUTE, namespace),
+        )

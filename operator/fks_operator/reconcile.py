@@ -39,7 +39,7 @@ from fks_operator.conditions import (
     find_condition,
     merge_conditions,
 )
-from fks_operator.discovery import ApiDiscovery
+from fks_operator.discovery import ApiDiscovery, ServedApis
 from fks_operator.drift import ChildKey, ChildStates, digest
 from fks_operator.errors import ApiError, KubeError, RenderError, SpecError
 from fks_operator.kube import ACCOUNT, DEPLOYMENT, PIPELINE, SECRET, Body, Kind, KubeApi
@@ -266,30 +266,12 @@ async def _load_inputs(ctx: Context, pipeline: ExecutionPipeline) -> _Inputs:
     return _Inputs(accounts, readiness, secrets)
 
 
-@dataclass(frozen=True, slots=True)
-class _Apis:
-    """Which optional APIs the cluster serves in the pipeline's namespace."""
-
-    service_monitor: bool
-    http_route: bool
-
-    def serves(self, kind: Kind) -> bool:
-        if kind is kube.SERVICE_MONITOR:
-            return self.service_monitor
-        if kind is kube.HTTP_ROUTE:
-            return self.http_route
-        return True
-
-
-async def _discover(ctx: Context, namespace: str) -> _Apis:
-    return _Apis(
-        service_monitor=await ctx.discovery.served(kube.SERVICE_MONITOR, namespace),
-        http_route=await ctx.discovery.served(kube.HTTP_ROUTE, namespace),
-    )
-
-
 def _plan(
-    ctx: Context, pipeline: ExecutionPipeline, inputs: _Inputs, problems: list[Problem], apis: _Apis
+    ctx: Context,
+    pipeline: ExecutionPipeline,
+    inputs: _Inputs,
+    problems: list[Problem],
+    apis: ServedApis,
 ) -> tuple[Plan, list[Problem]]:
     """The plan for this reconcile, and the problems to report (a render error is one)."""
     secrets = inputs.secrets.data
@@ -392,7 +374,7 @@ async def _execute(
     ctx: Context,
     pipeline: ExecutionPipeline,
     plan: Plan,
-    apis: _Apis,
+    apis: ServedApis,
     applied: list[ChildKey],
 ) -> Body | None:
     """Carry out ``plan`` (appending what it applies to ``applied``); returns the executor
@@ -453,7 +435,7 @@ async def reconcile_pipeline(ctx: Context, namespace: str, name: str) -> Outcome
         return Outcome(INVALID)
     inputs = await _load_inputs(ctx, pipeline)
     problems = pipeline_problems(pipeline, inputs.accounts, inputs.readiness, inputs.secrets.data)
-    apis = await _discover(ctx, namespace)
+    apis = await ctx.discovery.snapshot(namespace)
     plan, problems = _plan(ctx, pipeline, inputs, problems, apis)
     if plan.held:
         problems = [*problems, Problem(problems[0].reason, HELD_NOTE)]

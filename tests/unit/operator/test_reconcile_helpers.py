@@ -7,7 +7,7 @@ from typing import Any
 
 from fks_operator.discovery import OPTIONAL_CRDS, ApiDiscovery
 from fks_operator.errors import ApiUnavailable
-from fks_operator.kube import HTTP_ROUTE, SERVICE_MONITOR, Kind
+from fks_operator.kube import HTTP_ROUTE, INGRESS, SERVICE_MONITOR, Kind
 from fks_operator.live import LiveSwitches
 from fks_operator.reconcile import live_notice_for_pipeline, status_patch, transition_notices
 from tests.unit.operator.conftest import account, pipeline_obj
@@ -138,3 +138,14 @@ def test_the_optional_crds_are_the_ones_the_operator_watches_for() -> None:
         "servicemonitors.monitoring.coreos.com": SERVICE_MONITOR,
         "httproutes.gateway.networking.k8s.io": HTTP_ROUTE,
     }
+
+
+async def test_a_snapshot_answers_for_every_kind_of_child() -> None:
+    async def probe(kind: Kind, namespace: str) -> bool:
+        return kind is HTTP_ROUTE
+
+    apis = await ApiDiscovery(probe).snapshot("a")
+    assert (apis.service_monitor, apis.http_route) == (False, True)
+    assert apis.serves(HTTP_ROUTE) is True
+    assert apis.serves(SERVICE_MONITOR) is False
+    assert apis.serves(INGRESS) is True, "built-in APIs are always served"
