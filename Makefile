@@ -58,8 +58,12 @@ test-integration: venv system-deps control-plane ## Integration tests only (real
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
 .PHONY: e2e
-e2e: venv ## kind e2e: cluster, images, chart, examples, an alert, metrics, GC (needs docker+kind)
+e2e: venv control-plane ## kind e2e: node image, cluster, images, chart, examples, alerts, an order, rotation, GC (docs/kind.md)
 	$(BIN)/pytest -m e2e tests/e2e -rs $(PYTEST_ARGS)
+
+.PHONY: kind-node-image
+kind-node-image: control-plane ## Build the kind node image offline from Debian + Go modules (cached; prints its name)
+	@hack/kind/node-image.sh
 
 .PHONY: cluster-up
 cluster-up: venv control-plane ## Start the local control plane; prints the kubeconfig path

@@ -1,70 +1,45 @@
-"""The tools of the kind e2e suite: kind, docker, kubectl, helm, as subprocesses.
+"""The tools of the kind e2e suite: docker, kind, kubectl, helm, as subprocesses (docs/kind.md).
 
 Environment:
 
+- ``FKS_KIND_NODE_IMAGE``: the kind node image, e.g. kind's published ``kindest/node:v1.34.0``
+  (a machine that can pull). Unset: built here without pulling anything
+  (hack/kind/node-image.sh, cached).
+- ``FKS_E2E_BASE_IMAGE``: base image of the fks Dockerfiles. Unset: ``python:3.11-slim`` when
+  ``FKS_KIND_NODE_IMAGE`` is set (a registry is reachable), else the local Debian base built by
+  hack/docker/base-image.sh.
 - ``FKS_E2E_KIND_CLUSTER``: use this existing kind cluster (not created, not deleted).
 - ``FKS_E2E_KEEP=1``: keep the cluster the suite created (for debugging).
-- ``FKS_E2E_BASE_IMAGE``: base image build arg of both Dockerfiles (no registry: see
-  hack/docker/base-image.sh).
-- ``FKS_E2E_SKIP_BUILD=1``: use ``fks-operator:e2e`` and ``fks-executor:e2e`` as already built.
-- ``FKS_E2E_KIND``, ``FKS_E2E_KUBECTL``, ``FKS_E2E_HELM``, ``FKS_E2E_DOCKER``: tool paths.
+- ``FKS_E2E_SKIP_BUILD=1``: use the fks images as already built (``make images``).
+- ``FKS_E2E_KIND``, ``FKS_E2E_KUBECTL``, ``FKS_E2E_HELM``: tool paths.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import threading
 import shutil
 import subprocess
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[2]
-TAG = "e2e"
-IMAGES = {"operator": f"fks-operator:{TAG}", "executor": f"fks-executor:{TAG}"}
+VERSION: str = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+IMAGES = {"operator": f"fks-operator:{VERSION}", "executor": f"fks-executor:{VERSION}"}
+REDIS_IMAGE = f"fks-e2e/redis:{VERSION}"  # tests/e2e/images/redis.Dockerfile
+LOCAL_BASE_IMAGE = "fks-local/python:3.11-bookworm"
+KIND_CONFIG = Path(__file__).parent / "manifests" / "kind-cluster.yaml"
 T = TypeVar("T")
 
 
 class CommandFailed(RuntimeError):
     pass
-
-
-def tool(name: str) -> str | None:
-    """Path of ``name`` from ``FKS_E2E_<NAME>`` or PATH; helm also from hack/tools/helm.sh."""
-    override = os.environ.get(f"FKS_E2E_{name.upper()}")
-    if override:
-        return override if os.access(override, os.X_OK) else None
-    found = shutil.which(name)
-    if found is None and name == "helm":
-        built = subprocess.run(
-            [str(ROOT / "hack" / "tools" / "helm.sh")], capture_output=True, text=True
-        )
-        if built.returncode == 0 and built.stdout.strip():
-            return built.stdout.strip()
-    return found
-
-
-def missing_tools() -> str | None:
-    """Why the suite cannot run here (None when every tool is there)."""
-    # helm last and only when the rest is there: without it on PATH, hack/tools/helm.sh builds
-    # it from Go modules (minutes), which is pointless on a machine that cannot run kind.
-    absent = [name for name in ("kind", "docker", "kubectl") if tool(name) is None]
-    if not absent and tool("helm") is None:
-        absent.append("helm")
-    if absent:
-        return (
-            f"kind e2e needs {', '.join(absent)} on PATH (or FKS_E2E_<TOOL>); "
-            "install kind and docker to run `make e2e`"
-        )
-    docker = tool("docker")
-    assert docker is not None
-    info = subprocess.run([docker, "info"], capture_output=True, text=True)
-    if info.returncode != 0:
-        return f"docker is installed but its daemon does not answer: {_tail(info.stderr)}"
-    return None
 
 
 def _tail(text: str, lines: int = 6) -> str:
@@ -95,6 +70,47 @@ def run(
             f"{_tail(result.stderr or result.stdout, 20)}"
         )
     return result
+
+
+def _script(path: str, *args: str, timeout: float = 3600) -> str:
+    """The last stdout line of one of the project's scripts (``path`` relative to hack/)."""
+    out = run([str(ROOT / "hack" / path), *args], timeout=timeout).stdout.strip()
+    return out.splitlines()[-1] if out else ""
+
+
+def tool(name: str) -> str | None:
+    """``FKS_E2E_<NAME>``, else PATH; kind, kubectl and helm are built from Go modules if absent."""
+    override = os.environ.get(f"FKS_E2E_{name.upper()}")
+    if override:
+        return override if os.access(override, os.X_OK) else None
+    if name == "kubectl":  # the control plane's: the same version as the cluster
+        bin_dir = Path(_script("control-plane/build.sh", "--print-bin-dir"))
+        if (bin_dir / "kubectl").exists():
+            return str(bin_dir / "kubectl")
+    found = shutil.which(name)
+    if found:
+        return found
+    builders = {"kind": "kind/kind.sh", "helm": "tools/helm.sh"}
+    if name in builders:
+        try:
+            return _script(builders[name]) or None
+        except CommandFailed:
+            return None
+    return None
+
+
+def missing_tools() -> str | None:
+    """Why the suite cannot run here (None when it can)."""
+    override = os.environ.get("FKS_E2E_KIND")
+    if override and not os.access(override, os.X_OK):
+        return f"kind e2e needs kind: FKS_E2E_KIND={override} is not executable"
+    engine = run([str(ROOT / "hack" / "docker" / "dockerd.sh")], check=False, timeout=120)
+    if engine.returncode != 0:
+        return f"kind e2e needs a Docker engine: {_tail(engine.stderr or engine.stdout)}"
+    absent = [name for name in ("kind", "kubectl", "helm") if tool(name) is None]
+    if absent:
+        return f"kind e2e needs {', '.join(absent)} (on PATH, FKS_E2E_<TOOL>, or Go to build it)"
+    return None
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float, every: float = 2) -> T:
@@ -128,8 +144,13 @@ class Cluster:
         self.kubectl("-n", namespace or self.namespace, "apply", "-f", str(path))
 
 
+def node_image() -> str:
+    """``FKS_KIND_NODE_IMAGE``, or the node image built here (hack/kind/node-image.sh)."""
+    return os.environ.get("FKS_KIND_NODE_IMAGE") or _script("kind/node-image.sh")
+
+
 def create_cluster(workdir: Path) -> Cluster:
-    """A kind cluster: FKS_E2E_KIND_CLUSTER's, or a new one (``CommandFailed`` when kind can't)."""
+    """A kind cluster: FKS_E2E_KIND_CLUSTER's, or a new one from ``node_image()``."""
     kind, kubectl = tool("kind"), tool("kubectl")
     assert kind is not None
     assert kubectl is not None
@@ -137,10 +158,42 @@ def create_cluster(workdir: Path) -> Cluster:
     name = existing or f"fks-e2e-{os.getpid()}"
     kubeconfig = workdir / "kubeconfig"
     if not existing:
-        run([kind, "create", "cluster", "--name", name, "--wait", "120s"], timeout=600)
-    config = run([kind, "get", "kubeconfig", "--name", name]).stdout
-    kubeconfig.write_text(config)
-    return Cluster(name, kubeconfig, created=not existing, _kubectl=kubectl)
+        image = node_image()
+        run(
+            [
+                kind, "create", "cluster", "--name", name, "--image", image,
+                "--config", str(KIND_CONFIG), "--kubeconfig", str(kubeconfig), "--wait", "180s",
+            ],
+            timeout=600,
+        )  # fmt: skip
+    else:
+        kubeconfig.write_text(run([kind, "get", "kubeconfig", "--name", name]).stdout)
+    cluster = Cluster(name, kubeconfig, created=not existing, _kubectl=kubectl)
+    _no_upstream_dns(cluster)
+    return cluster
+
+
+def _no_upstream_dns(cluster: Cluster) -> None:
+    """CoreDNS answers cluster names only: names outside cluster.local are not forwarded.
+
+    The suite's traffic stays inside the kind network; kubeadm's Corefile would forward every
+    other name to the node's resolver (and from there off the machine).
+    """
+    corefile = cluster.kubectl(
+        "-n", "kube-system", "get", "configmap", "coredns", "-o", "jsonpath={.data.Corefile}"
+    ).stdout
+    stripped = re.sub(r"\n\s*forward \. /etc/resolv\.conf \{[^}]*\}", "", corefile)
+    if stripped != corefile:
+        patch = {"data": {"Corefile": stripped}}
+        cluster.kubectl(
+            "-n", "kube-system", "patch", "configmap", "coredns", "--type", "merge",
+            "-p", json.dumps(patch),
+        )  # fmt: skip
+        cluster.kubectl("-n", "kube-system", "rollout", "restart", "deployment/coredns")
+    cluster.kubectl(
+        "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=180s",
+        timeout=200,
+    )  # fmt: skip
 
 
 def delete_cluster(cluster: Cluster) -> None:
@@ -149,22 +202,46 @@ def delete_cluster(cluster: Cluster) -> None:
         run([kind, "delete", "cluster", "--name", cluster.name], timeout=300, check=False)
 
 
+def base_image() -> str:
+    chosen = os.environ.get("FKS_E2E_BASE_IMAGE")
+    if chosen:
+        return chosen
+    if os.environ.get("FKS_KIND_NODE_IMAGE"):
+        return "python:3.11-slim"
+    run([str(ROOT / "hack" / "docker" / "base-image.sh")], timeout=1800)
+    return LOCAL_BASE_IMAGE
+
+
 def build_and_load_images(cluster: Cluster) -> None:
-    docker, kind = tool("docker"), tool("kind")
-    assert docker is not None
+    """``make images`` (hack/docker/build-images.sh) and the suite's Redis image, then
+    ``kind load docker-image``."""
+    kind = tool("kind")
     assert kind is not None
+    base = ""
     if os.environ.get("FKS_E2E_SKIP_BUILD") != "1":
-        base = os.environ.get("FKS_E2E_BASE_IMAGE")
-        for part, image in IMAGES.items():
-            args = [docker, "build", "-f", f"Dockerfile.{part}", "-t", image]
-            if base:
-                args += ["--build-arg", f"BASE_IMAGE={base}"]
-            run([*args, "."], timeout=1200, env={"DOCKER_BUILDKIT": "1"})
-    for image in IMAGES.values():
-        run([kind, "load", "docker-image", image, "--name", cluster.name], timeout=600)
+        base = base_image()
+        run(
+            [str(ROOT / "hack" / "docker" / "build-images.sh")],
+            timeout=1800,
+            env={"BASE_IMAGE": base},
+        )
+    if run(["docker", "image", "inspect", REDIS_IMAGE], check=False).returncode != 0:
+        images = Path(__file__).parent / "images"
+        run(
+            [
+                "docker", "build", "-q", "-f", str(images / "redis.Dockerfile"),
+                "--build-arg", f"BASE_IMAGE={base or base_image()}", "-t", REDIS_IMAGE,
+                str(images),
+            ],
+            timeout=900,
+            env={"DOCKER_BUILDKIT": "0"},
+        )  # fmt: skip
+    loaded = [*IMAGES.values(), REDIS_IMAGE]
+    run([kind, "load", "docker-image", *loaded, "--name", cluster.name], timeout=900)
 
 
 def install_chart(cluster: Cluster) -> None:
+    """``helm install`` with the chart's defaults: images fks-operator/fks-executor:<appVersion>."""
     helm = tool("helm")
     assert helm is not None
     run(
@@ -172,11 +249,6 @@ def install_chart(cluster: Cluster) -> None:
             helm, "upgrade", "--install", "fks", "charts/fks-operator",
             "--kubeconfig", str(cluster.kubeconfig),
             "--namespace", cluster.release_namespace, "--create-namespace",
-            "--set", "image.repository=fks-operator", "--set", f"image.tag={TAG}",
-            "--set", "image.pullPolicy=Never",
-            "--set", "executorImage.repository=fks-executor",
-            "--set", f"executorImage.tag={TAG}",
-            "--set", "executorImage.pullPolicy=Never",
             "--wait", "--timeout", "5m",
         ],
         timeout=420,
@@ -187,7 +259,7 @@ _FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+)")
 
 
 class PortForward:
-    """``kubectl port-forward`` to a Service on a free local port; stopped by ``close``."""
+    """``kubectl port-forward`` to a Service or pod on a free local port; stopped by ``close``."""
 
     def __init__(self, cluster: Cluster, target: str, port: int) -> None:
         self.process = subprocess.Popen(
@@ -207,6 +279,9 @@ class PortForward:
             self.close()
             raise CommandFailed(f"kubectl port-forward {target}: {line.strip()}")
         self.url = f"http://127.0.0.1:{match.group(1)}"
+        # kubectl logs a line per connection: drain them so the pipe never fills.
+        self._drain = threading.Thread(target=self.process.stdout.read, daemon=True)
+        self._drain.start()
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -216,3 +291,8 @@ class PortForward:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        drain = getattr(self, "_drain", None)
+        if drain is not None:
+            drain.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
