@@ -197,7 +197,12 @@ sleep 1
 $DOCKER commit \
   --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
   --change 'ENV container=docker' "$build_container" "$IMAGE" >/dev/null
-$DOCKER image rm "$IMAGE-stage" >/dev/null 2>&1 || true
+$DOCKER rm -f "$build_container" >/dev/null && build_container=""
+$DOCKER image rm "$IMAGE-stage" >/dev/null
+# Node images of earlier versions of these scripts (1.2 GB each) go; one in use stays.
+for old in $($DOCKER image ls --format '{{.Repository}}:{{.Tag}}' fks-local/kind-node); do
+  [[ "$old" == "$IMAGE" ]] || $DOCKER image rm "$old" >/dev/null 2>&1 || true
+done
 size=$($DOCKER image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}')
 log "built $IMAGE ($size) in $((SECONDS - start))s"
 echo "$IMAGE"

@@ -10,7 +10,8 @@ Environment:
   hack/docker/base-image.sh.
 - ``FKS_E2E_KIND_CLUSTER``: use this existing kind cluster (not created, not deleted).
 - ``FKS_E2E_KEEP=1``: keep the cluster the suite created (for debugging).
-- ``FKS_E2E_SKIP_BUILD=1``: use the fks images as already built (``make images``).
+- ``FKS_E2E_SKIP_BUILD=1``: use the fks images as already built
+  (``IMAGE_PREFIX=fks-e2e/ make images``).
 - ``FKS_E2E_KIND``, ``FKS_E2E_KUBECTL``, ``FKS_E2E_HELM``: tool paths.
 """
 
@@ -19,9 +20,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import shutil
 import subprocess
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Sequence
@@ -31,7 +32,9 @@ from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION: str = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-IMAGES = {"operator": f"fks-operator:{VERSION}", "executor": f"fks-executor:{VERSION}"}
+# make images' names with IMAGE_PREFIX=fks-e2e/: a developer's own fks-*:<version> stay untouched.
+PREFIX = "fks-e2e/"
+IMAGES = {part: f"{PREFIX}fks-{part}:{VERSION}" for part in ("operator", "executor")}
 REDIS_IMAGE = f"fks-e2e/redis:{VERSION}"  # tests/e2e/images/redis.Dockerfile
 LOCAL_BASE_IMAGE = "fks-local/python:3.11-bookworm"
 KIND_CONFIG = Path(__file__).parent / "manifests" / "kind-cluster.yaml"
@@ -223,7 +226,7 @@ def build_and_load_images(cluster: Cluster) -> None:
         run(
             [str(ROOT / "hack" / "docker" / "build-images.sh")],
             timeout=1800,
-            env={"BASE_IMAGE": base},
+            env={"BASE_IMAGE": base, "IMAGE_PREFIX": PREFIX},
         )
     if run(["docker", "image", "inspect", REDIS_IMAGE], check=False).returncode != 0:
         images = Path(__file__).parent / "images"
@@ -241,7 +244,8 @@ def build_and_load_images(cluster: Cluster) -> None:
 
 
 def install_chart(cluster: Cluster) -> None:
-    """``helm install`` with the chart's defaults: images fks-operator/fks-executor:<appVersion>."""
+    """``helm install`` with the chart's defaults but the images' repository (the tag is the
+    chart's appVersion, the project version)."""
     helm = tool("helm")
     assert helm is not None
     run(
@@ -249,6 +253,8 @@ def install_chart(cluster: Cluster) -> None:
             helm, "upgrade", "--install", "fks", "charts/fks-operator",
             "--kubeconfig", str(cluster.kubeconfig),
             "--namespace", cluster.release_namespace, "--create-namespace",
+            "--set", f"image.repository={PREFIX}fks-operator",
+            "--set", f"executorImage.repository={PREFIX}fks-executor",
             "--wait", "--timeout", "5m",
         ],
         timeout=420,

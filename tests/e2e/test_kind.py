@@ -63,7 +63,8 @@ def _pods(cluster: Cluster, pipeline: str) -> list[dict[str, Any]]:
 def _ready(cluster: Cluster, kind: str, name: str, timeout: float) -> dict[str, Any]:
     def probe() -> dict[str, Any] | None:
         obj = _json(cluster, kind, name)
-        current = obj["status"].get("observedGeneration") == obj["metadata"]["generation"]
+        status = obj.get("status", {})
+        current = status.get("observedGeneration") == obj["metadata"]["generation"]
         return obj if current and _condition(obj, "Ready").get("status") == "True" else None
 
     return wait_for(f"{kind}/{name} to be Ready", probe, timeout=timeout)
