@@ -31,7 +31,8 @@ die() { log "ERROR: $*"; exit 1; }
 # Debian packages of the node (and of the kube-proxy / pod-network images built on it).
 PACKAGES=systemd,systemd-sysv,dbus,containerd,runc,iptables,nftables,iproute2,ca-certificates
 PACKAGES+=,kmod,conntrack,jq,procps,containernetworking-plugins,libseccomp2
-hash=$(cat "$HERE"/node-image.sh "$HERE"/fks-runc "$HERE"/manifests/* "$HERE"/versions.env \
+hash=$(cat "$HERE"/node-image.sh "$HERE"/build-binaries.sh "$HERE"/fks-runc "$HERE"/manifests/* \
+  "$HERE"/coredns/main.go "$HERE"/pause/main.go "$HERE"/versions.env \
   "$HERE"/../control-plane/versions.env | sha256sum | cut -c1-10)
 IMAGE=fks-local/kind-node:$K8S_VERSION-$hash
 ROOTFS_IMAGE=fks-local/kind-rootfs:bookworm-$(echo "$PACKAGES" | sha256sum | cut -c1-10)
