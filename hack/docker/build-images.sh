@@ -13,7 +13,9 @@
 #   IMAGE_PREFIX   prepended to the image names, e.g. registry.example.com/fks/ (default none).
 #   DOCKER         the docker client (default: the first of docker, /usr/bin/docker that can build
 #                  with BuildKit; a client >= 23 needs the buildx plugin for that).
-#   FKS_IMAGES     which images to build (default "executor operator").
+#   FKS_IMAGES     which images to build (default "executor operator"): Dockerfile.<name> each.
+#   DOCKERFILE_DIR where the Dockerfiles are (default: the repository root, also the build
+#                  context); tests/e2e/images holds the e2e suite's fake-exchange and redis.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -53,10 +55,10 @@ fi
 export DOCKER_BUILDKIT=1
 for image in ${FKS_IMAGES:-executor operator}; do
   tag="${prefix}fks-$image:$version"
-  echo ">> building $tag (Dockerfile.$image, base $base${secret:+, CA $ca})"
+  echo ">> building $tag (${DOCKERFILE_DIR:-.}/Dockerfile.$image, base $base${secret:+, CA $ca})"
   start=$(date +%s)
   previous=$("$DOCKER" image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
-  "$DOCKER" build --file "Dockerfile.$image" --tag "$tag" \
+  "$DOCKER" build --file "${DOCKERFILE_DIR:-.}/Dockerfile.$image" --tag "$tag" \
     --build-arg "BASE_IMAGE=$base" --build-arg "VERSION=$version" --build-arg "REVISION=$revision" \
     "${secret[@]}" .
   echo ">> $tag built in $(( $(date +%s) - start ))s"

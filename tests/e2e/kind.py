@@ -35,7 +35,8 @@ VERSION: str = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["
 # make images' names with IMAGE_PREFIX=fks-e2e/: a developer's own fks-*:<version> stay untouched.
 PREFIX = "fks-e2e/"
 IMAGES = {part: f"{PREFIX}fks-{part}:{VERSION}" for part in ("operator", "executor")}
-REDIS_IMAGE = f"fks-e2e/redis:{VERSION}"  # tests/e2e/images/redis.Dockerfile
+# The suite's own images (tests/e2e/images): the fake exchange and Redis, built the same way.
+SUITE_IMAGES = {part: f"{PREFIX}fks-{part}:{VERSION}" for part in ("fake-exchange", "redis")}
 LOCAL_BASE_IMAGE = "fks-local/python:3.11-bookworm"
 KIND_CONFIG = Path(__file__).parent / "manifests" / "kind-cluster.yaml"
 T = TypeVar("T")
@@ -216,30 +217,18 @@ def base_image() -> str:
 
 
 def build_and_load_images(cluster: Cluster) -> None:
-    """``make images`` (hack/docker/build-images.sh) and the suite's Redis image, then
-    ``kind load docker-image``."""
+    """``make images`` (hack/docker/build-images.sh), the same script for the suite's fake
+    exchange and Redis images, then ``kind load docker-image``."""
     kind = tool("kind")
     assert kind is not None
-    base = ""
+    script = str(ROOT / "hack" / "docker" / "build-images.sh")
+    base = base_image()
+    env = {"BASE_IMAGE": base, "IMAGE_PREFIX": PREFIX}
     if os.environ.get("FKS_E2E_SKIP_BUILD") != "1":
-        base = base_image()
-        run(
-            [str(ROOT / "hack" / "docker" / "build-images.sh")],
-            timeout=1800,
-            env={"BASE_IMAGE": base, "IMAGE_PREFIX": PREFIX},
-        )
-    if run(["docker", "image", "inspect", REDIS_IMAGE], check=False).returncode != 0:
-        images = Path(__file__).parent / "images"
-        run(
-            [
-                "docker", "build", "-q", "-f", str(images / "redis.Dockerfile"),
-                "--build-arg", f"BASE_IMAGE={base or base_image()}", "-t", REDIS_IMAGE,
-                str(images),
-            ],
-            timeout=900,
-            env={"DOCKER_BUILDKIT": "0"},
-        )  # fmt: skip
-    loaded = [*IMAGES.values(), REDIS_IMAGE]
+        run([script], timeout=1800, env=env)
+    suite = {"FKS_IMAGES": " ".join(SUITE_IMAGES), "DOCKERFILE_DIR": "tests/e2e/images"}
+    run([script], timeout=1800, env={**env, **suite})
+    loaded = [*IMAGES.values(), *SUITE_IMAGES.values()]
     run([kind, "load", "docker-image", *loaded, "--name", cluster.name], timeout=900)
 
 
