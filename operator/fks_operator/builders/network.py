@@ -2,9 +2,10 @@
 may reach. See docs/security.md ("Network policy").
 
 In: TCP 8000 (webhook, health and metrics share the port) from the namespaces of
-``networkPolicy.webhookFrom`` and ``networkPolicy.metricsFrom`` only. Out: DNS to kube-dns, Redis
-(backend redis) on the port of its URL, and the exchanges: TCP 443 plus the port of every
-account ``endpoint`` that names another one, to any address or to ``networkPolicy.exchangeCIDRs``.
+``networkPolicy.webhookFrom`` and ``networkPolicy.metricsFrom`` only. Out: DNS (port 53) to any
+address, Redis (backend redis) on the port of its URL, and the exchanges: TCP 443 plus the port
+of every account ``endpoint`` that names another one, to any address or to
+``networkPolicy.exchangeCIDRs``.
 """
 
 from __future__ import annotations
@@ -30,12 +31,10 @@ from fks_operator.specs import ExchangeAccount, ExecutionPipeline, LabelSelector
 HTTPS_PORT = 443
 DNS_PORT = 53
 REDIS_PORT = 6379
-#: Where cluster DNS runs on kubeadm, kind, k3s, EKS, GKE, AKS and most others (CoreDNS keeps
-#: the kube-dns label for compatibility).
-KUBE_DNS = {
-    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-}
+#: DNS goes to any address: the resolver is not always a kube-dns pod (a NodeLocal DNSCache
+#: on 169.254.20.10, GKE Cloud DNS on the metadata server, OpenShift's dns-default in
+#: openshift-dns), and an executor that cannot resolve its exchange fails every order.
+DNS = {"ports": [{"protocol": protocol, "port": DNS_PORT} for protocol in ("UDP", "TCP")]}
 
 
 def _selector(selector: LabelSelector) -> dict[str, Any]:
@@ -91,8 +90,7 @@ def _egress(
     secrets: Mapping[str, SecretData | None],
 ) -> list[dict[str, Any]]:
     spec = pipeline.spec
-    dns = {"to": [KUBE_DNS], "ports": [{"protocol": p, "port": DNS_PORT} for p in ("UDP", "TCP")]}
-    rules: list[dict[str, Any]] = [dns]
+    rules: list[dict[str, Any]] = [DNS]
     if spec.state.backend == "redis":
         rules.append({"ports": [_tcp(redis_port(pipeline, secrets))]})
     ports = {HTTPS_PORT}

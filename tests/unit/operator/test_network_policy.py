@@ -17,15 +17,9 @@ from tests.unit.operator.conftest import account, accounts_by_name, b64, pipelin
 REDIS = {"backend": "redis", "redisSecretRef": {"name": "fks-redis", "key": "url"}}
 NGINX = {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
 MONITORING = {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
-DNS = {
-    "to": [
-        {
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-        }
-    ],
-    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-}
+#: To any address: NodeLocal DNSCache (169.254.20.10), GKE Cloud DNS and OpenShift DNS are no
+#: kube-dns pods in kube-system, and an executor that cannot resolve fails every order.
+DNS = {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
 
 
 def policy(
