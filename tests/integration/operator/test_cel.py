@@ -46,6 +46,16 @@ def named(base: dict[str, Any], name: str) -> dict[str, Any]:
     return obj
 
 
+def selector_with(expression: dict[str, Any]) -> dict[str, Any]:
+    return m(P, networkPolicy={"webhookFrom": [{"matchExpressions": [expression]}]})
+
+
+EVERY_NAMESPACE = {"key": "kubernetes.io/metadata.name", "operator": "Exists"}
+IN = {"key": "team", "operator": "In", "values": ["trading"]}
+EMPTY_SELECTOR = "a namespace selector needs matchLabels or matchExpressions"
+VALUES_RULE = "values must not be empty with operator In or NotIn, and must be empty with Exists"
+
+
 # (case, object, accepted, fragment of the error message when rejected)
 CASES: list[tuple[str, dict[str, Any], bool, str]] = [
     ("pipeline defaults", P, True, ""),
@@ -175,6 +185,67 @@ CASES: list[tuple[str, dict[str, Any], bool, str]] = [
         ),
         False,
         "operator",
+    ),
+    (
+        "every namespace written out",
+        m(P, networkPolicy={"webhookFrom": [{"matchExpressions": [EVERY_NAMESPACE]}]}),
+        True,
+        "",
+    ),
+    (
+        "In and NotIn with values",
+        m(
+            P,
+            networkPolicy={
+                "metricsFrom": [{"matchExpressions": [IN, {**IN, "operator": "NotIn"}]}]
+            },
+        ),
+        True,
+        "",
+    ),
+    ("empty selector", m(P, networkPolicy={"webhookFrom": [{}]}), False, EMPTY_SELECTOR),
+    (
+        "selector with empty matchLabels",
+        m(P, networkPolicy={"metricsFrom": [{"matchLabels": {}}]}),
+        False,
+        EMPTY_SELECTOR,
+    ),
+    ("In without values", selector_with({"key": "team", "operator": "In"}), False, VALUES_RULE),
+    (
+        "NotIn with empty values",
+        selector_with({"key": "team", "operator": "NotIn", "values": []}),
+        False,
+        VALUES_RULE,
+    ),
+    (
+        "Exists with values",
+        selector_with({"key": "team", "operator": "Exists", "values": ["a"]}),
+        False,
+        VALUES_RULE,
+    ),
+    (
+        "DoesNotExist with values",
+        selector_with({"key": "team", "operator": "DoesNotExist", "values": ["a"]}),
+        False,
+        VALUES_RULE,
+    ),
+    (
+        "selector key not a label key",
+        selector_with({"key": "-team", "operator": "Exists"}),
+        False,
+        "matchExpressions[0].key",
+    ),
+    (
+        "selector value not a label value",
+        selector_with({**IN, "values": ["a b"]}),
+        False,
+        "matchExpressions[0].values[0]",
+    ),
+    (
+        "matchLabels value not a label value",
+        m(P, networkPolicy={"webhookFrom": [{"matchLabels": {"team": "a" * 64}}]}),
+        False,
+        "matchLabels.team",
     ),
     ("name longer than 54", named(P, "a" * 55), False, "at most 54 characters"),
     ("dotted name", named(P, "a.b"), False, "name"),

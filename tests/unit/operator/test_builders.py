@@ -175,7 +175,8 @@ def test_strategy_follows_the_state_backend() -> None:
 
 
 def test_service_monitor_only_when_the_api_is_served() -> None:
-    open_policy: dict[str, Any] = {"webhookFrom": [{}], "metricsFrom": [{}]}
+    anywhere = {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "Exists"}]}
+    open_policy: dict[str, Any] = {"webhookFrom": [anywhere], "metricsFrom": [anywhere]}
     absent = children(pipeline(networkPolicy=open_policy), api=False)
     assert absent.service_monitor is None
     assert absent.notes == (

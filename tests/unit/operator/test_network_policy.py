@@ -69,15 +69,110 @@ def test_webhook_and_metrics_sources_each_get_port_8000() -> None:
     ]
 
 
-def test_match_expressions_and_the_empty_selector_pass_through() -> None:
-    expression = {"key": "team", "operator": "Exists"}
+def test_match_expressions_pass_through_and_every_namespace_is_written_out() -> None:
+    expression = {"key": "team", "operator": "In", "values": ["a", "b"]}
+    everywhere = {"key": "kubernetes.io/metadata.name", "operator": "Exists"}
     rendered = policy(
-        pipeline(networkPolicy={"webhookFrom": [{"matchExpressions": [expression]}, {}]})
+        pipeline(networkPolicy={"webhookFrom": [{"matchExpressions": [expression, everywhere]}]})
     )
     assert rendered["spec"]["ingress"][0]["from"] == [
-        {"namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "Exists"}]}},
-        {"namespaceSelector": {}},  # every namespace: the user's explicit choice
+        {"namespaceSelector": {"matchExpressions": [expression, everywhere]}}
     ]
+
+
+OK_KEYS = ["team", "kubernetes.io/metadata.name", "a" * 63, "x.example.com/" + "b" * 63, "A_b.c-9"]
+BAD_KEYS = [
+    "-team",
+    "team-",
+    "te am",
+    "a" * 64,
+    "/team",
+    "Example.com/team",
+    "a/b/c",
+    "x" * 254 + "/team",
+    "example.com/",
+]
+OK_VALUES = ["", "prod", "a" * 63, "v1.2_3-x"]
+BAD_VALUES = ["a" * 64, "-prod", "prod.", "a b", "a/b"]
+
+
+@pytest.mark.parametrize("key", OK_KEYS)
+def test_label_keys_kubernetes_accepts_are_accepted(key: str) -> None:
+    pipeline(networkPolicy={"webhookFrom": [{"matchLabels": {key: "x"}}]})
+    pipeline(
+        networkPolicy={"metricsFrom": [{"matchExpressions": [{"key": key, "operator": "Exists"}]}]}
+    )
+
+
+@pytest.mark.parametrize("value", OK_VALUES)
+def test_label_values_kubernetes_accepts_are_accepted(value: str) -> None:
+    pipeline(networkPolicy={"webhookFrom": [{"matchLabels": {"team": value}}]})
+    expression = {"key": "team", "operator": "NotIn", "values": [value]}
+    pipeline(networkPolicy={"webhookFrom": [{"matchExpressions": [expression]}]})
+
+
+def rejected(selector: dict[str, Any], field: str = "webhookFrom") -> SpecError:
+    with pytest.raises(SpecError) as e:
+        pipeline(networkPolicy={field: [NGINX, selector]})
+    return e.value
+
+
+@pytest.mark.parametrize("key", BAD_KEYS)
+def test_bad_label_keys_are_a_spec_error_naming_the_field_not_the_key(key: str) -> None:
+    error = rejected({"matchLabels": {key: "x"}})
+    assert error.path == "spec.networkPolicy.webhookFrom.1"
+    assert error.message.startswith("matchLabels holds a key that is not a Kubernetes label key")
+    error = rejected({"matchExpressions": [{"key": key, "operator": "Exists"}]}, "metricsFrom")
+    assert error.path == "spec.networkPolicy.metricsFrom.1.matchExpressions.0"
+    assert error.message.startswith("key is not a Kubernetes label key")
+    assert key not in str(error)
+
+
+@pytest.mark.parametrize("value", BAD_VALUES)
+def test_bad_label_values_are_a_spec_error_naming_the_field_not_the_value(value: str) -> None:
+    error = rejected({"matchLabels": {"team": value}})
+    assert error.path == "spec.networkPolicy.webhookFrom.1"
+    assert error.message.startswith("matchLabels holds a value that is not a Kubernetes label")
+    expression = {"key": "team", "operator": "In", "values": ["ok", value]}
+    error = rejected({"matchExpressions": [expression]})
+    assert error.path == "spec.networkPolicy.webhookFrom.1.matchExpressions.0"
+    assert error.message.startswith("values holds an entry that is not a Kubernetes label value")
+    assert value not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("operator", "values", "message"),
+    [
+        ("In", None, "values must not be empty with operator In"),
+        ("NotIn", [], "values must not be empty with operator NotIn"),
+        ("Exists", ["a"], "values must be empty with operator Exists"),
+        ("DoesNotExist", ["a"], "values must be empty with operator DoesNotExist"),
+    ],
+)
+def test_values_must_fit_the_operator(
+    operator: str, values: list[str] | None, message: str
+) -> None:
+    expression: dict[str, Any] = {"key": "team", "operator": operator}
+    if values is not None:
+        expression["values"] = values
+    error = rejected({"matchExpressions": [{"key": "ok", "operator": "Exists"}, expression]})
+    assert error.path == "spec.networkPolicy.webhookFrom.1.matchExpressions.1"
+    assert error.message == message
+
+
+def test_an_unknown_operator_is_a_spec_error() -> None:
+    error = rejected({"matchExpressions": [{"key": "team", "operator": "Is"}]})
+    assert error.path == "spec.networkPolicy.webhookFrom.1.matchExpressions.0.operator"
+    assert "'In', 'NotIn', 'Exists' or 'DoesNotExist'" in error.message
+
+
+@pytest.mark.parametrize("selector", [{}, {"matchLabels": {}}, {"matchExpressions": []}])
+def test_an_empty_selector_is_refused_not_every_namespace(selector: dict[str, Any]) -> None:
+    """``namespaceSelector: {}`` would admit every namespace, while the docs say empty = none."""
+    error = rejected(selector, "metricsFrom")
+    assert error.path == "spec.networkPolicy.metricsFrom.1"
+    assert error.message.startswith("a namespace selector needs matchLabels or matchExpressions")
+    assert "kubernetes.io/metadata.name with Exists" in error.message
 
 
 @pytest.mark.parametrize(
