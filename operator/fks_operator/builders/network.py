@@ -144,6 +144,11 @@ def network_notes(pipeline: ExecutionPipeline, *, service_monitor: bool) -> list
             "NetworkPolicy: nothing may reach the executors' port 8000 (networkPolicy.webhookFrom "
             "and metricsFrom are empty); kubectl port-forward still works."
         ]
+    if not policy.webhook_from:
+        return [
+            "NetworkPolicy: alerts from an ingress controller or gateway cannot reach the "
+            "executors (networkPolicy.webhookFrom is empty; only metricsFrom may reach port 8000)."
+        ]
     if not policy.metrics_from and service_monitor:
         return [
             "NetworkPolicy: Prometheus may not scrape the executors (networkPolicy.metricsFrom "

@@ -255,6 +255,10 @@ def test_notes_say_what_the_policy_keeps_out() -> None:
         "NetworkPolicy: Prometheus may not scrape the executors (networkPolicy.metricsFrom is "
         "empty).",
     )
+    assert notes(networkPolicy={"metricsFrom": [MONITORING]}) == (
+        "NetworkPolicy: alerts from an ingress controller or gateway cannot reach the executors "
+        "(networkPolicy.webhookFrom is empty; only metricsFrom may reach port 8000).",
+    )
     no_monitor = {"serviceMonitor": {"enabled": False}}
     assert notes(networkPolicy={"webhookFrom": [NGINX]}, monitoring=no_monitor) == ()
     assert notes(networkPolicy={"webhookFrom": [NGINX], "metricsFrom": [MONITORING]}) == ()
