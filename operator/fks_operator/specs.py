@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from fks_operator.errors import SpecError
-from fks_operator.labels import KEY_RULE, VALUE_RULE, is_label_key, is_label_value
+from fks_operator.labels import check_namespace_selector, check_requirement
 
 GROUP = "execution.fks.io"
 VERSION = "v1alpha1"
@@ -262,35 +262,20 @@ class LabelSelectorRequirement(_Model):
 
     @model_validator(mode="after")
     def _valid(self) -> LabelSelectorRequirement:
-        if not is_label_key(self.key):
-            raise ValueError(f"key is not {KEY_RULE}")
-        if self.operator in ("In", "NotIn") and not self.values:
-            raise ValueError(f"values must not be empty with operator {self.operator}")
-        if self.operator in ("Exists", "DoesNotExist") and self.values:
-            raise ValueError(f"values must be empty with operator {self.operator}")
-        if not all(is_label_value(value) for value in self.values):
-            raise ValueError(f"values holds an entry that is not {VALUE_RULE}")
+        check_requirement(self.key, self.operator, self.values)
         return self
 
 
 class LabelSelector(_Model):
     """Namespaces, checked as the API server would (no NetworkPolicy refused with 422); never
-    empty, ``{}`` selecting every namespace. Errors name the field, never its value."""
+    empty, ``{}`` selecting every namespace."""
 
     match_labels: dict[str, str] = Field(default_factory=dict)
     match_expressions: tuple[LabelSelectorRequirement, ...] = ()
 
     @model_validator(mode="after")
     def _valid(self) -> LabelSelector:
-        if not self.match_labels and not self.match_expressions:
-            raise ValueError(
-                "a namespace selector needs matchLabels or matchExpressions ({} would admit every "
-                "namespace: to mean that, match key kubernetes.io/metadata.name with Exists)"
-            )
-        if not all(is_label_key(key) for key in self.match_labels):
-            raise ValueError(f"matchLabels holds a key that is not {KEY_RULE}")
-        if not all(is_label_value(value) for value in self.match_labels.values()):
-            raise ValueError(f"matchLabels holds a value that is not {VALUE_RULE}")
+        check_namespace_selector(self.match_labels, len(self.match_expressions))
         return self
 
 
