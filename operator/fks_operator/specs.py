@@ -122,12 +122,26 @@ class IngressTLS(_Model):
     cluster_issuer: str = ""
 
 
+def _route_preserving(annotations: dict[str, str]) -> dict[str, str]:
+    """Refuses the annotations that make a controller route more than the webhook path: a
+    rewrite (``rewrite-target: /metrics``) or raw controller configuration (``*snippet*``)."""
+    names = [key.rpartition("/")[2].lower() for key in annotations]
+    if any(name == "rewrite-target" or "snippet" in name for name in names):
+        raise ValueError(
+            "expose.ingress.annotations may not hold rewrite-target or *snippet* annotations: "
+            "they can route other paths than /webhook/tradingview to the executors"
+        )
+    return annotations
+
+
 class IngressExpose(_Model):
     enabled: bool = False
     class_name: str = ""
     host: Hostname | Literal[""] = ""
     tls: IngressTLS = Field(default_factory=IngressTLS)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    annotations: Annotated[dict[str, str], AfterValidator(_route_preserving)] = Field(
+        default_factory=dict
+    )
 
     @property
     def tls_enabled(self) -> bool:

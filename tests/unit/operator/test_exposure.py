@@ -203,3 +203,32 @@ def test_the_operator_checks_the_crd_rules_again(expose: dict[str, Any], message
     with pytest.raises(SpecError, match=message) as raised:
         exposed(expose)
     assert raised.value.path.startswith("spec.webhook.expose")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "nginx.ingress.kubernetes.io/rewrite-target",
+        "nginx.ingress.kubernetes.io/configuration-snippet",
+        "nginx.ingress.kubernetes.io/server-snippet",
+        "haproxy.org/backend-config-snippet",
+        "rewrite-target",
+    ],
+)
+def test_annotations_that_could_route_other_paths_are_refused(key: str) -> None:
+    """``rewrite-target: /metrics`` on the Exact webhook path would serve the metrics to the
+    internet; a snippet can add any location (docs/security.md, "Exposure")."""
+    ingress = {**INGRESS, "annotations": {"a": "1", key: "/metrics"}}
+    with pytest.raises(SpecError, match="may not hold rewrite-target or \\*snippet\\*") as e:
+        exposed({"ingress": ingress})
+    assert e.value.path == "spec.webhook.expose.ingress.annotations"
+    assert "/metrics" not in str(e.value).replace("/webhook/tradingview", "")
+
+
+def test_other_controller_annotations_pass() -> None:
+    annotations = {
+        "nginx.ingress.kubernetes.io/proxy-body-size": "64k",
+        "nginx.ingress.kubernetes.io/limit-rps": "5",
+    }
+    ingress = render(exposed({"ingress": {**INGRESS, "annotations": annotations}})).ingress
+    assert ingress["metadata"]["annotations"] == annotations
