@@ -12,6 +12,7 @@ from tests.harness.kube_cluster import KubeCluster
 from tests.integration.operator.conftest import Cluster, setup_pipeline
 
 WEBHOOK_PATH = "/webhook/tradingview"
+NETWORK_POLICIES = "count/networkpolicies.networking.k8s.io"
 NGINX = {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
 INGRESS = {
     "enabled": True,
@@ -197,3 +198,39 @@ def test_http_route_appears_once_the_gateway_api_is_installed(
         ),
         "publicURL from the Ingress",
     )
+
+
+def test_a_refused_network_policy_is_named_and_no_executor_starts_without_it(
+    cluster: Cluster,
+) -> None:
+    """The NetworkPolicy goes before the pods it protects: when the API server refuses it (here
+    a ResourceQuota allowing none, enforced by the real API server), the status names that
+    child, and no Deployment runs the executors unprotected; once it is accepted, the pipeline
+    comes up."""
+    cluster.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": "no-network-policies"},
+            "spec": {"hard": {NETWORK_POLICIES: "0"}},
+        }
+    )
+    # No resource-quota controller runs here: set the status it would, which admission reads.
+    status = {"status": {"hard": {NETWORK_POLICIES: "0"}, "used": {NETWORK_POLICIES: "0"}}}
+    cluster.kubectl(
+        "patch", "resourcequota", "no-network-policies", "--subresource=status",
+        "--type=merge", "-p", json.dumps(status),
+    )  # fmt: skip
+    setup_pipeline(cluster, webhook=webhook(), networkPolicy={"webhookFrom": [NGINX]})
+    reconciled = cluster.wait_condition(
+        "executionpipeline", "pipe", "Reconciled", "False", "ApplyFailed"
+    )
+    assert reconciled["message"].startswith(f"NetworkPolicy {cluster.ns}/pipe-executor: ")
+    ready = cluster.condition("executionpipeline", "pipe", "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "ApplyFailed")
+    assert f"NetworkPolicy {cluster.ns}/pipe-executor" in ready["message"]
+    assert cluster.get("deployment", "pipe-executor") is None
+
+    cluster.kubectl("delete", "resourcequota", "no-network-policies")
+    cluster.wait_ready("pipe", timeout=60)
+    assert owned_by_pipe(cluster.must_get("networkpolicy", "pipe-executor"))
