@@ -459,7 +459,7 @@ def main() -> int:
             f"  API requests of the reconcile loop: {dict(sorted(requests.items()))} "
             f"({writes / args.pipelines:.1f} writes per pipeline)"
         )
-        # ConfigMap, NetworkPolicy, Service, Deployment each (as the plain client applies)
+        # NetworkPolicy, ConfigMap, Service, Deployment each (as the plain client applies)
         children = len(rendered_children(names[:1], "bench-cold")) * args.pipelines
         operator_rate = children / max(last_child - first_child, 1e-3)
         say(

@@ -53,10 +53,11 @@ class Children:
     http_route: Manifest | None = None
 
     def manifests(self) -> list[Manifest]:
-        """The children to apply, in a safe order: the ConfigMap before the pods that mount it,
-        the NetworkPolicy before the pods it protects, the Deployment before the HPA and PDB
-        that refer to it, the way in from outside last."""
-        ordered = [self.config_map, self.network_policy, self.service, self.deployment]
+        """The children to apply, in a safe order: the NetworkPolicy first (before the pods it
+        protects; refused, it stops the pass before anything else changed), the ConfigMap
+        before the pods that mount it, the Deployment before the HPA and PDB that refer to it,
+        the way in from outside last."""
+        ordered = [self.network_policy, self.config_map, self.service, self.deployment]
         ordered += [self.hpa, self.pdb, self.service_monitor, self.ingress, self.http_route]
         return [manifest for manifest in ordered if manifest is not None]
 

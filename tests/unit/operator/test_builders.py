@@ -69,9 +69,11 @@ def pod_spec(manifest: dict[str, Any]) -> dict[str, Any]:
 def test_names_labels_and_owner_references_on_every_child() -> None:
     rendered = children(pipeline(state=REDIS, replicas=2))
     kinds = [m["kind"] for m in rendered.manifests()]
+    # The NetworkPolicy first: when the API server refuses it, nothing else has changed (no new
+    # config waiting in the ConfigMap for the next pod restart).
     assert kinds == [
-        "ConfigMap",
         "NetworkPolicy",
+        "ConfigMap",
         "Service",
         "Deployment",
         "PodDisruptionBudget",

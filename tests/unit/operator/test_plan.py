@@ -38,7 +38,7 @@ def autoscaled_children(settings: OperatorSettings) -> Any:
 def test_run_plan_applies_every_child(settings: OperatorSettings) -> None:
     plan = run_plan(autoscaled_children(settings))
     assert kinds(plan.apply) == [
-        "ConfigMap", "NetworkPolicy", "Service", "Deployment", "HorizontalPodAutoscaler",
+        "NetworkPolicy", "ConfigMap", "Service", "Deployment", "HorizontalPodAutoscaler",
         "PodDisruptionBudget", "ServiceMonitor",
     ]  # fmt: skip
     assert plan.delete == (INGRESS, ROUTE), "not exposed: no Ingress, no HTTPRoute"
@@ -51,7 +51,7 @@ def test_hold_plan_scales_to_zero_and_drops_hpa_and_pdb(settings: OperatorSettin
     plan = hold_plan(children)
     assert plan.held
     assert kinds(plan.apply) == [
-        "ConfigMap", "NetworkPolicy", "Service", "Deployment", "ServiceMonitor"
+        "NetworkPolicy", "ConfigMap", "Service", "Deployment", "ServiceMonitor"
     ]  # fmt: skip
     assert set(plan.delete) == {HPA, PDB, INGRESS, ROUTE}
     deployment = plan.apply[3]
