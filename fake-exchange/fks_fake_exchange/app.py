@@ -22,6 +22,7 @@ from fks_fake_exchange import (
     bybit_errors,
     bybit_web,
     control,
+    ws_binance,
 )
 from fks_fake_exchange.bybit_errors import BybitError
 from fks_fake_exchange.config import ExchangeConfig
@@ -29,6 +30,7 @@ from fks_fake_exchange.errors import ApiError, unknown_error
 from fks_fake_exchange.faults import BYBIT_BAN_MSG, Fault
 from fks_fake_exchange.state import Exchange, LoggedRequest
 from fks_fake_exchange.web import EXCHANGE, VENUE, error_response, exchange, params_of, raw_parts
+from fks_fake_exchange.ws_hub import HUB, Hub
 
 log = logging.getLogger("fks_fake_exchange")
 
@@ -44,7 +46,7 @@ ORDER_PATHS = frozenset(
 )
 VENUES = ("binance", "bybit")
 _ROUTES = {
-    "binance": (api_spot.routes, api_futures.routes, api_sapi.routes),
+    "binance": (api_spot.routes, api_futures.routes, api_sapi.routes, ws_binance.routes),
     "bybit": (
         bybit_api_market.routes,
         bybit_api_account.routes,
@@ -138,7 +140,9 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
                 {"error": "the control API answers loopback clients only"}, status=403
             )
         try:
-            return await handler(request)
+            response = await handler(request)
+            request.app[HUB].publish(exchange(request))  # a price or balance set
+            return response
         except control.ControlError as error:
             return web.json_response({"error": str(error)}, status=error.status)
 
@@ -155,11 +159,14 @@ async def pipeline(request: web.Request, handler: Handler) -> web.StreamResponse
     status = 0
     fault = ex.faults.take(method, path)
     try:
-        response = await _before(fault, request, ex) if fault is not None else None
-        if response is None:
+        early = await _before(fault, request, ex) if fault is not None else None
+        if early is None:
             response = await _run(handler, request)
+            request.app[HUB].publish(ex)  # subscribers hear of a change before its answer
             if fault is not None:
                 await _after(fault, request)
+        else:
+            response = early
         status = response.status
         if ex.venue == "bybit":  # refusals are retCodes in HTTP 200
             rejected = bool(request.get(bybit_web.REJECTED, False))
@@ -199,6 +206,10 @@ async def _record(ex: Exchange, request: web.Request, status: int, fault: Fault 
     )
 
 
+async def _close_streams(app: web.Application) -> None:
+    await app[HUB].close_all()
+
+
 def create_app(config: ExchangeConfig, venue: str = "binance") -> web.Application:
     """The server of one venue: ``binance`` (/api, /fapi, /sapi) or ``bybit`` (/v5)."""
     if venue not in VENUES:
@@ -206,6 +217,8 @@ def create_app(config: ExchangeConfig, venue: str = "binance") -> web.Applicatio
     app = web.Application(middlewares=[pipeline], client_max_size=64 * 1024)
     app[EXCHANGE] = Exchange(config, venue=venue)
     app[VENUE] = venue
+    app[HUB] = Hub()
+    app.on_shutdown.append(_close_streams)
     for table in _ROUTES[venue]:
         app.add_routes(table)
     app.add_routes(control.routes)

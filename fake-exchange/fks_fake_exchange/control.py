@@ -21,6 +21,7 @@ from fks_fake_exchange.futures_views import algo_view, futures_order_view, posit
 from fks_fake_exchange.orders import query_view, trade_view
 from fks_fake_exchange.state import Exchange, PriceError
 from fks_fake_exchange.web import exchange
+from fks_fake_exchange.ws_hub import HUB
 
 routes = web.RouteTableDef()
 PREFIX = "/_fake"
@@ -46,6 +47,10 @@ class BalancesBody(_Body):
     balances: dict[str, Annotated[Decimal, Field(ge=0)]]
     account: Literal["spot", "futures", "unified"] = "spot"
     replace: bool = False
+
+
+class WsLatencyBody(_Body):
+    delayMs: Annotated[int, Field(ge=0, le=60_000)]
 
 
 class ClockBody(_Body):
@@ -133,6 +138,7 @@ async def state(request: web.Request) -> web.Response:
 @routes.post(f"{PREFIX}/reset")
 async def reset(request: web.Request) -> web.Response:
     exchange(request).reset()
+    await request.app[HUB].reset()  # streams of the old state would go on silently otherwise
     return ok({"status": "reset"})
 
 
@@ -274,3 +280,20 @@ async def clock(request: web.Request) -> web.Response:
     body = await _body(request, ClockBody)
     ex.clock.offset_ms = body.offsetMs
     return ok({"serverTime": ex.now(), "clockOffsetMs": ex.clock.offset_ms})
+
+
+@routes.get(f"{PREFIX}/ws")
+async def ws_state(request: web.Request) -> web.Response:
+    return ok(request.app[HUB].view())
+
+
+@routes.post(f"{PREFIX}/ws/drop")
+async def ws_drop(request: web.Request) -> web.Response:
+    return ok({"dropped": await request.app[HUB].close_all()})
+
+
+@routes.post(f"{PREFIX}/ws/latency")
+async def ws_latency(request: web.Request) -> web.Response:
+    body = await _body(request, WsLatencyBody)
+    request.app[HUB].latency_ms = body.delayMs
+    return ok({"latencyMs": body.delayMs})

@@ -343,6 +343,61 @@ class FakeExchange(FakeExchangeClient):
             key: self.base_url + urlsplit(url).path for key, url in exchange.urls["api"].items()
         }
 
+    @property
+    def ws_base_url(self) -> str:
+        """``ws://127.0.0.1:PORT``: where the websocket endpoints listen (same port)."""
+        return "ws" + self.base_url.removeprefix("http")
+
+    def ws_urls(self) -> dict[str, Any]:
+        """The ``urls['api']['ws']`` a ccxt.pro ``binance`` instance needs to use this server
+        (docs/fake-exchange.md, "Websocket streams")."""
+        base = self.ws_base_url
+        return {
+            "spot": f"{base}/ws",
+            "margin": f"{base}/ws",
+            "linear": f"{base}/fstream/ws",
+            "ws-api": {"spot": f"{base}/ws-api/v3", "linear": f"{base}/ws-fapi/v1"},
+        }
+
+    def point_ws(self, exchange: Any) -> None:
+        """Send a ccxt.pro instance's REST (``point``) and websocket urls here."""
+        self.point_rest(exchange)
+        exchange.urls["api"]["ws"] = self.ws_urls()
+
+    def point_rest(self, exchange: Any) -> None:
+        """:meth:`point` for the REST entries only (a ccxt.pro instance's ``ws`` is a dict)."""
+        exchange.urls["api"] = {
+            key: self.base_url + urlsplit(url).path if isinstance(url, str) else url
+            for key, url in exchange.urls["api"].items()
+        }
+
+    @contextlib.asynccontextmanager
+    async def ccxt_pro(self, venue: str | None = None, **overrides: Any) -> AsyncIterator[Any]:
+        """A real ``ccxt.pro`` instance of the venue's class pointed at this exchange (REST and
+        websockets), closed afterwards."""
+        import ccxt.pro as ccxt_pro
+
+        cls = getattr(ccxt_pro, self.ccxt_class_name(venue))
+        exchange = cls(self.ccxt_config(venue, **overrides))
+        self.point_ws(exchange)
+        try:
+            yield exchange
+        finally:
+            await exchange.close()
+
+    def ws_state(self) -> dict[str, Any]:
+        """Open websocket connections, listen keys and the message delay."""
+        result: dict[str, Any] = self._call("GET", "/ws")
+        return result
+
+    def drop_ws(self) -> int:
+        """Close every websocket connection (clients reconnect); how many were closed."""
+        return int(self._call("POST", "/ws/drop")["dropped"])
+
+    def set_ws_latency(self, delay_ms: int) -> None:
+        """Hold back every websocket message by ``delay_ms`` (0: none)."""
+        self._call("POST", "/ws/latency", {"delayMs": delay_ms})
+
     def ccxt_class_name(self, venue: str | None = None) -> str:
         """The ``ccxt`` / ``ccxt.async_support`` class name of the venue: binance, bybit."""
         return self.resolve_venue(venue).ccxt_id
@@ -467,6 +522,12 @@ class VenueExchange:
     async def ccxt(self, **overrides: Any) -> AsyncIterator[Any]:
         """A real ccxt instance of this venue pointed at the server, closed afterwards."""
         async with self.fake.ccxt(self.venue.name, **overrides) as exchange:
+            yield exchange
+
+    @contextlib.asynccontextmanager
+    async def ccxt_pro(self, **overrides: Any) -> AsyncIterator[Any]:
+        """A real ccxt.pro instance of this venue pointed at the server (REST and websockets)."""
+        async with self.fake.ccxt_pro(self.venue.name, **overrides) as exchange:
             yield exchange
 
 

@@ -1,0 +1,260 @@
+"""The websocket connections of the Binance venue and what they are sent.
+
+Events come from comparing the exchange with what was last published (:meth:`Hub.publish`,
+called after every request that reached the exchange or the control API): an order that appeared,
+filled or left the book, a balance, wallet or position that changed, a price that moved. Whatever
+changed the state (a REST order, a ``order.place`` over the WebSocket API, a price set through
+the control API filling a resting order, a control-API balance set), the subscribers hear of it
+before the request that changed it is answered. Only :meth:`Exchange.reset` is silent: it drops
+every connection instead (:meth:`Hub.close_all`).
+
+Each connection has a queue and one writer task, so events keep their order and the ``ws_latency``
+delay (``POST /_fake/ws/latency``) holds back a connection's messages without holding the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from aiohttp import web
+
+from fks_fake_exchange import ws_events
+from fks_fake_exchange.futures import FuturesEngine, FuturesFill
+from fks_fake_exchange.markets import Market
+from fks_fake_exchange.orders import Fill
+from fks_fake_exchange.spot import SpotEngine
+from fks_fake_exchange.state import Exchange
+
+Account = Literal["spot", "futures"]
+SPOT_USER = "spot@user"
+FUTURES_USER = "futures@user"
+
+
+def market_topic(account: Account, market_id: str, channel: str) -> str:
+    """The topic of a market stream (``btcusdt@ticker``) on one account's servers."""
+    return f"{account}:{market_id.lower()}@{channel}"
+
+
+@dataclass(eq=False)  # one per connection, compared (and hashed) by identity
+class Stream:
+    """One websocket connection: the topics it follows and its outgoing queue."""
+
+    ws: web.WebSocketResponse
+    topics: set[str] = field(default_factory=set)
+    subscription_id: int | None = None
+    """Set once ``userDataStream.subscribe.signature`` succeeded on a WebSocket API connection:
+    user events then come wrapped as ``{"subscriptionId": n, "event": {...}}``."""
+    queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+
+    def send(self, payload: object) -> None:
+        self.queue.put_nowait(json.dumps(payload, separators=(",", ":")))
+
+    def send_event(self, event: dict[str, object]) -> None:
+        if self.subscription_id is not None:
+            self.send({"subscriptionId": self.subscription_id, "event": event})
+        else:
+            self.send(event)
+
+
+@dataclass
+class _Seen:
+    """What was last published (engines by identity: a reset replaces them)."""
+
+    spot: SpotEngine
+    futures: FuturesEngine
+    spot_orders: dict[int, tuple[str, Decimal, Decimal]]
+    spot_trades: int
+    spot_balances: dict[str, tuple[Decimal, Decimal]]
+    futures_orders: dict[int, tuple[str, Decimal]]
+    futures_trades: int
+    wallet: dict[str, Decimal]
+    positions: dict[str, tuple[Decimal, Decimal]]
+    prices: dict[str, Decimal]
+
+
+def _snapshot(ex: Exchange) -> _Seen:
+    spot, futures = ex.spot, ex.futures
+    return _Seen(
+        spot=spot,
+        futures=futures,
+        spot_orders={
+            o.order_id: (o.status, o.executed_qty, o.cumm_quote_qty) for o in spot.orders.values()
+        },
+        spot_trades=len(spot.trades),
+        spot_balances={a: (b.free, b.locked) for a, b in spot.balances.items()},
+        futures_orders={o.order_id: (o.status, o.executed_qty) for o in futures.orders.values()},
+        futures_trades=len(futures.trades),
+        wallet=dict(futures.wallet),
+        positions={s: (p.qty, p.entry_price) for s, p in futures.positions.items()},
+        prices=dict(ex.prices),
+    )
+
+
+def _changed(
+    before: dict[str, tuple[Decimal, ...]], after: dict[str, tuple[Decimal, ...]]
+) -> set[str]:
+    return {k for k, v in after.items() if before.get(k) != v}
+
+
+class Hub:
+    """Every open websocket connection of the server, and the publishing of state changes."""
+
+    def __init__(self) -> None:
+        self.streams: set[Stream] = set()
+        self.listen_keys: dict[str, Account] = {}
+        self.latency_ms = 0
+        self._seen: _Seen | None = None
+        self._book_update_id = 1
+
+    # --- connections ---------------------------------------------------------------------------
+
+    def add(self, stream: Stream, ex: Exchange) -> None:
+        if self._seen is None:
+            self._seen = _snapshot(ex)
+        self.streams.add(stream)
+
+    def remove(self, stream: Stream) -> None:
+        self.streams.discard(stream)
+        if not self.streams:
+            self._seen = None
+
+    async def close_all(self) -> int:
+        """Close every connection (clients see the socket end and reconnect); how many."""
+        streams = list(self.streams)
+        for stream in streams:
+            await stream.ws.close(code=1001, message=b"closed by the fake exchange")
+        return len(streams)
+
+    async def reset(self) -> None:
+        """Back to no connections, no listen keys, no latency (``POST /_fake/reset``)."""
+        await self.close_all()
+        self.listen_keys.clear()
+        self.latency_ms = 0
+
+    def view(self) -> dict[str, object]:
+        return {
+            "connections": len(self.streams),
+            "topics": sorted({t for s in self.streams for t in s.topics}),
+            "listenKeys": len(self.listen_keys),
+            "latencyMs": self.latency_ms,
+        }
+
+    def new_listen_key(self, account: Account) -> str:
+        key = secrets.token_urlsafe(48)[:60]
+        self.listen_keys[key] = account
+        return key
+
+    def next_book_id(self) -> int:
+        self._book_update_id += 1
+        return self._book_update_id
+
+    # --- publishing ----------------------------------------------------------------------------
+
+    def publish(self, ex: Exchange) -> None:
+        """Send every subscriber the events of what changed since the last call."""
+        if not self.streams:
+            self._seen = None
+            return
+        seen, now_seen = self._seen, _snapshot(ex)
+        self._seen = now_seen
+        if seen is None or seen.spot is not ex.spot or seen.futures is not ex.futures:
+            return  # a reset: nothing to compare with
+        now = ex.now()
+        self._publish_spot(ex, seen, now)
+        self._publish_futures(ex, seen, now)
+        self._publish_prices(ex, seen, now)
+
+    def _to(self, topic: str, events: list[dict[str, object]]) -> None:
+        if not events:
+            return
+        for stream in self.streams:
+            if topic in stream.topics:
+                for event in events:
+                    stream.send_event(event)
+
+    def _publish_spot(self, ex: Exchange, seen: _Seen, now: int) -> None:
+        new_fills: dict[int, list[Fill]] = {}
+        for fill in ex.spot.trades[seen.spot_trades :]:
+            new_fills.setdefault(fill.order_id, []).append(fill)
+        events: list[dict[str, object]] = []
+        for order in ex.spot.orders.values():
+            before = seen.spot_orders.get(order.order_id)
+            after = (order.status, order.executed_qty, order.cumm_quote_qty)
+            if before != after:
+                fills = new_fills.get(order.order_id, [])
+                events += ws_events.spot_order_events(order, before, fills, now)
+        balances = {a: (b.free, b.locked) for a, b in ex.spot.balances.items()}
+        assets = _changed(dict(seen.spot_balances), dict(balances))
+        if assets:
+            events.append(ws_events.account_position(ex.spot.balances, assets, now))
+        self._to(SPOT_USER, events)
+
+    def _publish_futures(self, ex: Exchange, seen: _Seen, now: int) -> None:
+        engine = ex.futures
+        new_fills: dict[int, list[FuturesFill]] = {}
+        for fill in engine.trades[seen.futures_trades :]:
+            new_fills.setdefault(fill.order_id, []).append(fill)
+        events: list[dict[str, object]] = []
+        for order in engine.orders.values():
+            before = seen.futures_orders.get(order.order_id)
+            if before != (order.status, order.executed_qty):
+                fills = new_fills.get(order.order_id, [])
+                events += ws_events.futures_order_events(order, before, fills, now)
+        assets = {a for a, v in engine.wallet.items() if seen.wallet.get(a) != v}
+        symbols = {
+            s
+            for s, p in engine.positions.items()
+            if seen.positions.get(s) != (p.qty, p.entry_price)
+        }
+        if assets or symbols:
+            reason = "ORDER" if new_fills else "DEPOSIT"
+            events.append(ws_events.account_update(engine, assets, symbols, now, reason))
+        self._to(FUTURES_USER, events)
+
+    def _publish_prices(self, ex: Exchange, seen: _Seen, now: int) -> None:
+        for market_id, price in ex.prices.items():
+            if seen.prices.get(market_id) != price:
+                self.send_tickers(ex, market_id, now)
+
+    def send_tickers(
+        self, ex: Exchange, market_id: str, now: int, only: Stream | None = None
+    ) -> None:
+        """The ticker events of one market to its subscribers (or to ``only``)."""
+        price = ex.price(market_id)
+        targets = [only] if only is not None else list(self.streams)
+        accounts: tuple[tuple[Account, dict[str, Market]], ...] = (
+            ("spot", ex.spot_markets),
+            ("futures", ex.futures_markets),
+        )
+        for account, markets in accounts:
+            market = markets.get(market_id)
+            if market is None:
+                continue
+            for stream in targets:
+                if market_topic(account, market_id, "ticker") in stream.topics:
+                    stream.send(ws_events.ticker(market, price, now))
+                if market_topic(account, market_id, "miniTicker") in stream.topics:
+                    stream.send(ws_events.mini_ticker(market, price, now))
+                if market_topic(account, market_id, "bookTicker") in stream.topics:
+                    stream.send(ws_events.book_ticker(market, price, now, self.next_book_id()))
+
+    # --- writing -------------------------------------------------------------------------------
+
+    async def write(self, stream: Stream) -> None:
+        """The writer task of one connection: its queue, in order, after ``latency_ms``."""
+        while True:
+            text = await stream.queue.get()
+            if self.latency_ms:
+                await asyncio.sleep(self.latency_ms / 1000)
+            try:
+                await stream.ws.send_str(text)
+            except ConnectionError:
+                return
+
+
+HUB = web.AppKey("ws_hub", Hub)

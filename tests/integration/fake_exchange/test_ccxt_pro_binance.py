@@ -1,0 +1,239 @@
+"""ccxt.pro's real ``binance`` class against the fake exchange's websocket endpoints: what a
+client keeps warm (tickers, balances, orders, positions) follows the venue's state, orders go in
+over the WebSocket API, and dropped connections and bad signatures behave as on Binance."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import aiohttp
+import ccxt.pro
+import pytest
+
+from tests.harness.fake_exchange import FakeExchange, VenueExchange
+
+pytestmark = pytest.mark.integration
+BINANCE = ["binance-spot", "binance-usdm"]
+T = TypeVar("T")
+TIMEOUT = 5.0
+DUPLICATE: dict[str, tuple[type[Exception], str]] = {
+    "binance-spot": (ccxt.InvalidOrder, '"code":-2010,"msg":"Duplicate order sent."'),
+    "binance-usdm": (ccxt.ExchangeError, '"code":-4116,"msg":"ClientOrderId is duplicated."'),
+}
+
+
+async def subscribed(fx: FakeExchange, topic: str) -> None:
+    """Wait until the server has a connection following ``topic`` (the watch is in place)."""
+    deadline = time.monotonic() + TIMEOUT
+    while topic not in fx.ws_state()["topics"]:
+        assert time.monotonic() < deadline, f"no subscription to {topic}: {fx.ws_state()}"
+        await asyncio.sleep(0.05)
+
+
+async def soon(awaitable: Awaitable[T]) -> T:
+    return await asyncio.wait_for(awaitable, TIMEOUT)
+
+
+def user_topic(venue: VenueExchange) -> str:
+    return "spot@user" if venue.venue.market_type == "spot" else "futures@user"
+
+
+def ticker_topic(venue: VenueExchange) -> str:
+    account = "spot" if venue.venue.market_type == "spot" else "futures"
+    return f"{account}:btcusdt@miniTicker"
+
+
+@pytest.mark.parametrize("fake_venue", BINANCE, indirect=True)
+async def test_watch_ticker_follows_a_price_set_through_the_control_api(
+    fake_venue: VenueExchange,
+) -> None:
+    fx, symbol = fake_venue.fake, fake_venue.venue.symbol
+    async with fake_venue.ccxt_pro() as ex:
+        first = await soon(ex.watch_ticker(symbol))
+        assert Decimal(str(first["last"])) == Decimal(68000)
+        moved = asyncio.ensure_future(ex.watch_ticker(symbol))
+        await subscribed(fx, ticker_topic(fake_venue))
+        fx.set_price(fake_venue.venue.symbol, "69123.4")
+        ticker = await soon(moved)
+    assert ticker["symbol"] == symbol
+    assert Decimal(str(ticker["last"])) == Decimal("69123.4")
+
+
+@pytest.mark.parametrize("fake_venue", BINANCE, indirect=True)
+async def test_watch_balance_reflects_a_control_api_balance_set(
+    fake_venue: VenueExchange,
+) -> None:
+    fx = fake_venue.fake
+    async with fake_venue.ccxt_pro() as ex:
+        await ex.load_markets()
+        watching = asyncio.ensure_future(ex.watch_balance())
+        await subscribed(fx, user_topic(fake_venue))
+        fx.set_balances({"USDT": "12345.5"}, account=fake_venue.venue.account)
+        balance = await soon(watching)
+    assert Decimal(str(balance["USDT"]["total"])) == Decimal("12345.5")
+
+
+@pytest.mark.parametrize("fake_venue", BINANCE, indirect=True)
+async def test_watch_orders_and_balance_see_the_fill_of_a_rest_order(
+    fake_venue: VenueExchange,
+) -> None:
+    """A resting limit order placed over REST appears as open; the price move that fills it
+    reaches watch_orders as closed and watch_balance with the venue's new balance."""
+    fx, symbol = fake_venue.fake, fake_venue.venue.symbol
+    async with fake_venue.ccxt_pro() as ex:
+        await ex.load_markets()
+        opened = asyncio.ensure_future(ex.watch_orders(symbol))
+        await subscribed(fx, user_topic(fake_venue))
+        order = await ex.create_order(symbol, "limit", "buy", 0.01, 60000)
+        seen = await soon(opened)
+        assert [(o["id"], o["status"]) for o in seen] == [(order["id"], "open")]
+
+        filled = asyncio.ensure_future(ex.watch_orders(symbol))
+        balance = asyncio.ensure_future(ex.watch_balance())
+        await asyncio.sleep(0.1)  # both watches registered (same connection: no new topic)
+        fx.set_price(fake_venue.venue.symbol, 59000)
+        seen = await soon(filled)
+        after = await soon(balance)
+
+    assert [(o["id"], o["status"], o["filled"]) for o in seen] == [(order["id"], "closed", 0.01)]
+    if fake_venue.venue.market_type == "spot":
+        free, _ = fx.spot_balance("BTC")
+        assert Decimal(str(after["BTC"]["free"])) == free == Decimal("0.10999")  # 0.1 % fee
+    else:
+        wallet = Decimal(fx.balances()["futures"]["wallet"]["USDT"])
+        assert Decimal(str(after["USDT"]["total"])) == wallet < Decimal(10000)  # fee paid
+
+
+@pytest.mark.parametrize("fake_venue", ["binance-usdm"], indirect=True)
+async def test_watch_positions_sees_an_own_fill(fake_venue: VenueExchange) -> None:
+    fx, symbol = fake_venue.fake, fake_venue.venue.symbol
+    async with fake_venue.ccxt_pro() as ex:
+        await ex.load_markets()
+        snapshot = await soon(ex.watch_positions([symbol]))  # ccxt's REST snapshot first
+        assert [p for p in snapshot if p["contracts"]] == []
+        watching = asyncio.ensure_future(ex.watch_positions([symbol]))
+        await subscribed(fx, "futures@user")
+        await ex.create_order(symbol, "market", "sell", 0.02)
+        positions = await soon(watching)
+    assert [(p["symbol"], p["side"], p["contracts"]) for p in positions] == [
+        (symbol, "short", 0.02)
+    ]
+    assert Decimal(str(positions[0]["entryPrice"])) == Decimal(68000)
+
+
+@pytest.mark.parametrize("fake_venue", BINANCE, indirect=True)
+async def test_create_order_ws_places_an_order_and_refuses_a_duplicate_client_id(
+    fake_venue: VenueExchange,
+) -> None:
+    fx, symbol = fake_venue.fake, fake_venue.venue.symbol
+    async with fake_venue.ccxt_pro() as ex:
+        await ex.load_markets()
+        order = await ex.create_order_ws(
+            symbol, "limit", "buy", 0.01, 60000, {"clientOrderId": "ws-order-1"}
+        )
+        # Binance's own refusal of each account (ccxt maps -4116 by the REST url only)
+        expected = DUPLICATE[fake_venue.venue.name]
+        with pytest.raises(expected[0], match=expected[1]):
+            await ex.create_order_ws(
+                symbol, "limit", "buy", 0.01, 60000, {"clientOrderId": "ws-order-1"}
+            )
+    assert order["clientOrderId"] == "ws-order-1"
+    assert order["status"] == "open"
+    recorded = fx.orders(client_order_id="ws-order-1")
+    assert [(str(o["orderId"]), o["price"], o["status"]) for o in recorded] == [
+        (order["id"], recorded[0]["price"], "NEW")
+    ]
+    assert Decimal(recorded[0]["price"]) == Decimal(60000)
+
+
+@pytest.mark.parametrize("fake_venue", BINANCE, indirect=True)
+async def test_a_bad_signature_is_refused_and_places_nothing(fake_venue: VenueExchange) -> None:
+    fx, symbol = fake_venue.fake, fake_venue.venue.symbol
+    async with fake_venue.ccxt_pro(secret="not-the-secret") as ex:
+        await ex.load_markets()
+        with pytest.raises(ccxt.AuthenticationError, match="Signature for this request"):
+            await ex.create_order_ws(symbol, "limit", "buy", 0.01, 60000)
+    assert fx.orders() == []
+
+
+async def test_a_user_data_subscription_with_a_bad_signature_is_refused(
+    fake_exchange: FakeExchange,
+) -> None:
+    """On the wire (ccxt 4.5.90 turns this refusal into a KeyError of its own: its error
+    handler and its subscribe both delete the same subscription)."""
+    params = {"apiKey": fake_exchange.api_key, "timestamp": int(time.time() * 1000)}
+    payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+    good = hmac.new(fake_exchange.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    bad = hmac.new(b"not-the-secret", payload.encode(), hashlib.sha256).hexdigest()
+    method = "userDataStream.subscribe.signature"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(fake_exchange.ws_base_url + "/ws-api/v3") as ws,
+    ):
+        await ws.send_json({"id": "1", "method": method, "params": {**params, "signature": bad}})
+        refused = await soon(ws.receive_json())
+        assert "spot@user" not in fake_exchange.ws_state()["topics"]
+        await ws.send_json({"id": "2", "method": method, "params": {**params, "signature": good}})
+        accepted = await soon(ws.receive_json())
+    assert refused == {
+        "id": "1",
+        "status": 400,
+        "error": {"code": -1022, "msg": "Signature for this request is not valid."},
+    }
+    assert accepted == {"id": "2", "status": 200, "result": {"subscriptionId": 0}, "rateLimits": []}
+
+
+@pytest.mark.parametrize("fake_venue", ["binance-usdm"], indirect=True)
+async def test_an_unknown_api_key_gets_no_listen_key(fake_venue: VenueExchange) -> None:
+    async with fake_venue.ccxt_pro(apiKey="unknown-key") as ex:
+        await ex.load_markets()
+        with pytest.raises(ccxt.AuthenticationError, match="Invalid API-key"):
+            await soon(ex.watch_balance())
+    assert fake_venue.fake.ws_state()["listenKeys"] == 0
+
+
+async def _drop_and_watch_again(
+    fx: FakeExchange, watch: Callable[[], Awaitable[Any]], topic: str
+) -> None:
+    pending = asyncio.ensure_future(watch())
+    await subscribed(fx, topic)
+    assert fx.drop_ws() >= 1
+    with pytest.raises(ccxt.NetworkError):
+        await soon(pending)
+    assert topic not in fx.ws_state()["topics"]
+
+
+@pytest.mark.parametrize("fake_venue", BINANCE, indirect=True)
+async def test_ccxt_reconnects_after_the_connections_are_dropped(
+    fake_venue: VenueExchange,
+) -> None:
+    fx = fake_venue.fake
+    async with fake_venue.ccxt_pro() as ex:
+        await ex.load_markets()
+        await _drop_and_watch_again(fx, ex.watch_balance, user_topic(fake_venue))
+        again = asyncio.ensure_future(ex.watch_balance())
+        await subscribed(fx, user_topic(fake_venue))
+        fx.set_balances({"USDT": "777"}, account=fake_venue.venue.account)
+        balance = await soon(again)
+    assert Decimal(str(balance["USDT"]["total"])) == Decimal(777)
+
+
+@pytest.mark.parametrize("fake_venue", ["binance-spot"], indirect=True)
+async def test_ws_latency_holds_back_messages(fake_venue: VenueExchange) -> None:
+    fx, symbol = fake_venue.fake, fake_venue.venue.symbol
+    async with fake_venue.ccxt_pro() as ex:
+        await soon(ex.watch_ticker(symbol))
+        moved = asyncio.ensure_future(ex.watch_ticker(symbol))
+        await subscribed(fx, ticker_topic(fake_venue))
+        fx.set_ws_latency(400)
+        started = time.monotonic()
+        fx.set_price(symbol, 69000)
+        await soon(moved)
+        assert time.monotonic() - started >= 0.4
+    fx.set_ws_latency(0)
