@@ -142,7 +142,6 @@ async def _open(
 
 
 @routes.get("/ws")
-@routes.get("/stream")
 async def spot_stream(request: web.Request) -> web.StreamResponse:
     return await _open(request, "spot", None)
 

@@ -237,3 +237,32 @@ async def test_ws_latency_holds_back_messages(fake_venue: VenueExchange) -> None
         await soon(moved)
         assert time.monotonic() - started >= 0.4
     fx.set_ws_latency(0)
+
+
+async def test_a_spot_listen_key_opens_the_user_data_stream_until_deleted(
+    fake_exchange: FakeExchange,
+) -> None:
+    """The REST listen-key flow (ccxt.pro now subscribes spot user data over the WebSocket API;
+    other clients still use listen keys)."""
+    headers = {"X-MBX-APIKEY": fake_exchange.api_key}
+    url = fake_exchange.base_url + "/api/v3/userDataStream"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, headers={"X-MBX-APIKEY": "unknown"}) as refused:
+            assert (refused.status, (await refused.json())["code"]) == (401, -2015)
+        async with session.post(url, headers=headers) as created:
+            key = (await created.json())["listenKey"]
+        async with session.ws_connect(f"{fake_exchange.ws_base_url}/ws/{key}") as ws:
+            await subscribed(fake_exchange, "spot@user")
+            fake_exchange.set_balances({"BTC": "0.5"})
+            event = await soon(ws.receive_json())
+            assert event["e"] == "outboundAccountPosition"
+            assert event["B"] == [{"a": "BTC", "f": "0.50000000", "l": "0.00000000"}]
+            async with session.put(url, headers=headers, params={"listenKey": key}) as kept:
+                assert (kept.status, await kept.json()) == (200, {})
+            async with session.delete(url, headers=headers, params={"listenKey": key}) as gone:
+                assert gone.status == 200
+            closed = await soon(ws.receive())
+            assert closed.type == aiohttp.WSMsgType.CLOSE
+        async with session.put(url, headers=headers, params={"listenKey": key}) as stale:
+            assert (stale.status, (await stale.json())["code"]) == (400, -1125)
+    assert fake_exchange.ws_state()["listenKeys"] == 0
