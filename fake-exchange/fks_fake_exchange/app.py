@@ -23,6 +23,7 @@ from fks_fake_exchange import (
     bybit_web,
     control,
     ws_binance,
+    ws_bybit,
 )
 from fks_fake_exchange.bybit_errors import BybitError
 from fks_fake_exchange.config import ExchangeConfig
@@ -52,6 +53,7 @@ _ROUTES = {
         bybit_api_account.routes,
         bybit_api_trade.routes,
         bybit_api_position.routes,
+        ws_bybit.routes,
     ),
 }
 

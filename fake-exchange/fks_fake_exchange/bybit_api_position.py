@@ -40,6 +40,9 @@ async def position_list(request: web.Request) -> web.Response:
     """With ``symbol``: its row, a zero-size one with side "" when flat; with ``settleCoin`` or
     ``baseCoin``: the open positions."""
     ex, params = await private(request)
+    if params.text("category") == "inverse" and params.text("symbol") is None:
+        # no inverse market, so no inverse position (ccxt.pro's watch_positions snapshot asks)
+        return ok(ex, {"category": "inverse", "list": [], "nextPageCursor": ""})
     category_of(params, ("linear",))
     account = bybit_of(ex)
     now = ex.now()

@@ -23,7 +23,7 @@ from typing import Literal
 
 from aiohttp import web
 
-from fks_fake_exchange import ws_events
+from fks_fake_exchange import ws_bybit_feed, ws_events
 from fks_fake_exchange.futures import FuturesEngine, FuturesFill
 from fks_fake_exchange.markets import Market
 from fks_fake_exchange.orders import Fill
@@ -109,19 +109,21 @@ class Hub:
         self.listen_keys: dict[str, Account] = {}
         self.latency_ms = 0
         self._seen: _Seen | None = None
+        self._bybit_seen: ws_bybit_feed.Seen | None = None
         self._book_update_id = 1
 
     # --- connections ---------------------------------------------------------------------------
 
     def add(self, stream: Stream, ex: Exchange) -> None:
-        if self._seen is None:
+        if not self.streams:  # the baseline the first subscriber's events are relative to
             self._seen = _snapshot(ex)
+            self._bybit_seen = ws_bybit_feed.snapshot(ex) if ex.bybit is not None else None
         self.streams.add(stream)
 
     def remove(self, stream: Stream) -> None:
         self.streams.discard(stream)
         if not self.streams:
-            self._seen = None
+            self._seen = self._bybit_seen = None
 
     async def close_all(self) -> int:
         """Close every connection (clients see the socket end and reconnect); how many."""
@@ -158,7 +160,10 @@ class Hub:
     def publish(self, ex: Exchange) -> None:
         """Send every subscriber the events of what changed since the last call."""
         if not self.streams:
-            self._seen = None
+            self._seen = self._bybit_seen = None
+            return
+        if ex.bybit is not None:
+            self._publish_bybit(ex)
             return
         seen, now_seen = self._seen, _snapshot(ex)
         self._seen = now_seen
@@ -168,6 +173,15 @@ class Hub:
         self._publish_spot(ex, seen, now)
         self._publish_futures(ex, seen, now)
         self._publish_prices(ex, seen, now)
+
+    def _publish_bybit(self, ex: Exchange) -> None:
+        seen, self._bybit_seen = self._bybit_seen, ws_bybit_feed.snapshot(ex)
+        if seen is None or seen.account is not ex.bybit:
+            return  # a reset: nothing to compare with
+        for topic, message in ws_bybit_feed.changes(ex, seen, ex.now()):
+            for stream in self.streams:
+                if topic in stream.topics:
+                    stream.send(message)
 
     def _to(self, topic: str, events: list[dict[str, object]]) -> None:
         if not events:

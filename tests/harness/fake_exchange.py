@@ -349,9 +349,18 @@ class FakeExchange(FakeExchangeClient):
         return "ws" + self.base_url.removeprefix("http")
 
     def ws_urls(self) -> dict[str, Any]:
-        """The ``urls['api']['ws']`` a ccxt.pro ``binance`` instance needs to use this server
-        (docs/fake-exchange.md, "Websocket streams")."""
+        """The ``urls['api']['ws']`` a ccxt.pro instance of this server's venue (``binance`` or
+        ``bybit``) needs to use this server (docs/fake-exchange.md, "Websocket streams")."""
         base = self.ws_base_url
+        if self.venue == "bybit":
+            return {
+                "public": {"spot": f"{base}/v5/public/spot", "linear": f"{base}/v5/public/linear"},
+                "private": {
+                    "spot": {"unified": f"{base}/v5/private"},
+                    "contract": f"{base}/v5/private",
+                    "trade": f"{base}/v5/trade",
+                },
+            }
         return {
             "spot": f"{base}/ws",
             "margin": f"{base}/ws",
