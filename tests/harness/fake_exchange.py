@@ -19,7 +19,8 @@ Use it in four ways:
 ``FakeExchange.ccxt(venue)`` gives a real ``ccxt.async_support`` instance of the venue's class
 (``binance`` / ``bybit``) pointed at the server (only that venue's markets, no rate limiter) and
 closes it afterwards; ``ccxt_config(venue)`` and ``point(exchange)`` are its two halves, and
-``base_url`` is what an executor account's ``endpoint`` takes.
+``base_url`` is what an executor account's ``endpoint`` takes. ``FakeExchange.ccxt_pro(venue)``
+is the same for ``ccxt.pro`` (REST and websocket urls: ``point_ws``, ``ws_urls``).
 """
 
 from __future__ import annotations
