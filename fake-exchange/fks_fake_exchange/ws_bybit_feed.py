@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 
-from fks_fake_exchange import bybit_views
+from fks_fake_exchange import bybit_views, ws_diff
 from fks_fake_exchange.bybit_account import BybitAccount, BybitOrder
 from fks_fake_exchange.bybit_errors import Category
 from fks_fake_exchange.futures import FuturesFill
@@ -39,6 +39,8 @@ class Seen:
 
     account: BybitAccount
     orders: dict[str, tuple[str, Decimal]]
+    """The state of the orders open then (see :mod:`fks_fake_exchange.ws_diff`)."""
+    order_count: int
     spot_trades: int
     futures_trades: int
     balances: dict[str, tuple[Decimal, Decimal]]
@@ -46,19 +48,31 @@ class Seen:
     prices: dict[str, Decimal]
 
 
-def _executed(account: BybitAccount, order: BybitOrder) -> Decimal:
+def _state(account: BybitAccount, order: BybitOrder) -> tuple[str, Decimal]:
     engine = account.engine_order(order)
-    return engine.executed_qty if engine is not None else ZERO
+    return (account.status(order), engine.executed_qty if engine is not None else ZERO)
 
 
-def snapshot(ex: Exchange) -> Seen:
+def candidates(account: BybitAccount, before: Seen) -> list[BybitOrder]:
+    return ws_diff.candidates(account.orders, before.orders, before.order_count)
+
+
+def snapshot(ex: Exchange, previous: Seen | None = None) -> Seen:
+    """The state to compare with next (from the orders that may have changed since ``previous``,
+    else from all of them)."""
     account = ex.bybit
     assert account is not None, "a Bybit feed on a server of another venue"
+    orders = (
+        candidates(account, previous)
+        if previous is not None and previous.account is account
+        else list(account.orders.values())
+    )
     return Seen(
         account=account,
-        orders={
-            o.order_id: (account.status(o), _executed(account, o)) for o in account.orders.values()
-        },
+        orders=ws_diff.open_states(
+            orders, lambda o: o.order_id, lambda o: _state(account, o), account.is_open
+        ),
+        order_count=len(account.orders),
         spot_trades=len(account.spot.trades),
         futures_trades=len(account.futures.trades),
         balances={a: (b.free, b.locked) for a, b in account.spot.balances.items()},
@@ -85,8 +99,8 @@ def changes(ex: Exchange, before: Seen, now: int) -> list[tuple[str, dict[str, o
     sent: list[tuple[str, dict[str, object]]] = []
     orders = [
         {"category": o.category, **bybit_views.order_view(account, o)}
-        for o in account.orders.values()
-        if before.orders.get(o.order_id) != (account.status(o), _executed(account, o))
+        for o in candidates(account, before)
+        if before.orders.get(o.order_id) != _state(account, o)
     ]
     if orders:
         sent.append((private_topic("order"), push("order", orders, now)))

@@ -23,10 +23,10 @@ from typing import Literal
 
 from aiohttp import web
 
-from fks_fake_exchange import ws_bybit_feed, ws_events
-from fks_fake_exchange.futures import FuturesEngine, FuturesFill
+from fks_fake_exchange import ws_bybit_feed, ws_diff, ws_events
+from fks_fake_exchange.futures import FuturesEngine, FuturesFill, FuturesOrder
 from fks_fake_exchange.markets import Market
-from fks_fake_exchange.orders import Fill
+from fks_fake_exchange.orders import Fill, SpotOrder
 from fks_fake_exchange.spot import SpotEngine
 from fks_fake_exchange.state import Exchange
 
@@ -63,36 +63,58 @@ class Stream:
 
 @dataclass
 class _Seen:
-    """What was last published (engines by identity: a reset replaces them)."""
+    """What was last published (engines by identity: a reset replaces them). Orders: the state
+    of those open then, and how many there were (see :mod:`fks_fake_exchange.ws_diff`)."""
 
     spot: SpotEngine
     futures: FuturesEngine
     spot_orders: dict[int, tuple[str, Decimal, Decimal]]
+    spot_count: int
     spot_trades: int
     spot_balances: dict[str, tuple[Decimal, Decimal]]
     futures_orders: dict[int, tuple[str, Decimal]]
+    futures_count: int
     futures_trades: int
     wallet: dict[str, Decimal]
     positions: dict[str, tuple[Decimal, Decimal]]
     prices: dict[str, Decimal]
 
 
-def _snapshot(ex: Exchange) -> _Seen:
+def _spot_state(order: SpotOrder) -> tuple[str, Decimal, Decimal]:
+    return (order.status, order.executed_qty, order.cumm_quote_qty)
+
+
+def _futures_state(order: FuturesOrder) -> tuple[str, Decimal]:
+    return (order.status, order.executed_qty)
+
+
+def _snapshot(
+    ex: Exchange, spot_orders: list[SpotOrder], futures_orders: list[FuturesOrder]
+) -> _Seen:
+    """The state to compare with next; ``*_orders``: every order that may still change."""
     spot, futures = ex.spot, ex.futures
     return _Seen(
         spot=spot,
         futures=futures,
-        spot_orders={
-            o.order_id: (o.status, o.executed_qty, o.cumm_quote_qty) for o in spot.orders.values()
-        },
+        spot_orders=ws_diff.open_states(
+            spot_orders, lambda o: o.order_id, _spot_state, lambda o: o.is_open
+        ),
+        spot_count=len(spot.orders),
         spot_trades=len(spot.trades),
         spot_balances={a: (b.free, b.locked) for a, b in spot.balances.items()},
-        futures_orders={o.order_id: (o.status, o.executed_qty) for o in futures.orders.values()},
+        futures_orders=ws_diff.open_states(
+            futures_orders, lambda o: o.order_id, _futures_state, lambda o: o.is_open
+        ),
+        futures_count=len(futures.orders),
         futures_trades=len(futures.trades),
         wallet=dict(futures.wallet),
         positions={s: (p.qty, p.entry_price) for s, p in futures.positions.items()},
         prices=dict(ex.prices),
     )
+
+
+def _full_snapshot(ex: Exchange) -> _Seen:
+    return _snapshot(ex, list(ex.spot.orders.values()), list(ex.futures.orders.values()))
 
 
 def _changed(
@@ -116,7 +138,7 @@ class Hub:
 
     def add(self, stream: Stream, ex: Exchange) -> None:
         if not self.streams:  # the baseline the first subscriber's events are relative to
-            self._seen = _snapshot(ex)
+            self._seen = _full_snapshot(ex)
             self._bybit_seen = ws_bybit_feed.snapshot(ex) if ex.bybit is not None else None
         self.streams.add(stream)
 
@@ -165,17 +187,21 @@ class Hub:
         if ex.bybit is not None:
             self._publish_bybit(ex)
             return
-        seen, now_seen = self._seen, _snapshot(ex)
-        self._seen = now_seen
+        seen = self._seen
         if seen is None or seen.spot is not ex.spot or seen.futures is not ex.futures:
+            self._seen = _full_snapshot(ex)
             return  # a reset: nothing to compare with
+        spot = ws_diff.candidates(ex.spot.orders, seen.spot_orders, seen.spot_count)
+        futures = ws_diff.candidates(ex.futures.orders, seen.futures_orders, seen.futures_count)
+        self._seen = _snapshot(ex, spot, futures)
         now = ex.now()
-        self._publish_spot(ex, seen, now)
-        self._publish_futures(ex, seen, now)
+        self._publish_spot(ex, seen, spot, now)
+        self._publish_futures(ex, seen, futures, now)
         self._publish_prices(ex, seen, now)
 
     def _publish_bybit(self, ex: Exchange) -> None:
-        seen, self._bybit_seen = self._bybit_seen, ws_bybit_feed.snapshot(ex)
+        seen = self._bybit_seen
+        self._bybit_seen = ws_bybit_feed.snapshot(ex, seen)
         if seen is None or seen.account is not ex.bybit:
             return  # a reset: nothing to compare with
         for topic, message in ws_bybit_feed.changes(ex, seen, ex.now()):
@@ -191,15 +217,14 @@ class Hub:
                 for event in events:
                     stream.send_event(event)
 
-    def _publish_spot(self, ex: Exchange, seen: _Seen, now: int) -> None:
+    def _publish_spot(self, ex: Exchange, seen: _Seen, orders: list[SpotOrder], now: int) -> None:
         new_fills: dict[int, list[Fill]] = {}
         for fill in ex.spot.trades[seen.spot_trades :]:
             new_fills.setdefault(fill.order_id, []).append(fill)
         events: list[dict[str, object]] = []
-        for order in ex.spot.orders.values():
+        for order in orders:
             before = seen.spot_orders.get(order.order_id)
-            after = (order.status, order.executed_qty, order.cumm_quote_qty)
-            if before != after:
+            if before != _spot_state(order):
                 fills = new_fills.get(order.order_id, [])
                 events += ws_events.spot_order_events(order, before, fills, now)
         balances = {a: (b.free, b.locked) for a, b in ex.spot.balances.items()}
@@ -208,15 +233,17 @@ class Hub:
             events.append(ws_events.account_position(ex.spot.balances, assets, now))
         self._to(SPOT_USER, events)
 
-    def _publish_futures(self, ex: Exchange, seen: _Seen, now: int) -> None:
+    def _publish_futures(
+        self, ex: Exchange, seen: _Seen, orders: list[FuturesOrder], now: int
+    ) -> None:
         engine = ex.futures
         new_fills: dict[int, list[FuturesFill]] = {}
         for fill in engine.trades[seen.futures_trades :]:
             new_fills.setdefault(fill.order_id, []).append(fill)
         events: list[dict[str, object]] = []
-        for order in engine.orders.values():
+        for order in orders:
             before = seen.futures_orders.get(order.order_id)
-            if before != (order.status, order.executed_qty):
+            if before != _futures_state(order):
                 fills = new_fills.get(order.order_id, [])
                 events += ws_events.futures_order_events(order, before, fills, now)
         assets = {a for a, v in engine.wallet.items() if seen.wallet.get(a) != v}
