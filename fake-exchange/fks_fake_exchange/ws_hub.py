@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -49,10 +50,11 @@ class Stream:
     subscription_id: int | None = None
     """Set once ``userDataStream.subscribe.signature`` succeeded on a WebSocket API connection:
     user events then come wrapped as ``{"subscriptionId": n, "event": {...}}``."""
-    queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[tuple[float, str]] = field(default_factory=asyncio.Queue)
+    """(``time.monotonic()`` when it was queued, the message)."""
 
     def send(self, payload: object) -> None:
-        self.queue.put_nowait(json.dumps(payload, separators=(",", ":")))
+        self.queue.put_nowait((time.monotonic(), json.dumps(payload, separators=(",", ":"))))
 
     def send_event(self, event: dict[str, object]) -> None:
         if self.subscription_id is not None:
@@ -287,11 +289,13 @@ class Hub:
     # --- writing -------------------------------------------------------------------------------
 
     async def write(self, stream: Stream) -> None:
-        """The writer task of one connection: its queue, in order, after ``latency_ms``."""
+        """The writer task of one connection: its queue, in order, each message ``latency_ms``
+        after it was queued (a burst is delayed once, not once per message)."""
         while True:
-            text = await stream.queue.get()
-            if self.latency_ms:
-                await asyncio.sleep(self.latency_ms / 1000)
+            queued, text = await stream.queue.get()
+            wait = queued + self.latency_ms / 1000 - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             try:
                 await stream.ws.send_str(text)
             except ConnectionError:

@@ -24,7 +24,7 @@ from fks_fake_exchange.ws_hub import Hub, Stream
 def drained(stream: Stream) -> list[dict[str, Any]]:
     sent = []
     while not stream.queue.empty():
-        sent.append(json.loads(stream.queue.get_nowait()))
+        sent.append(json.loads(stream.queue.get_nowait()[1]))
     return sent
 
 
