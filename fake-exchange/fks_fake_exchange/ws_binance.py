@@ -1,13 +1,14 @@
 """Binance's websocket endpoints: market streams, user data streams, the WebSocket API, and the
 REST listen-key endpoints that open a user data stream (see docs/fake-exchange.md).
 
-Paths (one server serves both accounts, so USD-M's streams live under ``/fstream``):
+Paths are Binance's (one server serves both accounts: spot's streams on ``/ws``, USD-M's on the
+``/market``, ``/public`` and ``/private`` paths ccxt derives from ``fstream.binance.com/ws``):
 
-- spot market streams ``/ws`` and ``/ws/<stream>``; USD-M ``/fstream/{market,public}/ws[/...]``
-  and ``/fstream/ws[/...]``: ``SUBSCRIBE`` / ``UNSUBSCRIBE`` / ``LIST_SUBSCRIPTIONS`` of
+- spot market streams ``/ws`` and ``/ws/<stream>``; USD-M ``/market/ws[/<stream>]`` and
+  ``/public/ws[/<stream>]``: ``SUBSCRIBE`` / ``UNSUBSCRIBE`` / ``LIST_SUBSCRIPTIONS`` of
   ``<symbol>@ticker``, ``@miniTicker`` and ``@bookTicker``;
-- user data by listen key: spot ``/ws/<listenKey>``, USD-M ``/fstream/private/ws?listenKey=K``
-  and ``/fstream/ws/<listenKey>``;
+- user data by listen key: ``/ws/<listenKey>`` (either account's key), USD-M
+  ``/private/ws?listenKey=K``;
 - WebSocket API: spot ``/ws-api/v3``, USD-M ``/ws-fapi/v1`` (:mod:`fks_fake_exchange.ws_api`).
 """
 
@@ -148,24 +149,24 @@ async def spot_stream(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/ws/{key}")
 async def spot_stream_named(request: web.Request) -> web.StreamResponse:
-    return await _open(request, "spot", request.match_info["key"])
+    key = request.match_info["key"]
+    account = request.app[HUB].listen_keys.get(key, "spot")  # USD-M's legacy /ws/<listenKey>
+    return await _open(request, account, key)
 
 
-@routes.get("/fstream/ws")
-@routes.get("/fstream/market/ws")
-@routes.get("/fstream/public/ws")
+@routes.get("/market/ws")
+@routes.get("/public/ws")
 async def futures_stream(request: web.Request) -> web.StreamResponse:
     return await _open(request, "futures", None)
 
 
-@routes.get("/fstream/ws/{key}")
-@routes.get("/fstream/market/ws/{key}")
-@routes.get("/fstream/public/ws/{key}")
+@routes.get("/market/ws/{key}")
+@routes.get("/public/ws/{key}")
 async def futures_stream_named(request: web.Request) -> web.StreamResponse:
     return await _open(request, "futures", request.match_info["key"])
 
 
-@routes.get("/fstream/private/ws")
+@routes.get("/private/ws")
 async def futures_private(request: web.Request) -> web.StreamResponse:
     return await _open(request, "futures", request.query.get("listenKey", ""))
 

@@ -365,7 +365,7 @@ class FakeExchange(FakeExchangeClient):
         return {
             "spot": f"{base}/ws",
             "margin": f"{base}/ws",
-            "linear": f"{base}/fstream/ws",
+            "linear": f"{base}/ws",  # ccxt derives /market/ws, /public/ws, /private/ws
             "ws-api": {"spot": f"{base}/ws-api/v3", "linear": f"{base}/ws-fapi/v1"},
         }
 
