@@ -1,7 +1,8 @@
 """Binance's WebSocket API (spot ``/ws-api/v3``, USD-M ``/ws-fapi/v1``): one JSON request, one
 JSON answer ``{"id", "status", "result" | "error"}``.
 
-Served methods: ``ping``, ``time``, ``order.place``, ``order.test`` (both accounts),
+Served methods: ``ping``, ``time``, ``order.place``, ``order.test``, ``order.cancel`` (both
+accounts),
 ``userDataStream.subscribe.signature`` (spot: the connection then carries the account's user data
 events, wrapped in ``{"subscriptionId", "event"}``) and ``userDataStream.unsubscribe``.
 
@@ -21,12 +22,20 @@ from fks_fake_exchange import signing
 from fks_fake_exchange.api_futures import parse_futures_order
 from fks_fake_exchange.errors import ApiError, mandatory
 from fks_fake_exchange.futures_views import futures_order_view
-from fks_fake_exchange.orders import new_order_view, parse_new_order
+from fks_fake_exchange.orders import (
+    cancel_view,
+    generate_client_order_id,
+    new_order_view,
+    parse_new_order,
+)
 from fks_fake_exchange.params import Params
 from fks_fake_exchange.state import Exchange
+from fks_fake_exchange.web import market_of, order_ref
 from fks_fake_exchange.ws_hub import SPOT_USER, Account, Hub, Stream
 
-SIGNED = frozenset({"order.place", "order.test", "userDataStream.subscribe.signature"})
+SIGNED = frozenset(
+    {"order.place", "order.test", "order.cancel", "userDataStream.subscribe.signature"}
+)
 # params of a WebSocket API request that are not order parameters
 _ENVELOPE = ("apiKey", "returnRateLimits")
 
@@ -67,6 +76,20 @@ def _order_params(params: dict[str, object]) -> dict[str, object]:
     if "clientOrderId" in kept and kept["clientOrderId"] == kept.get("newClientOrderId"):
         del kept["clientOrderId"]
     return kept
+
+
+def _cancel(ex: Exchange, account: Account, params: Params) -> dict[str, object]:
+    """``order.cancel``: ``symbol`` and ``orderId`` or ``origClientOrderId``, as REST DELETE."""
+    if account == "spot":
+        market = market_of(ex.spot_markets, params)
+        order_id, client_id = order_ref(params)
+        order = ex.spot.cancel(market.symbol, order_id, client_id)
+        cancel_id = params.text("newClientOrderId") or generate_client_order_id()
+        return cancel_view(order, cancel_id, ex.now())
+    market = market_of(ex.futures_markets, params)
+    order_id, client_id = order_ref(params)
+    futures_order = ex.futures.cancel(market.symbol, order_id, client_id)
+    return futures_order_view(futures_order, with_time=False)
 
 
 def answer(request_id: object, result: object) -> dict[str, object]:
@@ -120,6 +143,8 @@ def _dispatch(
         stream.subscription_id = None
         return {}
     order_params = Params({k: _text(v) for k, v in _order_params(params).items()})
+    if method == "order.cancel":
+        return _cancel(ex, account, order_params)
     if account == "spot":
         new = parse_new_order(order_params, ex.spot_markets)
         if method == "order.test":

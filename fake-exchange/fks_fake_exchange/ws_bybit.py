@@ -2,7 +2,7 @@
 
 - ``/v5/public/spot``, ``/v5/public/linear``: ``tickers.<symbol>``;
 - ``/v5/private``: ``op: auth`` then ``order``, ``execution``, ``position``, ``wallet``;
-- ``/v5/trade``: ``op: auth`` then ``order.create``.
+- ``/v5/trade``: ``op: auth`` then ``order.create`` and ``order.cancel``.
 
 Requests are ``{"op", "req_id" | "reqId", "args"}``; ``ping`` is answered on every endpoint.
 """
@@ -81,8 +81,8 @@ class Connection:
             self._auth(req_id, args)
         elif op in ("subscribe", "unsubscribe") and self.endpoint != "trade":
             self._subscribe(str(op), req_id, args)
-        elif op == "order.create" and self.endpoint == "trade":
-            self._create(req_id, args, request.get("header"))
+        elif op in ("order.create", "order.cancel") and self.endpoint == "trade":
+            self._trade(str(op), req_id, args, request.get("header"))
         else:
             self._reply(str(op), req_id, success=False, ret_msg=f"Unsupported op: {op}")
 
@@ -164,8 +164,8 @@ class Connection:
             return None
         return public_topic(category, symbol)
 
-    def _create(self, req_id: str, args: list[object], header: object) -> None:
-        base: dict[str, object] = {"reqId": req_id, "op": "order.create", "connId": self.conn_id}
+    def _trade(self, op: str, req_id: str, args: list[object], header: object) -> None:
+        base: dict[str, object] = {"reqId": req_id, "op": op, "connId": self.conn_id}
         if isinstance(header, dict):
             base["header"] = {k: str(v) for k, v in header.items()}
         if not self.authenticated:
@@ -175,7 +175,7 @@ class Connection:
             if len(args) != 1 or not isinstance(args[0], dict):
                 raise BybitError(10001, "params error: args must hold one order")
             params = BybitParams(parse_params("POST", "", json.dumps(args[0])))
-            data = self._place(params)
+            data = self._place(params) if op == "order.create" else self._cancel(params)
         except BybitError as error:
             self.stream.send({**base, "retCode": error.code, "retMsg": error.msg, "data": {}})
             return
@@ -186,6 +186,14 @@ class Connection:
         market = market_of(self.ex, category, params)
         order = bybit_place.place(bybit_of(self.ex), parse_new_order(params, market, category))
         self.ex.stats.orders_created += 1
+        return {"orderId": order.order_id, "orderLinkId": order.link_id}
+
+    def _cancel(self, params: BybitParams) -> dict[str, object]:
+        category = category_of(params)
+        symbol = market_of(self.ex, category, params).symbol
+        account = bybit_of(self.ex)
+        order = account.find(category, symbol, params.text("orderId"), params.text("orderLinkId"))
+        account.cancel(order)
         return {"orderId": order.order_id, "orderLinkId": order.link_id}
 
 

@@ -57,3 +57,23 @@ async def test_an_http_base_with_every_path_kept_reaches_the_streams(
     assert Decimal(str(balance["USDT"]["total"])) == Decimal(4321)
     recorded = fx.orders(client_order_id="kept-paths")
     assert [str(o["orderId"]) for o in recorded] == [order["id"]]
+
+
+CANCELED = {"binance": ("status", "CANCELED"), "bybit": ("orderStatus", "Cancelled")}
+
+
+@pytest.mark.parametrize("fake_venue", VENUE_NAMES, indirect=True)
+async def test_cancel_order_ws_cancels_and_an_unknown_order_is_not_found(
+    fake_venue: VenueExchange,
+) -> None:
+    fx, venue = fake_venue.fake, fake_venue.venue
+    async with fake_venue.ccxt_pro() as ex:
+        await ex.load_markets()
+        placed = await ex.create_order_ws(
+            venue.symbol, "limit", "buy", 0.01, 60000, {"clientOrderId": "to-cancel"}
+        )
+        await ex.cancel_order_ws(placed["id"], venue.symbol)
+        with pytest.raises(ccxt.OrderNotFound):
+            await ex.cancel_order_ws(placed["id"], venue.symbol)
+    field, status = CANCELED[venue.server]
+    assert [o[field] for o in fx.orders(client_order_id="to-cancel")] == [status]

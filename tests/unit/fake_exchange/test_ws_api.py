@@ -116,3 +116,22 @@ def test_malformed_or_unknown_requests_are_refused_not_raised(text: str) -> None
     answer = ws_api.handle(ex, Hub(), Stream(ws=web.WebSocketResponse()), "spot", text)
     assert answer["status"] == 400
     assert answer["error"]["code"] == -1100
+
+
+def test_order_cancel_by_client_id_then_unknown() -> None:
+    ex = Exchange(ExchangeConfig())
+    order = {
+        "symbol": "BTCUSDT",
+        "side": "BUY",
+        "type": "LIMIT",
+        "timeInForce": "GTC",
+        "quantity": "0.001",
+        "price": "60000",
+        "newClientOrderId": "c1",
+    }
+    call(ex, "order.place", signed(order, ex.now()))
+    cancel = {"symbol": "BTCUSDT", "origClientOrderId": "c1"}
+    canceled = call(ex, "order.cancel", signed(cancel, ex.now()))
+    assert (canceled["status"], canceled["result"]["status"]) == (200, "CANCELED")
+    again = call(ex, "order.cancel", signed(cancel, ex.now()))
+    assert again["error"]["code"] == -2011

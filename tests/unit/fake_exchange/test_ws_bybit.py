@@ -191,3 +191,21 @@ def test_a_linear_fill_publishes_the_position_and_a_price_move_the_ticker() -> N
     hub.publish(ex)
     [ticker] = drained(stream)  # the position's size and entry did not change
     assert (ticker["topic"], ticker["data"]["lastPrice"]) == ("tickers.BTCUSDT", "69000")
+
+
+def test_order_cancel_on_the_trade_endpoint() -> None:
+    ex = bybit()
+    place(ex, orderType="Limit", qty="0.01", price="60000", orderLinkId="c1")
+    connection, stream, _ = connect(ex, "trade")
+    connection.handle(json.dumps({"op": "auth", "reqId": "a", "args": auth_args(ex)}))
+    cancel = {"category": "spot", "symbol": "BTCUSDT", "orderLinkId": "c1"}
+    request = {"op": "order.cancel", "reqId": "c", "args": [cancel]}
+    connection.handle(json.dumps(request))
+    connection.handle(json.dumps(request))
+    _, canceled, again = drained(stream)
+    assert (canceled["op"], canceled["retCode"], canceled["data"]["orderLinkId"]) == (
+        "order.cancel",
+        0,
+        "c1",
+    )
+    assert again["retCode"] == 170213  # spot: "Order does not exist.", as on REST
