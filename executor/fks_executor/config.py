@@ -42,6 +42,7 @@ __all__ = [
     "AuditConfig",
     "CircuitBreakerConfig",
     "ConfigError",
+    "ExecutionConfig",
     "ExecutorConfig",
     "ListenConfig",
     "RateLimitConfig",
@@ -202,6 +203,12 @@ class StateConfig(_Model):
         return self
 
 
+class ExecutionConfig(_Model):
+    deadline_seconds: Positive = 60.0
+    """How long after its execution starts a signal may keep sending again an order proven
+    absent after a transient failure (at most ``webhook.maxSignalAgeSeconds``)."""
+
+
 class AuditConfig(_Model):
     path: str = ""
     """File the audit JSON lines are appended to; empty = stdout."""
@@ -221,6 +228,18 @@ class ExecutorConfig(_Model):
     circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+
+    @model_validator(mode="after")
+    def _deadline(self) -> ExecutorConfig:
+        if self.execution.deadline_seconds > self.webhook.max_signal_age_seconds:
+            raise _KeyedError(
+                "execution.deadlineSeconds",
+                f"must be at most webhook.maxSignalAgeSeconds "
+                f"({self.webhook.max_signal_age_seconds:g}): a signal is not traded later "
+                "than it would be accepted",
+            )
+        return self
 
     @model_validator(mode="after")
     def _accounts(self) -> ExecutorConfig:

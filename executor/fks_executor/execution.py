@@ -64,6 +64,6 @@ def build_executor(
 ) -> SignalExecutor:
     """The exchange layer's ``Trader`` for this config (``ConfigError`` for a bad account,
     e.g. a trading account without credentials). ccxt is imported here, not before."""
-    from fks_executor.exchange.trader import build_trader
+    from fks_executor.exchange.wiring import build_trader
 
     return build_trader(config, secrets, metrics, audit, ledger=ledger)

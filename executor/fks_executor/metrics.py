@@ -2,7 +2,8 @@
 
 One ``Metrics`` per app, on its own registry (tests build several apps in one process).
 The exchange layer and the circuit breaker get this object and update their own series:
-``order_executions``, ``order_failures``, ``order_duration``, ``circuit_breaker_state``.
+``order_executions``, ``order_failures``, ``lost_trades``, ``order_duration``,
+``circuit_breaker_state``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ class Metrics:
             "fks_order_failures_total",
             "Orders that failed or were refused, by reason",
             ["account", "exchange", "reason"],
+            registry=r,
+        )
+        self.lost_trades = Counter(
+            "fks_lost_trades_total",
+            "Accepted signals that ended failed without their trade: no order on the exchange "
+            "(order=absent) or one that may exist unseen (order=unknown)",
+            ["account", "exchange", "order"],
             registry=r,
         )
         self.order_duration = Histogram(

@@ -1,8 +1,10 @@
 """The exchange seam: what the executor's flow calls, live or dry-run alike.
 
-:class:`ExchangeClient` is implemented by :class:`~fks_executor.exchange.live.LiveExchange`
-(ccxt, testnet or live) and :class:`~fks_executor.exchange.paper.PaperExchange` (dry-run:
-public market data only, simulated fills). Every method raises only
+:class:`ExchangeClient` is the one interface the trader is typed against. Two implementations,
+each composed of the same parts rather than one inheriting the other:
+:class:`~fks_executor.exchange.live.LiveExchange` (ccxt, testnet or live: venue + market data +
+order sender) and :class:`~fks_executor.exchange.paper.PaperExchange` (dry-run: venue + market
+data, simulated fills, nothing private). Every method raises only
 :class:`fks_executor.errors.ExecutorError` subclasses.
 """
 
@@ -12,9 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from fks_executor.breaker import CircuitBreaker
 from fks_executor.domain import OrderResult
 from fks_executor.exchange.markets import MarketInfo
-from fks_executor.exchange.plan import Capabilities, OrderPlan
+from fks_executor.exchange.plan import OrderLeg, OrderPlan
+from fks_executor.exchange.quirks import Capabilities
 from fks_executor.risk import Fill
 from fks_executor.sizing import Candle
 from fks_executor.values import value
@@ -101,6 +105,10 @@ class ExchangeClient(Protocol):
 
     @property
     def capabilities(self) -> Capabilities: ...
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The account's circuit breaker (every request of the account goes through it)."""
+        ...
 
     async def start(self) -> None:
         """Load the markets of the account's market type (retried; ExchangeUnavailable)."""
@@ -127,17 +135,35 @@ class ExchangeClient(Protocol):
         """Signed position in base units: spot = total base held; contracts = open position."""
         ...
 
+    async def fetch_account_state(
+        self, symbol: str, *, balance: bool = True
+    ) -> tuple[float, float]:
+        """(free quote balance, signed position in base); ``balance=False`` skips the
+        balance (0.0)."""
+        ...
+
     async def fetch_candles(
         self, symbol: str, timeframe: str = "1h", limit: int = 100
     ) -> list[Candle]: ...
 
+    async def find_order(self, symbol: str, leg: OrderLeg) -> OrderResult | None:
+        """The planned order ``leg`` as the exchange has it, looked up by its client order
+        id (None: there is none; dry-run: always None)."""
+        ...
+
     async def execute(
-        self, plan: OrderPlan, *, resume: bool = False, attempted_at: float | None = None
+        self,
+        plan: OrderPlan,
+        *,
+        resume: bool = False,
+        attempted_at: float | None = None,
+        deadline: float | None = None,
     ) -> ExecutionReport:
         """Carry out ``plan``; at most one order per client order id.
 
         ``resume``: a previous attempt for this signal may have sent orders; look every order
         up by client order id before sending it (``attempted_at``: when that attempt started,
-        so a request still in flight then is waited for).
+        so a request still in flight then is waited for). ``deadline`` (unix time): an order
+        proven absent after a transient failure is sent again until then (None: never).
         """
         ...

@@ -36,7 +36,7 @@ async def cancel_own_orders(ex: LiveExchange, market: MarketInfo, prefix: str) -
     separately (ccxt's ``trigger`` param: Binance's algo orders). Cancelling one leg of a spot
     OCO list cancels the list; its other leg then answers "unknown order", which is fine."""
     kinds: list[dict[str, Any]] = [{}]
-    if market.contract:
+    if market.contract and ex.venue.quirks.trigger_orders_apart:
         kinds.append({"trigger": True})
     cancelled: list[OrderResult] = []
     for params in kinds:
@@ -44,7 +44,7 @@ async def cancel_own_orders(ex: LiveExchange, market: MarketInfo, prefix: str) -
         async def open_orders(params: dict[str, Any] = params) -> Any:
             return await ex.api.fetch_open_orders(market.symbol, None, None, dict(params))
 
-        for raw in await ex.call(Operation.LOOKUP, open_orders):
+        for raw in await ex.venue.call(Operation.LOOKUP, open_orders):
             cid = str(raw.get("clientOrderId") or "")
             if cid.startswith(prefix):
                 cancelled.append(await _cancel(ex, market, raw, cid, params))
@@ -66,7 +66,7 @@ async def _cancel(
         except ccxt.OrderNotFound:
             return None  # filled or cancelled meanwhile (or with its OCO sibling)
 
-    done = await ex.call(Operation.ORDER, cancel)  # idempotent, so retried
+    done = await ex.venue.call(Operation.ORDER, cancel)  # idempotent, so retried
     leg = OrderLeg(
         Leg.ENTRY,
         cid,
@@ -87,11 +87,12 @@ async def close_position(
     *,
     resume: bool,
     attempted_at: float | None,
+    deadline: float | None = None,
 ) -> ExecutionReport:
     if resume:
-        raw = await ex.call(
+        raw = await ex.venue.call(
             Operation.LOOKUP,
-            lambda: ex.settled_lookup(market, plan.entry, attempted_at, cause=None),
+            lambda: ex.sender.settled_lookup(market, plan.entry, attempted_at, cause=None),
             retry=False,
         )
         if raw is not None:
@@ -116,13 +117,13 @@ async def close_position(
     amount = amount_to_precision(market, held)
     check_limits(market, amount, plan.entry.price or plan.reference_price, what="close")
     leg = dataclasses.replace(plan.entry, side=side, amount=amount)
-    raw, recovered = await ex.place(market, leg, look_first=False)
-    closed = ex.result(raw, leg, market)
-    fill = fill_from_order(raw, closed, market, ex.now())
+    sent = await ex.place(market, leg, look_first=False, deadline=deadline)
+    closed = ex.result(sent.raw, leg, market)
+    fill = fill_from_order(sent.raw, closed, market, ex.now())
     return ExecutionReport(
         plan=plan,
         entry=closed,
         cancelled=tuple(cancelled),
-        recovered=recovered,
+        recovered=sent.found,
         fills=(fill,) if fill else (),
     )

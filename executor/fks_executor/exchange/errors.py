@@ -18,7 +18,10 @@
       ExchangeNotAvailable, OnMaintenance,
       DDoSProtection, RateLimitExceeded,
       InvalidNonce), BadResponse, CancelPending   ExchangeUnavailable             reads and
-                                                                                  lookups only
+                                                                                  lookups; an
+                                                                                  order only
+                                                                                  once proven
+                                                                                  absent
     any other ExchangeError                       InvalidOrder for orders,        never
                                                   ExchangeUnavailable for reads
     anything else (a bug, an unexpected reply)    ExchangeUnavailable             never
@@ -31,8 +34,10 @@ the circuit breaker, which stops the executor from hammering an exchange (and ri
 ban) with a bad key.
 
 :class:`OrderOutcomeUnknown` (also ``exchange_unavailable``) is raised when an order request
-failed in a way that leaves its fate unknown and the lookup by client order id could not settle
-it: the caller must look the order up again before sending anything for that signal.
+failed in a way that leaves its fate unknown and the lookups by client order id could not settle
+it before the execution deadline: the caller must look the order up again before sending
+anything for that signal. :class:`OrderLost` (also ``exchange_unavailable``): the order is
+proven absent and the deadline passed; nothing was placed and nothing more will be sent.
 
 ``detail`` is built from the exchange's ``code``/``msg`` when the reply is JSON, is truncated,
 and has known secrets and request signatures removed.
@@ -58,6 +63,7 @@ from fks_executor.errors import (
 __all__ = [
     "ExchangeAuthenticationFailed",
     "Operation",
+    "OrderLost",
     "OrderOutcomeUnknown",
     "is_temporary",
     "sanitize",
@@ -81,6 +87,16 @@ class OrderOutcomeUnknown(ExchangeUnavailable):
         super().__init__(detail)
         self.client_order_id = client_order_id
         self.symbol = symbol
+
+
+class OrderLost(ExchangeUnavailable):
+    """An order proven absent that will not be sent again: every request for it failed before
+    the venue took it, and the signal's execution deadline passed. Its signal is a lost trade
+    (counted in ``fks_lost_trades_total`` and audited ``lost_trade``)."""
+
+    def __init__(self, detail: str, *, requests: int) -> None:
+        super().__init__(detail)
+        self.requests = requests
 
 
 class Operation(enum.StrEnum):

@@ -31,11 +31,14 @@ from fks_executor.breaker import CircuitBreaker
 from fks_executor.domain import Action, OrderResult
 from fks_executor.errors import InvalidOrder
 from fks_executor.exchange.base import ExecutionReport
-from fks_executor.exchange.live import LiveExchange
+from fks_executor.exchange.market_data import MarketData
 from fks_executor.exchange.markets import MarketInfo, amount_to_precision, check_limits
 from fks_executor.exchange.plan import OrderLeg, OrderPlan
+from fks_executor.exchange.quirks import Capabilities
 from fks_executor.exchange.retry import RetryPolicy
+from fks_executor.exchange.venue import Venue
 from fks_executor.risk import Fill
+from fks_executor.sizing import Candle
 
 __all__ = ["TICKER_MAX_AGE_SECONDS", "TICKER_STALE_SECONDS", "PaperExchange"]
 
@@ -43,9 +46,11 @@ TICKER_MAX_AGE_SECONDS = 1.0
 TICKER_STALE_SECONDS = 3.0
 
 
-class PaperExchange(LiveExchange):
-    """Simulated fills on public market data. Reuses the live client's reads (markets, ticker,
-    OHLCV) and replaces everything private."""
+class PaperExchange:
+    """Simulated fills on public market data: the
+    :class:`~fks_executor.exchange.base.ExchangeClient` of dry-run accounts. It holds the same
+    :class:`~.market_data.MarketData` as a live client (markets, ticker, OHLCV) and nothing
+    that could send an order."""
 
     dry_run = True
 
@@ -63,7 +68,7 @@ class PaperExchange(LiveExchange):
     ) -> None:
         if getattr(api, "apiKey", "") or getattr(api, "secret", ""):
             raise ValueError("the dry-run client must be built without credentials")
-        super().__init__(
+        self.venue = Venue(
             api,
             account=account,
             market_type=market_type,
@@ -72,11 +77,52 @@ class PaperExchange(LiveExchange):
             clock=clock,
             sleep=sleep,
         )
+        self.data = MarketData(self.venue)
+        self._clock = clock
         self.paper_balance_usd = paper_balance_usd
         self._positions: dict[str, float] = {}  # symbol -> signed base amount
         self._lock = asyncio.Lock()
         self._tickers: dict[str, tuple[float, float]] = {}  # symbol -> (monotonic time, price)
         self._reading: dict[str, asyncio.Future[float]] = {}  # symbol -> the read in flight
+
+    @property
+    def account(self) -> str:
+        return self.venue.account
+
+    @property
+    def exchange_id(self) -> str:
+        return self.venue.exchange_id
+
+    @property
+    def ready(self) -> bool:
+        return self.data.ready
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.venue.capabilities
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self.venue.breaker
+
+    async def start(self) -> None:
+        await self.data.start()
+
+    def resolve_symbol(self, raw: str) -> str:
+        return self.data.resolve_symbol(raw)
+
+    def market(self, symbol: str) -> MarketInfo:
+        return self.data.market(symbol)
+
+    async def fetch_candles(
+        self, symbol: str, timeframe: str = "1h", limit: int = 100
+    ) -> list[Candle]:
+        return await self.data.fetch_candles(symbol, timeframe, limit)
+
+    async def find_order(self, symbol: str, leg: OrderLeg) -> OrderResult | None:
+        """Nothing is ever on the exchange in dry-run."""
+        del symbol, leg
+        return None
 
     async def fetch_price(self, symbol: str) -> float:
         """The last price from a ticker read at most ``TICKER_MAX_AGE_SECONDS`` ago; up to
@@ -97,7 +143,7 @@ class PaperExchange(LiveExchange):
         async def read() -> float:
             started = time.monotonic()
             try:
-                price = await LiveExchange.fetch_price(self, symbol)
+                price = await self.data.fetch_price(symbol)
             finally:
                 self._reading.pop(symbol, None)
             self._tickers[symbol] = (started, price)
@@ -112,7 +158,7 @@ class PaperExchange(LiveExchange):
     async def close(self) -> None:
         for reading in list(self._reading.values()):
             reading.cancel()
-        await super().close()
+        await self.venue.close()
 
     async def fetch_free_balance(self, currency: str) -> float:
         """``paperBalanceUSD`` (sizing asks for the quote currency only)."""
@@ -168,9 +214,14 @@ class PaperExchange(LiveExchange):
         )
 
     async def execute(
-        self, plan: OrderPlan, *, resume: bool = False, attempted_at: float | None = None
+        self,
+        plan: OrderPlan,
+        *,
+        resume: bool = False,
+        attempted_at: float | None = None,
+        deadline: float | None = None,
     ) -> ExecutionReport:
-        del resume, attempted_at  # nothing reaches an exchange, so nothing to look up
+        del resume, attempted_at, deadline  # nothing reaches an exchange: nothing to look up
         market = self.market(plan.symbol)
         needs_ticker = plan.entry.type == "market" and plan.entry.price is None
         price = await self.fetch_price(market.symbol) if needs_ticker else plan.reference_price

@@ -25,7 +25,7 @@ Stop-loss and take-profit (see docs/trading.md, "Stop-loss and take-profit"):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from fks_executor.domain import Action, OrderType, Signal
@@ -37,6 +37,7 @@ from fks_executor.exchange.markets import (
     check_limits,
     price_to_precision,
 )
+from fks_executor.exchange.quirks import Capabilities
 from fks_executor.sizing import SizeDecision, SizingRules, size_position
 from fks_executor.values import value
 
@@ -52,31 +53,6 @@ __all__ = [
 
 DEFAULT_STOP_LIMIT_SLIPPAGE = 0.005
 """A STOP_LOSS_LIMIT leg's limit price lies this fraction beyond its stop (so it still fills)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Capabilities:
-    """What the exchange can do, from ccxt's ``has`` (one place, no per-exchange if-chains)."""
-
-    attached_tp_sl: bool = False  # has['createOrderWithTakeProfitAndStopLoss']
-    stop_loss_orders: bool = True  # has['createStopLossOrder'] / createTriggerOrder
-    take_profit_orders: bool = True  # has['createTakeProfitOrder'] / createTriggerOrder
-    reduce_only: bool = False  # has['createReduceOnlyOrder']
-    spot_oco: bool = False  # OCO order lists on spot (setup.Quirks.spot_oco; not in ccxt's has)
-
-    @classmethod
-    def from_has(cls, has: dict[str, Any], *, spot_oco: bool = False) -> Capabilities:
-        def yes(key: str) -> bool:
-            return bool(has.get(key))  # True or "emulated"
-
-        trigger = yes("createTriggerOrder") or yes("createStopOrder")
-        return cls(
-            attached_tp_sl=has.get("createOrderWithTakeProfitAndStopLoss") is True,
-            stop_loss_orders=yes("createStopLossOrder") or trigger,
-            take_profit_orders=yes("createTakeProfitOrder") or trigger,
-            reduce_only=yes("createReduceOnlyOrder"),
-            spot_oco=spot_oco,
-        )
 
 
 @value
@@ -225,6 +201,7 @@ def plan_entry(
             side=_opposite(side),
             amount=amount,
             market=market,
+            attach=caps.attaches(signal.order_type.value),
             caps=caps,
             exchange=exchange,
             cid=cid(leg),
@@ -236,12 +213,13 @@ def plan_entry(
         )
         if trigger is not None
     )
+    attach = bool(protective) and caps.attaches(entry.type)
     notes: tuple[str, ...] = ()
-    if protective and not caps.attached_tp_sl and limit:
+    if protective and not attach and limit:
         notes = ("protective legs are placed only once the limit entry has filled",)
     oco = (
         len(protective) == 2
-        and not caps.attached_tp_sl
+        and not attach
         and caps.spot_oco
         and not market.contract
         and market.oco_allowed
@@ -255,7 +233,7 @@ def plan_entry(
         entry=entry,
         reference_price=price,
         protective=protective,
-        attached=bool(protective) and caps.attached_tp_sl,
+        attached=attach,
         sizing=decision,
         notes=notes,
         oco_list_id=cid(Leg.OCO) if oco else None,
@@ -269,6 +247,7 @@ def _protective_leg(
     side: str,
     amount: float,
     market: MarketInfo,
+    attach: bool,
     caps: Capabilities,
     exchange: str,
     cid: str,
@@ -278,7 +257,7 @@ def _protective_leg(
     trigger_p = price_to_precision(market, trigger)
     if trigger_p <= 0:
         raise InvalidPayload(f"{what}: {trigger:g} rounds to 0 on {market.symbol}")
-    if caps.attached_tp_sl:
+    if attach:
         return OrderLeg(leg, cid, side, "market", amount, trigger_price=trigger_p)
     supported = caps.stop_loss_orders if leg is Leg.STOP_LOSS else caps.take_profit_orders
     if market.contract:

@@ -3,8 +3,9 @@
 Called by :meth:`LiveExchange.execute` once the entry filled, with the amount the legs may
 sell (the fill minus a fee taken in the base currency). A leg that cannot be placed never
 undoes the entry: it is reported as a :class:`LegFailure` (the answer stays ``executed``).
-Every order goes through the client's at-most-once sending (``send_once``), and on a resumed
-signal each is looked up by client order id first.
+Every order goes through the account's order protocol (:class:`~.sender.OrderSender`: at most
+once, resent only when proven absent, until the execution deadline), and on a resumed signal
+each is looked up by client order id first.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ async def protect_separately(
     *,
     resume: bool,
     attempted_at: float | None,
+    deadline: float | None = None,
 ) -> Legs:
     """One conditional order per leg, stop-loss first (protection before profit)."""
     legs: list[OrderResult] = []
@@ -49,11 +51,13 @@ async def protect_separately(
         sized = dataclasses.replace(leg, amount=amount)
         try:
             _check(market, leg, amount)
-            raw, _ = await ex.place(market, sized, look_first=resume, attempted_at=attempted_at)
+            sent = await ex.place(
+                market, sized, look_first=resume, attempted_at=attempted_at, deadline=deadline
+            )
         except ExecutorError as exc:
             failures.append(LegFailure(leg.leg.value, exc.reason, exc.detail))
             continue
-        legs.append(ex.result(raw, sized, market))
+        legs.append(ex.result(sent.raw, sized, market))
     return legs, failures
 
 
@@ -65,6 +69,7 @@ async def protect_with_oco(
     *,
     resume: bool,
     attempted_at: float | None,
+    deadline: float | None = None,
 ) -> Legs:
     """Both legs as one OCO list (one request, one balance lock)."""
     first, second = (dataclasses.replace(leg, amount=amount) for leg in plan.protective)
@@ -72,7 +77,13 @@ async def protect_with_oco(
         for leg in (first, second):
             _check(market, leg, amount)
         legs = await place_oco(
-            ex, market, plan, (first, second), look_first=resume, attempted_at=attempted_at
+            ex,
+            market,
+            plan,
+            (first, second),
+            look_first=resume,
+            attempted_at=attempted_at,
+            deadline=deadline,
         )
     except ExecutorError as exc:
         return [], [LegFailure(leg.leg.value, exc.reason, exc.detail) for leg in (first, second)]
@@ -87,6 +98,7 @@ async def place_oco(
     *,
     look_first: bool,
     attempted_at: float | None,
+    deadline: float | None = None,
 ) -> list[OrderResult]:
     """Send the OCO list at most once; returns the [stop-loss, take-profit] orders.
 
@@ -107,8 +119,16 @@ async def place_oco(
     async def send() -> Any:
         return await api.private_post_orderlist_oco(request)
 
-    raw, found = await ex.send_once(market, stop_loss, send, look_first, attempted_at)
-    if found:  # the list exists (its stop-loss was found): look the take-profit up too
+    sent = await ex.sender.send(
+        market,
+        stop_loss,
+        send,
+        look_first=look_first,
+        attempted_at=attempted_at,
+        deadline=deadline,
+    )
+    raw = sent.raw
+    if sent.found:  # the list exists (its stop-loss was found): look the take-profit up too
         sl = ex.result(raw, stop_loss, market)
         tp = await ex.find_order(market.symbol, take_profit)
         if tp is None:

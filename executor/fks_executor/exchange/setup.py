@@ -7,7 +7,8 @@ Order matters and is fixed here:
 
 1. constructor config: credentials (only for live clients), ``enableRateLimit`` (on unless the
    account's options say otherwise), the market-loading options for the account's market type
-   (per-exchange quirks table below), then the account's ``options``;
+   (the quirks table, ``quirks.py``: only that type's markets are requested), then the
+   account's ``options``;
 2. ``set_sandbox_mode(True)`` for ``environment: testnet`` (it swaps ``urls['api']`` for
    ``urls['test']``), *before*
 3. the ``endpoint`` override, which keeps every API path and swaps the scheme/host (and adds the
@@ -26,7 +27,6 @@ from __future__ import annotations
 import json
 import types
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,71 +34,15 @@ from ccxt.base.errors import NotSupported
 
 from fks_executor.ccxt_imports import exchange_class
 from fks_executor.exchange.base import AccountSpec, Credentials
+from fks_executor.exchange.quirks import quirks_for
 
-__all__ = ["ExchangeSetupError", "Quirks", "build_ccxt", "parse_options", "quirks_for"]
+__all__ = ["ExchangeSetupError", "build_ccxt", "parse_options"]
 
 _TOP_LEVEL = frozenset({"enableRateLimit", "timeout", "rateLimit"})
 
 
 class ExchangeSetupError(ValueError):
     """The account cannot be set up (unknown exchange, no sandbox...): a configuration error."""
-
-
-@dataclass(frozen=True, slots=True)
-class Quirks:
-    """Per-exchange facts ccxt does not expose uniformly (a table, not if-chains)."""
-
-    market_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """ccxt ``options`` per account market type, to load only that type's markets."""
-    error_table_by_path: Mapping[str, str] = field(default_factory=dict)
-    """URL path prefix -> key of ``exchange.exceptions`` (used with an endpoint override)."""
-    sandbox_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Extra ccxt options per market type when ``environment: testnet``."""
-    settle_option: str | None = None
-    """The ccxt option (ms) after which the exchange refuses a late request (recvWindow)."""
-    spot_oco: bool = False
-    """Spot OCO order lists (a stop-loss and a take-profit sharing one balance lock), sent
-    through ccxt's implicit API (``private_post_orderlist_oco``); ccxt has no unified call."""
-
-
-_BINANCE_SPOT_ONLY = {
-    "fetchMarkets": {"types": ["spot"]},
-    "fetchCurrencies": False,
-    "fetchMargins": False,
-}
-_BINANCE_LINEAR = {
-    "fetchMarkets": {"types": ["linear"]},
-    "fetchCurrencies": False,
-    "fetchMargins": False,
-}
-_BINANCE = Quirks(
-    market_options={
-        "spot": {"defaultType": "spot", **_BINANCE_SPOT_ONLY},
-        "margin": {"defaultType": "margin", "fetchMarkets": {"types": ["spot"]}},
-        "swap": {"defaultType": "swap", **_BINANCE_LINEAR},
-        "future": {"defaultType": "future", **_BINANCE_LINEAR},
-    },
-    error_table_by_path={
-        "/api/": "spot",
-        "/sapi/": "spot",
-        "/fapi/": "linear",
-        "/dapi/": "inverse",
-        "/eapi/": "option",
-        "/papi/": "portfolioMargin",
-    },
-    sandbox_options={
-        "swap": {"disableFuturesSandboxWarning": True},
-        "future": {"disableFuturesSandboxWarning": True},
-    },
-    settle_option="recvWindow",
-    spot_oco=True,
-)
-_QUIRKS: dict[str, Quirks] = {"binance": _BINANCE}
-_GENERIC = Quirks()
-
-
-def quirks_for(exchange_id: str) -> Quirks:
-    return _QUIRKS.get(exchange_id, _GENERIC)
 
 
 def parse_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -165,6 +109,8 @@ def build_ccxt(account: AccountSpec, credentials: Credentials | None) -> Any:
         if credentials.password:
             config["password"] = credentials.password
     ex = cls(config)
+    if quirks.skip_currencies:
+        ex.has["fetchCurrencies"] = False  # this instance's copy: load_markets skips the list
     if account.environment == "testnet":
         no_sandbox = ExchangeSetupError(
             f"accounts[{account.name}]: {exchange_id} has no testnet (sandbox) in ccxt for "

@@ -30,19 +30,22 @@ from typing import Any
 
 from fks_executor.audit import AuditLog
 from fks_executor.breaker import BreakerState, CircuitBreaker
-from fks_executor.config import AccountConfig, ConfigError, ExecutorConfig, ResolvedSecrets
+from fks_executor.config import AccountConfig, ExecutorConfig
 from fks_executor.domain import Action, Outcome, Signal
-from fks_executor.errors import ExecutorError, InvalidPayload, SymbolNotAllowed, UnknownAccount
-from fks_executor.exchange.base import Credentials, ExecutionReport
+from fks_executor.errors import (
+    ExecutorError,
+    Failed,
+    InvalidPayload,
+    LeaseLost,
+    SymbolNotAllowed,
+    UnknownAccount,
+)
+from fks_executor.exchange.base import ExchangeClient, ExecutionReport
 from fks_executor.exchange.client_ids import Leg, client_order_id
-from fks_executor.exchange.live import LiveExchange
-from fks_executor.exchange.paper import PaperExchange
+from fks_executor.exchange.legs import sync_legs, track_legs
 from fks_executor.exchange.plan import OrderLeg, OrderPlan, plan_close, plan_entry
-from fks_executor.exchange.retry import RetryPolicy
-from fks_executor.exchange.setup import ExchangeSetupError, build_ccxt
 from fks_executor.metrics import Metrics
 from fks_executor.risk import (
-    Fill,
     FillsLedger,
     MemoryFillsLedger,
     check_daily_loss,
@@ -50,7 +53,7 @@ from fks_executor.risk import (
 )
 from fks_executor.sizing import SizingMethod, SizingRules, atr
 
-__all__ = ["ATR_PERIOD", "ATR_TIMEFRAME", "Trader", "build_trader", "sizing_rules"]
+__all__ = ["ATR_PERIOD", "ATR_TIMEFRAME", "Trader", "sizing_rules"]
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ def sizing_rules(config: ExecutorConfig) -> SizingRules:
 @dataclass
 class _Account:
     config: AccountConfig
-    client: LiveExchange
+    client: ExchangeClient
     breaker: CircuitBreaker
     allowed: frozenset[str] | None = None  # resolved allowedSymbols (None: not resolved yet)
 
@@ -87,7 +90,7 @@ class Trader:
     def __init__(
         self,
         config: ExecutorConfig,
-        accounts: Mapping[str, tuple[AccountConfig, LiveExchange]],
+        accounts: Mapping[str, tuple[AccountConfig, ExchangeClient]],
         *,
         metrics: Metrics | None = None,
         audit: AuditLog | None = None,
@@ -110,7 +113,7 @@ class Trader:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def client(self, account: str) -> LiveExchange:
+    def client(self, account: str) -> ExchangeClient:
         return self._accounts[account].client
 
     async def start(self) -> None:
@@ -195,13 +198,18 @@ class Trader:
             raise UnknownAccount(f"account {name!r} is not one of this pipeline's accounts")
         client = acct.client
         started = time.perf_counter()
+        deadline = self._clock() + self.config.execution.deadline_seconds
         try:
             plan = await self._plan(acct, signal, resume=resume)
             self._audit_plan(signal, plan, resume=resume)
-            report = await client.execute(plan, resume=resume, attempted_at=attempted_at)
+            report = await client.execute(
+                plan, resume=resume, attempted_at=attempted_at, deadline=deadline
+            )
         except ExecutorError as exc:
             if self.metrics is not None:
                 self.metrics.order_failures.labels(name, client.exchange_id, exc.reason).inc()
+            if isinstance(exc, Failed) and not isinstance(exc, LeaseLost) and not client.dry_run:
+                self._lost_trade(signal, acct, exc, unknown=exc.order_may_exist or resume)
             raise
         finally:
             if self.metrics is not None:
@@ -209,7 +217,8 @@ class Trader:
         if self._loss_limit_on:
             for fill in report.fills:
                 await self.ledger.record(fill)
-            await self._track_legs(acct, report)
+            if not client.dry_run:
+                await track_legs(self.ledger, acct.config.name, report)
         status = "dry_run" if client.dry_run else "executed"
         self._account_for(signal, report, status)
         return Outcome(
@@ -251,7 +260,7 @@ class Trader:
             # follow from the alert, and nothing is sent twice (execute looks every order up).
             signal = dataclasses.replace(signal, amount=placed, size_usd=None)
         elif self._loss_limit_on:
-            await self._sync_legs(acct)
+            await sync_legs(self.ledger, client, acct.config.name, self._clock())
             check_daily_loss(
                 await self.ledger.fills(),
                 limit_usd=self.config.risk.daily_loss_limit_usd,
@@ -299,55 +308,6 @@ class Trader:
         market = client.market(symbol)
         return found.amount * (market.contract_size if market.contract else 1.0)
 
-    async def _track_legs(self, acct: _Account, report: ExecutionReport) -> None:
-        """Remember resting stop-loss/take-profit legs (in the ledger, so every replica and a
-        restarted process see them) until they are found executed or gone."""
-        if acct.client.dry_run:
-            return
-        for order in report.cancelled:
-            await self.ledger.forget_leg(order.client_order_id)
-        planned = {leg.client_order_id: leg for leg in report.plan.protective}
-        for order in report.legs:
-            leg = planned.get(order.client_order_id)
-            if leg is not None and order.status == "open":
-                await self.ledger.track_leg(
-                    order.client_order_id,
-                    _leg_record(acct.config.name, report.plan.symbol, leg),
-                )
-
-    async def _sync_legs(self, acct: _Account) -> None:
-        """Bring the fills of legs that triggered on the exchange into the ledger (so a hit
-        stop-loss counts towards dailyLossLimitUSD). One lookup per resting leg of this
-        pipeline; a lookup that fails leaves the leg for next time."""
-        for cid, data in (await self.ledger.legs()).items():
-            if data.get("account") != acct.config.name:
-                continue
-            symbol, leg = _leg_from_record(cid, data)
-            try:
-                order = await acct.client.find_order(symbol, leg)
-            except ExecutorError as exc:
-                log.warning("could not refresh leg %s on %s: %s", cid, symbol, exc.detail)
-                continue
-            if order is not None and order.status == "open":
-                continue
-            await self.ledger.forget_leg(cid)
-            if order is None or order.filled <= 0:
-                continue
-            market = acct.client.market(symbol)
-            base = order.filled * (market.contract_size if market.contract else 1.0)
-            price = order.cost / base if order.cost > 0 else (order.price or 0.0)
-            await self.ledger.record(
-                Fill(
-                    timestamp=self._clock(),
-                    account=acct.config.name,
-                    symbol=symbol,
-                    side=order.side,
-                    amount=base,
-                    price=price,
-                    client_order_id=cid,
-                )
-            )
-
     def _audit_plan(self, signal: Signal, plan: OrderPlan, *, resume: bool) -> None:
         if self.audit is None:
             return
@@ -360,6 +320,30 @@ class Trader:
             order_id=plan.entry.client_order_id,
             detail=_describe(plan) + (resumed if resume else ""),
         )
+
+    def _lost_trade(
+        self, signal: Signal, acct: _Account, exc: ExecutorError, *, unknown: bool
+    ) -> None:
+        """A signal that ends ``failed``: its trade did not happen (``unknown``: an order of
+        it may exist, unseen). Never silent: counted and audited."""
+        order = "unknown" if unknown else "absent"
+        if self.metrics is not None:
+            self.metrics.lost_trades.labels(acct.config.name, acct.client.exchange_id, order).inc()
+        if self.audit is not None:
+            what = (
+                "an order of it may exist on the exchange (not seen; looked up before anything "
+                "is sent for it again)"
+                if unknown
+                else "no order of it exists on the exchange"
+            )
+            self.audit.record(
+                "lost_trade",
+                signal_id=signal.signal_id,
+                account=acct.config.name,
+                symbol=signal.symbol,
+                reason=exc.reason,
+                detail=f"{what}: {exc.detail}",
+            )
 
     def _account_for(self, signal: Signal, report: ExecutionReport, status: str) -> None:
         plan = report.plan
@@ -402,91 +386,3 @@ def _detail(report: ExecutionReport) -> str | None:
     if report.recovered:
         parts.insert(0, "order found on the exchange by client order id (not sent again)")
     return "; ".join(parts) or None
-
-
-def _leg_record(account: str, symbol: str, leg: OrderLeg) -> dict[str, Any]:
-    return {
-        "account": account,
-        "symbol": symbol,
-        "leg": leg.leg.value,
-        "side": leg.side,
-        "type": leg.type,
-        "amount": leg.amount,
-        "price": leg.price,
-        "trigger_price": leg.trigger_price,
-        "reduce_only": leg.reduce_only,
-    }
-
-
-def _leg_from_record(cid: str, data: dict[str, Any]) -> tuple[str, OrderLeg]:
-    leg = OrderLeg(
-        leg=Leg(data["leg"]),
-        client_order_id=cid,
-        side=str(data["side"]),
-        type=str(data["type"]),
-        amount=data.get("amount"),
-        price=data.get("price"),
-        trigger_price=data.get("trigger_price"),
-        reduce_only=bool(data.get("reduce_only")),
-    )
-    return str(data["symbol"]), leg
-
-
-def build_trader(
-    config: ExecutorConfig,
-    secrets: ResolvedSecrets,
-    metrics: Metrics | None = None,
-    audit: AuditLog | None = None,
-    *,
-    ledger: FillsLedger | None = None,
-    retry: RetryPolicy | None = None,
-) -> Trader:
-    """One client + breaker per account from the config (``ConfigError`` for a bad account)."""
-    accounts: dict[str, tuple[AccountConfig, LiveExchange]] = {}
-    cb = config.circuit_breaker
-    for i, account in enumerate(config.accounts):
-        creds = secrets.accounts.get(account.name)
-        breaker = CircuitBreaker(
-            account.name,
-            failure_threshold=cb.failure_threshold,
-            reset_timeout=cb.reset_timeout_seconds,
-        )
-        if metrics is not None:
-            # Read at every scrape: an open breaker shows half-open the moment its reset
-            # timeout has passed, not only at the next call.
-            metrics.circuit_breaker_state.labels(account=account.name).set_function(breaker.gauge)
-        try:
-            if config.dry_run:
-                client: LiveExchange = PaperExchange(
-                    build_ccxt(account, None),
-                    account=account.name,
-                    market_type=account.market_type,
-                    paper_balance_usd=config.risk.paper_balance_usd,
-                    breaker=breaker,
-                    retry=retry,
-                )
-            else:
-                if creds is None or not creds.present:
-                    raise ConfigError(
-                        f"accounts[{i}]: account {account.name} has no credentials "
-                        "(apiKeyEnv/secretEnv) and can only dry-run; set dryRun: true"
-                    )
-                assert creds.api_key is not None
-                assert creds.secret is not None
-                credentials = Credentials(
-                    api_key=creds.api_key.get_secret_value(),
-                    secret=creds.secret.get_secret_value(),
-                    password=creds.password.get_secret_value() if creds.password else None,
-                )
-                client = LiveExchange(
-                    build_ccxt(account, credentials),
-                    account=account.name,
-                    market_type=account.market_type,
-                    breaker=breaker,
-                    retry=retry,
-                    secrets=credentials.values(),
-                )
-        except ExchangeSetupError as exc:
-            raise ConfigError(str(exc)) from None
-        accounts[account.name] = (account, client)
-    return Trader(config, accounts, metrics=metrics, audit=audit, ledger=ledger)

@@ -184,7 +184,7 @@ async def test_close_cancels_own_orders_and_sells_the_free_base(
     fake_exchange.set_balances({"BTC": "0.005"})
     entry = entry_plan(client, signal(amount=0.01, stop_loss=66_000.0))
     await client.execute(entry)
-    foreign = await client._api.create_order(  # someone else's order on the account
+    foreign = await client.api.create_order(  # someone else's order on the account
         "BTC/USDT", "limit", "buy", 0.001, 50_000, {"clientOrderId": "manual-1"}
     )
     report = await client.execute(close_plan(client, signal("sig-close", action=Action.CLOSE)))

@@ -15,7 +15,8 @@ from fks_executor.audit import AuditLog
 from fks_executor.config import AccountCredentials, ResolvedSecrets, parse_config
 from fks_executor.domain import Action
 from fks_executor.errors import RiskLimit, SymbolNotAllowed, UnknownAccount
-from fks_executor.exchange.trader import Trader, build_trader
+from fks_executor.exchange.trader import Trader
+from fks_executor.exchange.wiring import build_trader
 from fks_executor.metrics import Metrics
 from tests.harness.fake_exchange import FakeExchange
 

@@ -143,12 +143,61 @@ async def test_the_unknown_outcome_window_follows_recv_window(build) -> None:  #
     from fks_executor.exchange.retry import RetryPolicy
 
     default = LiveExchange(build(Account()), account="a", market_type="spot")
-    assert default.settle_seconds == 11.0  # ccxt's recvWindow 10 s + 1 s of clock skew
+    assert default.venue.settle_seconds == 11.0  # ccxt's recvWindow 10 s + 1 s of clock skew
     short = LiveExchange(
         build(Account(options={"recvWindow": "5000"})), account="a", market_type="spot"
     )
-    assert short.settle_seconds == 6.0
+    assert short.venue.settle_seconds == 6.0
     fixed = LiveExchange(
         build(Account()), account="a", market_type="spot", retry=RetryPolicy(settle_seconds=0.5)
     )
-    assert fixed.settle_seconds == 0.5
+    assert fixed.venue.settle_seconds == 0.5
+
+
+@pytest.mark.parametrize(
+    ("exchange", "market_type", "types"),
+    [
+        ("binance", "spot", ["spot"]),
+        ("binance", "swap", ["linear"]),
+        ("bybit", "spot", ["spot"]),
+        ("bybit", "swap", ["linear"]),
+        ("bybit", "future", ["linear"]),
+    ],
+)
+async def test_every_venue_loads_only_the_account_market_type(  # type: ignore[no-untyped-def]
+    build, exchange: str, market_type: str, types: list[str]
+) -> None:
+    ex = build(Account(exchange=exchange, market_type=market_type), Credentials("k", "s"))
+    assert ex.options["fetchMarkets"]["types"] == types
+    assert ex.has["fetchCurrencies"] is False or ex.options.get("fetchCurrencies") is False
+    assert ccxt.bybit().has["fetchCurrencies"] is True  # only this instance's copy changed
+
+
+@pytest.mark.parametrize(
+    ("exchange", "market_type", "attached", "not_attachable", "oco"),
+    [
+        ("binance", "spot", False, frozenset(), True),
+        ("binance", "swap", False, frozenset(), False),
+        ("bybit", "spot", True, frozenset({"market"}), False),
+        ("bybit", "swap", True, frozenset(), False),
+    ],
+)
+async def test_capabilities_per_venue_and_market_type(  # type: ignore[no-untyped-def]
+    build,
+    exchange: str,
+    market_type: str,
+    attached: bool,
+    not_attachable: frozenset[str],
+    oco: bool,
+) -> None:
+    from fks_executor.exchange.quirks import Capabilities, quirks_for
+
+    api = build(Account(exchange=exchange, market_type=market_type))
+    caps = Capabilities.for_account(api, market_type, quirks_for(exchange))
+    assert (caps.attached_tp_sl, caps.not_attachable, caps.spot_oco) == (
+        attached,
+        not_attachable,
+        oco,
+    )
+    assert caps.attaches("limit") is attached
+    assert caps.attaches("market") is (attached and "market" not in not_attachable)

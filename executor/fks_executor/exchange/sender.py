@@ -1,0 +1,318 @@
+"""The order protocol: at most one order per client order id, and none lost to a transient fault.
+
+One :class:`OrderSender` per account; every order request (an entry, a leg, an OCO list, a
+close) goes through :meth:`OrderSender.send`, in these steps:
+
+1. **claim** (:meth:`~OrderSender._claimed`): the signal's claim still holds (the store's
+   fence, right before the request leaves: with Redis, this replica's lease);
+2. **send** with the deterministic client order id, at most once per attempt, never retried
+   blindly;
+3. **resolve** an unknown outcome (:meth:`~OrderSender.settled_lookup`): when the request
+   failed in a way that leaves the order's fate unknown (a timeout, a dropped connection, a
+   5xx, 429/418, an unreadable answer), the order is looked up by its client order id: found
+   -> that is the order; absent -> looked up again once the request can no longer land (the
+   venue refuses it as late: ``recvWindow`` + 1 s); absent then -> it was never placed;
+4. **send again** only when the order is proven absent, with the same client order id, with
+   exponential backoff and jitter (tenacity), until the venue accepts or refuses it, or until
+   the signal's execution deadline passes: then :class:`~.errors.OrderLost` (a lost trade,
+   counted and audited by the trader). Lookups that keep failing are tried again the same way;
+   past the deadline the outcome stays unknown (:class:`~.errors.OrderOutcomeUnknown`) and
+   nothing more is sent for the signal until a later attempt has looked it up.
+
+A refusal by the venue (funds, filters, credentials) is final at any step.
+
+How an order is looked up by its client order id, and whether the create answer carries its
+fills, come from the venue's quirks (``quirks.py``): Binance answers with the fills and finds
+an order by ``origClientOrderId``; Bybit answers with ids only and finds an order by
+``orderLinkId`` among open, then closed orders. :meth:`OrderSender.confirm` fetches an order
+whose answer lacks its status or fills (bounded), so ``executed`` reports what the venue has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import ccxt.async_support as ccxt
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_exponential_jitter,
+)
+
+from fks_executor.errors import CircuitOpen, ExchangeUnavailable, ExecutorError
+from fks_executor.exchange.errors import (
+    Operation,
+    OrderLost,
+    OrderOutcomeUnknown,
+    is_temporary,
+)
+from fks_executor.exchange.markets import MarketInfo
+from fks_executor.exchange.orders import num
+from fks_executor.exchange.plan import OrderLeg
+from fks_executor.exchange.quirks import Lookup
+from fks_executor.exchange.retry import retrying
+from fks_executor.exchange.venue import Venue
+from fks_executor.fence import check_fence
+
+__all__ = ["CONFIRM_WAITS", "OrderSender", "Sent"]
+
+CONFIRM_WAITS = (0.0, 0.2, 0.5, 1.0)
+"""Waits before each lookup that confirms an order whose answer lacked its fills (a market
+order the venue has not matched yet is looked at again; about 1.7 s at most)."""
+
+Raw = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What :meth:`OrderSender.send` ended with."""
+
+    raw: Raw
+    """ccxt's order structure (the answer, or the order found by lookup)."""
+    found: bool
+    """The order was found by its client order id (a lost answer), not read from an answer."""
+    requests: int
+    """Order requests sent for it by this call (0: found before sending)."""
+
+
+class _NotPlaced(ExchangeUnavailable):
+    """One request failed and the order is proven absent: sent again while time is left."""
+
+
+class _DeadlinePassed(Exception):
+    """No new request may start: the execution deadline has passed."""
+
+
+@dataclass(slots=True)
+class _Progress:
+    look: bool
+    """Look the order up before sending (for a request that may have gone out at ``since``)."""
+    since: float | None
+    requests: int = 0
+    last_error: ExecutorError | None = None
+
+
+class OrderSender:
+    def __init__(self, venue: Venue) -> None:
+        self.venue = venue
+
+    # ------------------------------------------------------------------ lookups
+
+    async def lookup(self, market: MarketInfo, leg: OrderLeg) -> Raw | None:
+        """The venue's order with the leg's client order id, or None (retried on network
+        failures; other failures raise ccxt's error, untranslated)."""
+        quirks = self.venue.quirks
+        api = self.venue.api
+        cid = leg.client_order_id
+        if quirks.lookup is Lookup.CLIENT_ORDER_ID:
+            params: dict[str, Any] = {}
+            if market.contract and leg.trigger_price is not None and quirks.trigger_orders_apart:
+                params["trigger"] = True
+
+            async def by_id() -> Any:
+                try:
+                    return await api.fetch_order_with_client_order_id(cid, market.symbol, params)
+                except ccxt.OrderNotFound:
+                    return None
+
+            raw = await retrying(self.venue.retry, by_id)
+            return raw if isinstance(raw, Mapping) else None
+
+        query = {quirks.client_id_param: cid}
+        for listing in (api.fetch_open_orders, api.fetch_canceled_and_closed_orders):
+
+            async def listed(listing: Any = listing) -> Any:
+                return await listing(market.symbol, None, None, dict(query))
+
+            for raw in await retrying(self.venue.retry, listed) or []:
+                if isinstance(raw, Mapping) and raw.get("clientOrderId") == cid:
+                    return raw
+        return None
+
+    async def find(self, market: MarketInfo, leg: OrderLeg) -> Raw | None:
+        """:meth:`lookup` through the breaker, errors translated."""
+
+        async def lookup() -> Raw | None:
+            return await self.lookup(market, leg)
+
+        return await self.venue.call(Operation.LOOKUP, lookup, retry=False)
+
+    async def settled_lookup(
+        self, market: MarketInfo, leg: OrderLeg, since: float | None, *, cause: ExecutorError | None
+    ) -> Raw | None:
+        """Look the order up; if absent, again once a request sent at ``since`` (None: now)
+        can no longer land. Lookups that keep failing raise ``OrderOutcomeUnknown``."""
+        venue = self.venue
+        try:
+            found = await self.lookup(market, leg)
+            if found is None:
+                start = since if since is not None else venue.clock()
+                wait = start + venue.settle_seconds - venue.clock()
+                if wait > 0:
+                    await venue.sleep(wait)
+                    found = await self.lookup(market, leg)
+        except ccxt.BaseError as exc:
+            lookup_error = venue.translate(exc, Operation.LOOKUP)
+            first = f"the request failed ({cause.detail}) and " if cause else ""
+            raise OrderOutcomeUnknown(
+                f"order {leg.client_order_id} on {market.symbol}: {first}looking it up failed "
+                f"({lookup_error.detail}); it is looked up again before anything is re-sent",
+                client_order_id=leg.client_order_id,
+                symbol=market.symbol,
+            ) from exc
+        return found
+
+    # ------------------------------------------------------------------ sending
+
+    async def send(
+        self,
+        market: MarketInfo,
+        probe: OrderLeg,
+        request: Callable[[], Awaitable[Any]],
+        *,
+        look_first: bool = False,
+        attempted_at: float | None = None,
+        deadline: float | None = None,
+    ) -> Sent:
+        """Send one order request (``request``) under the protocol of the module docstring.
+
+        ``probe`` is the order whose client order id tells whether the request went through.
+        ``look_first``: an earlier attempt (at ``attempted_at``) may have sent it; it is
+        looked up before anything is sent. ``deadline`` (the venue clock's time): no request
+        starts after it; None sends at most one request."""
+        progress = _Progress(look=look_first, since=attempted_at)
+        venue = self.venue
+
+        def stop(state: RetryCallState) -> bool:
+            del state
+            return deadline is None or venue.clock() >= deadline
+
+        policy = venue.retry
+        backoff = wait_exponential_jitter(
+            multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.jitter
+        )
+
+        def wait(state: RetryCallState) -> float:
+            left = (deadline or 0.0) - venue.clock()
+            return max(0.0, min(backoff(state), left))
+
+        retry = AsyncRetrying(
+            stop=stop,
+            wait=wait,
+            retry=retry_if_exception_type((_NotPlaced, OrderOutcomeUnknown, CircuitOpen)),
+            sleep=venue.sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retry:
+                with attempt:
+                    if progress.requests and not progress.look and _past(venue, deadline):
+                        raise _DeadlinePassed
+                    return await venue.breaker.call(
+                        lambda: self._attempt(market, probe, request, progress)
+                    )
+        except (_NotPlaced, _DeadlinePassed) as exc:
+            error = progress.last_error
+            why = "not sent again" if deadline is None else "the execution deadline passed"
+            raise OrderLost(
+                f"order {probe.client_order_id} on {market.symbol} was not placed: "
+                f"{progress.requests} request(s) failed before {venue.exchange_id} took it "
+                f"(last: {error.detail if error else 'none'}), each proven absent by client "
+                f"order id {venue.settle_seconds:g}s after it was sent; {why}",
+                requests=progress.requests,
+            ) from exc
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        market: MarketInfo,
+        probe: OrderLeg,
+        request: Callable[[], Awaitable[Any]],
+        progress: _Progress,
+    ) -> Sent:
+        if progress.look:
+            found = await self.settled_lookup(
+                market, probe, progress.since, cause=progress.last_error
+            )
+            progress.look = False
+            if found is not None:
+                return Sent(found, True, progress.requests)
+        self._claimed()
+        progress.requests += 1
+        sent_at = self.venue.clock()
+        try:
+            answer = await request()
+        except ccxt.BaseError as exc:
+            error = self.venue.translate(exc, Operation.ORDER)
+            if not is_temporary(exc):
+                raise error from exc  # the venue (or ccxt, before sending) refused it
+            return await self._resolve(market, probe, progress, error, sent_at, exc)
+        except Exception as exc:
+            error = self.venue.translate(exc, Operation.ORDER)
+            return await self._resolve(market, probe, progress, error, sent_at, exc)
+        return Sent(answer if isinstance(answer, Mapping) else {}, False, progress.requests)
+
+    async def _resolve(
+        self,
+        market: MarketInfo,
+        probe: OrderLeg,
+        progress: _Progress,
+        error: ExecutorError,
+        sent_at: float,
+        exc: BaseException,
+    ) -> Sent:
+        """After a request whose fate is unknown: the order found, or ``_NotPlaced``."""
+        progress.last_error = error
+        progress.look, progress.since = True, sent_at
+        found = await self.settled_lookup(market, probe, sent_at, cause=error)
+        progress.look = False
+        if found is None:
+            raise _NotPlaced(
+                f"order {probe.client_order_id} on {market.symbol} was not placed: the request "
+                f"failed ({error.detail}) and no order with this client order id exists "
+                f"{self.venue.settle_seconds:g}s later"
+            ) from exc
+        return Sent(found, True, progress.requests)
+
+    @staticmethod
+    def _claimed() -> None:
+        """The last word on whether this process may still send for the signal (the
+        store's fence; raises ``LeaseLost``)."""
+        check_fence()
+
+    # ------------------------------------------------------------------ confirmation
+
+    async def confirm(self, market: MarketInfo, leg: OrderLeg, raw: Raw) -> Raw:
+        """The order as the venue has it, when ``raw`` (a create answer) lacks its status or
+        fills: looked up by client order id, a few times while a market order is still
+        unmatched. A lookup that fails leaves ``raw`` as it is (the order exists)."""
+        if not _lacks_fills(raw, leg, self.venue.quirks.answer_has_fills):
+            return raw
+        latest = raw
+        for pause in CONFIRM_WAITS:
+            if pause:
+                await self.venue.sleep(pause)
+            try:
+                found = await self.find(market, leg)
+            except ExchangeUnavailable:
+                return latest
+            if found is not None:
+                latest = found
+                if not _lacks_fills(found, leg, True):
+                    break
+        return latest
+
+
+def _lacks_fills(raw: Raw, leg: OrderLeg, answer_has_fills: bool) -> bool:
+    status = raw.get("status")
+    if not answer_has_fills or status is None:
+        return True
+    unmatched = status == "open" and not num(raw.get("filled"))
+    return leg.type == "market" and leg.trigger_price is None and unmatched
+
+
+def _past(venue: Venue, deadline: float | None) -> bool:
+    return deadline is None or venue.clock() >= deadline
