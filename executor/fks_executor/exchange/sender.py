@@ -214,17 +214,42 @@ class OrderSender:
                     return await venue.breaker.call(
                         lambda: self._attempt(market, probe, request, progress)
                     )
+        except CircuitOpen as exc:
+            if progress.look:  # a request went out and its fate is still open
+                raise self._unknown(market, probe, progress, exc.detail) from exc
+            if progress.requests:
+                raise self._lost(market, probe, progress, deadline) from exc
+            raise
         except (_NotPlaced, _DeadlinePassed) as exc:
-            error = progress.last_error
-            why = "not sent again" if deadline is None else "the execution deadline passed"
-            raise OrderLost(
-                f"order {probe.client_order_id} on {market.symbol} was not placed: "
-                f"{progress.requests} request(s) failed before {venue.exchange_id} took it "
-                f"(last: {error.detail if error else 'none'}), each proven absent by client "
-                f"order id {venue.settle_seconds:g}s after it was sent; {why}",
-                requests=progress.requests,
-            ) from exc
+            raise self._lost(market, probe, progress, deadline) from exc
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _lost(
+        self, market: MarketInfo, probe: OrderLeg, progress: _Progress, deadline: float | None
+    ) -> OrderLost:
+        venue = self.venue
+        error = progress.last_error
+        why = "not sent again" if deadline is None else "the execution deadline passed"
+        return OrderLost(
+            f"order {probe.client_order_id} on {market.symbol} was not placed: "
+            f"{progress.requests} request(s) failed before {venue.exchange_id} took it "
+            f"(last: {error.detail if error else 'none'}), each proven absent by client "
+            f"order id {venue.settle_seconds:g}s after it was sent; {why}",
+            requests=progress.requests,
+        )
+
+    @staticmethod
+    def _unknown(
+        market: MarketInfo, probe: OrderLeg, progress: _Progress, why: str
+    ) -> OrderOutcomeUnknown:
+        cause = progress.last_error.detail if progress.last_error else "an earlier attempt"
+        return OrderOutcomeUnknown(
+            f"order {probe.client_order_id} on {market.symbol}: the request failed ({cause}) "
+            f"and looking it up failed ({why}); it is looked up again before anything is "
+            "re-sent",
+            client_order_id=probe.client_order_id,
+            symbol=market.symbol,
+        )
 
     async def _attempt(
         self,

@@ -6,11 +6,17 @@ the order was recorded); ccxt's own HTTP and error-mapping code runs unchanged.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from fks_executor.breaker import BreakerState, CircuitBreaker
 from fks_executor.errors import CircuitOpen, ExchangeUnavailable
-from fks_executor.exchange.errors import ExchangeAuthenticationFailed, OrderOutcomeUnknown
+from fks_executor.exchange.errors import (
+    ExchangeAuthenticationFailed,
+    OrderLost,
+    OrderOutcomeUnknown,
+)
 from fks_executor.exchange.live import LiveExchange
 from tests.harness.fake_exchange import FakeExchange
 
@@ -182,3 +188,53 @@ async def test_a_refusal_does_not_open_the_breaker(
         with pytest.raises(Exception, match="insufficient"):
             await client.execute(entry_plan(client, signal(f"s{i}", amount=0.01)))
     assert breaker.state() is BreakerState.CLOSED
+
+
+# --- resends of an order proven absent, until the execution deadline --------------------
+
+
+async def test_an_order_proven_absent_is_sent_again_with_the_same_client_id(
+    fake_exchange: FakeExchange, client: LiveExchange
+) -> None:
+    fake_exchange.add_fault("http_error", path=ORDER, method="POST", status=503, count=2)
+    plan = entry_plan(client, signal(amount=0.01))
+    report = await client.execute(plan, deadline=time.time() + 10)
+    assert not report.recovered
+    assert report.entry.status == "closed"
+    assert count(fake_exchange, "POST", ORDER) == 3  # two refused unprocessed, then taken
+    assert count(fake_exchange, "GET", ORDER) == 4  # each failure: at once, after the window
+    sent = {r["params"].get("newClientOrderId") for r in fake_exchange.requests(path=ORDER)}
+    assert sent - {None} == {plan.entry.client_order_id}
+    assert fake_exchange.order_count() == 1
+
+
+async def test_past_the_deadline_the_order_is_lost_not_sent_again(
+    fake_exchange: FakeExchange, client: LiveExchange
+) -> None:
+    fake_exchange.add_fault("http_error", path=ORDER, method="POST", count=1000)
+    plan = entry_plan(client, signal(amount=0.01))
+    started = time.time()
+    with pytest.raises(OrderLost, match="the execution deadline passed") as err:
+        await client.execute(plan, deadline=started + 1.5)
+    assert not err.value.order_may_exist  # proven absent: nothing to look up later
+    assert err.value.requests == count(fake_exchange, "POST", ORDER) >= 2
+    assert time.time() - started < 1.5 + 1.0 + 0.5  # one settle window past it at most
+    assert fake_exchange.order_count() == 0
+
+
+async def test_an_open_breaker_never_turns_an_unknown_outcome_into_a_known_one(
+    fake_exchange: FakeExchange, make_client: MakeClient
+) -> None:
+    """Lookups keep failing after a lost answer, the breaker opens: the outcome is still
+    unknown (the order exists), so the error says so and a later attempt looks it up."""
+    breaker = CircuitBreaker("fake-binance", failure_threshold=2, reset_timeout=60)
+    client = await make_client(breaker=breaker)
+    fake_exchange.add_fault("lost_answer", path=ORDER, method="POST", mode="drop")
+    fake_exchange.add_fault("http_error", path=ORDER, method="GET", count=1000)
+    plan = entry_plan(client, signal(amount=0.01))
+    with pytest.raises(OrderOutcomeUnknown) as err:
+        await client.execute(plan, deadline=time.time() + 2)
+    assert err.value.order_may_exist
+    assert breaker.state() is BreakerState.OPEN
+    assert count(fake_exchange, "POST", ORDER) == 1
+    assert fake_exchange.order_count() == 1
