@@ -101,6 +101,11 @@ class OrderResult:
     filled: float = 0.0
     cost: float = 0.0
     dry_run: bool = False
+    average: float | None = None
+    """Average fill price, as the exchange reports it (None: nothing filled, or not told)."""
+    fee: float | None = None
+    """Fees paid for the fills, in ``fee_currency`` (None: not reported)."""
+    fee_currency: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +121,8 @@ class OrderResult:
             "status": self.status,
             "filled": self.filled,
             "cost": self.cost,
+            "average": self.average,
+            "fee": None if self.fee is None else {"cost": self.fee, "currency": self.fee_currency},
             "dry_run": self.dry_run,
         }
 

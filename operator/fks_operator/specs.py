@@ -194,6 +194,10 @@ class Webhook(_Model):
     min_confidence: float = Field(default=0.6, ge=0, le=1)
 
 
+class Execution(_Model):
+    deadline_seconds: float = Field(default=60.0, gt=0, le=86400)
+
+
 class Sizing(_Model):
     method: SizingMethod = "risk"
     risk_per_trade: float = Field(default=0.02, gt=0, le=1)
@@ -314,6 +318,7 @@ class ExecutionPipelineSpec(_Model):
     dry_run: bool = False
     suspend: bool = False
     response_deadline_seconds: float = Field(default=2.0, gt=0, le=30)
+    execution: Execution = Field(default_factory=Execution)
     webhook: Webhook
     risk: Risk = Field(default_factory=Risk)
     rate_limit: RateLimit = Field(default_factory=RateLimit)
@@ -338,6 +343,10 @@ class ExecutionPipelineSpec(_Model):
             raise ValueError(
                 "exactly one account must have default: true when the pipeline has more than "
                 "one account"
+            )
+        if self.execution.deadline_seconds > self.webhook.max_signal_age_seconds:
+            raise ValueError(
+                "execution.deadlineSeconds must be at most webhook.maxSignalAgeSeconds"
             )
         if self.state.backend != "redis" and (self.replicas > 1 or self.autoscaling.enabled):
             raise ValueError(

@@ -42,6 +42,8 @@ def order_result(
     cost = num(raw.get("cost"))
     if cost is None:
         cost = filled * (price or 0.0) * (market.contract_size if market.contract else 1.0)
+    fees = _fees(raw)
+    fee_currency = fees[0][1] if fees and len({c for _, c in fees}) == 1 else None
     return OrderResult(
         id=str(raw.get("id") or ""),
         client_order_id=str(raw.get("clientOrderId") or leg.client_order_id),
@@ -55,7 +57,19 @@ def order_result(
         status=str(raw.get("status") or "open"),
         filled=filled,
         cost=cost,
+        average=_average(raw, filled, cost, market),
+        fee=sum(c for c, _ in fees) if fee_currency is not None else None,
+        fee_currency=fee_currency,
     )
+
+
+def _average(
+    raw: Mapping[str, Any], filled: float, cost: float, market: MarketInfo
+) -> float | None:
+    if filled <= 0:
+        return None
+    size = market.contract_size if market.contract else 1.0
+    return num(raw.get("average")) or (cost / (filled * size) if cost > 0 else None)
 
 
 def fill_from_order(

@@ -195,6 +195,7 @@ class PaperExchange:
             filled=filled,
             cost=filled * price * size,
             dry_run=True,
+            average=price if filled > 0 else None,
         )
 
     def _book(self, result: OrderResult, market: MarketInfo) -> Fill | None:

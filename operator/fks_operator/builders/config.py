@@ -109,6 +109,7 @@ def executor_config(
         "suspend": spec.suspend,
         "listen": {"host": "0.0.0.0", "port": HTTP_PORT},
         "responseDeadlineSeconds": float(spec.response_deadline_seconds),
+        "execution": {"deadlineSeconds": float(spec.execution.deadline_seconds)},
         "webhook": {
             "auth": spec.webhook.auth,
             "secretEnv": WEBHOOK_SECRET_ENV,

@@ -58,6 +58,8 @@ def test_executed(ex: Executor, fake_exchange: FakeExchange) -> None:
         "closed",
     )
     assert order["filled"] == pytest.approx(0.001)
+    assert order["average"] == pytest.approx(68_000)  # the fake fills at its price
+    assert order["fee"] == {"cost": pytest.approx(0.000001), "currency": "BTC"}  # 0.1 % of base
     (placed,) = fake_exchange.orders(client_order_id=order["client_order_id"])
     assert (placed["status"], Decimal(placed["executedQty"])) == ("FILLED", Decimal("0.001"))
     assert str(placed["orderId"]) == order["id"]
@@ -233,17 +235,18 @@ def test_circuit_opens_after_the_threshold_and_recovers(
         assert metric(ex, gauge) == 0
         fake_exchange.add_fault("http_error", path="/api/v3/*", status=502, count=1000)
         for i in range(2):
+            # the breaker opens during the second request: not before it was sent
+            opening = time.monotonic()
             r = ex.post(alert(id=f"cb-{i}", amount=0.001))
             assert row(r) == (503, "failed", "exchange_unavailable")
         assert metric(ex, gauge) == 2
         seen = fake_exchange.stats()["requests"]
-        opened = time.monotonic()
         r = ex.post(alert(id="cb-open", amount=0.001))
         assert row(r) == (503, "failed", "circuit_open")
         assert fake_exchange.stats()["requests"] == seen  # failed fast, the exchange untouched
         # After resetTimeoutSeconds the gauge reads half-open at once (not at the next call).
         wait_for(lambda: metric(ex, gauge) == 1, what="half-open", timeout=5)
-        assert time.monotonic() - opened >= 1.9
+        assert time.monotonic() - opening >= 2.0
         fake_exchange.clear_faults()
         again = ex.post(alert(id="cb-open", amount=0.001))  # the redelivery: the trial call
         assert row(again) == (200, "executed", None)

@@ -97,6 +97,24 @@ CASES: list[tuple[str, dict[str, Any], bool, str]] = [
         "state.backend must be redis",
     ),
     ("replicas 3 with redis", m(P, replicas=3, state=REDIS), True, ""),
+    ("execution deadline 60 (default age 300)", m(P, execution={"deadlineSeconds": 60}), True, ""),
+    (
+        "execution deadline past the default signal age",
+        m(P, execution={"deadlineSeconds": 301}),
+        False,
+        "execution.deadlineSeconds must be at most webhook.maxSignalAgeSeconds",
+    ),
+    (
+        "execution deadline past maxSignalAgeSeconds",
+        m(
+            P,
+            execution={"deadlineSeconds": 30.5},
+            webhook={"secretRef": {"name": "w"}, "maxSignalAgeSeconds": 30},
+        ),
+        False,
+        "execution.deadlineSeconds must be at most webhook.maxSignalAgeSeconds",
+    ),
+    ("execution deadline 0", m(P, execution={"deadlineSeconds": 0}), False, "deadlineSeconds"),
     ("redis without secret ref", m(P, state={"backend": "redis"}), False, "redisSecretRef"),
     (
         "minReplicas above maxReplicas",

@@ -448,6 +448,7 @@ SPEC_METRICS = [
     "fks_webhook_validation_failures_total",
     "fks_order_executions_total",
     "fks_order_failures_total",
+    "fks_lost_trades_total",
     "fks_order_duration_seconds",
     "fks_rate_limit_rejections_total",
     "fks_circuit_breaker_state",

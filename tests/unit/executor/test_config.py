@@ -286,3 +286,23 @@ def test_config_is_immutable() -> None:
     config: ExecutorConfig = parse_config(MINIMAL)
     with pytest.raises(ValueError, match="frozen"):
         config.pipeline = "other"  # type: ignore[misc]
+
+
+def test_execution_deadline_defaults_to_60_and_stays_within_the_signal_age() -> None:
+    from fks_executor.config import ConfigError, parse_config
+
+    base = {
+        "pipeline": "p",
+        "dryRun": True,
+        "webhook": {"secretEnv": "S", "maxSignalAgeSeconds": 30},
+        "accounts": [{"name": "a", "exchange": "binance"}],
+    }
+    assert parse_config({**base, "webhook": {"secretEnv": "S"}}).execution.deadline_seconds == 60
+    assert (
+        parse_config({**base, "execution": {"deadlineSeconds": 30.0}}).execution.deadline_seconds
+        == 30
+    )
+    with pytest.raises(ConfigError, match=r"^execution.deadlineSeconds: must be at most"):
+        parse_config({**base, "execution": {"deadlineSeconds": 31.0}})
+    with pytest.raises(ConfigError, match=r"^execution.deadlineSeconds"):
+        parse_config({**base, "execution": {"deadlineSeconds": 0.0}})

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from tests.unit.monitoring.promql import _collectors, _series_names
 
-#: SPEC §3 "Metrics (names are part of the contract)": name -> labels.
+#: SPEC §3 "Metrics (names are part of the contract)", and the ones docs/monitoring.md adds:
+#: name -> labels.
 SPEC_EXECUTOR = {
     "fks_webhook_requests_total": ("pipeline", "status", "reason"),
     "fks_webhook_duration_seconds_bucket": (),
@@ -13,6 +14,7 @@ SPEC_EXECUTOR = {
     "fks_webhook_validation_failures_total": ("reason",),
     "fks_order_executions_total": ("account", "exchange", "status"),
     "fks_order_failures_total": ("account", "exchange", "reason"),
+    "fks_lost_trades_total": ("account", "exchange", "order"),  # docs/monitoring.md
     "fks_order_duration_seconds_bucket": (),
     "fks_rate_limit_rejections_total": (),
     "fks_circuit_breaker_state": ("account",),
