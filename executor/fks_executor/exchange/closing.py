@@ -22,6 +22,7 @@ from fks_executor.exchange.errors import Operation
 from fks_executor.exchange.markets import MarketInfo, amount_to_precision, check_limits
 from fks_executor.exchange.orders import fill_from_order, num
 from fks_executor.exchange.plan import OrderLeg, OrderPlan
+from fks_executor.exchange.quirks import market_kind
 
 if TYPE_CHECKING:
     from fks_executor.exchange.live import LiveExchange
@@ -32,12 +33,14 @@ __all__ = ["cancel_own_orders", "close_position"]
 async def cancel_own_orders(ex: LiveExchange, market: MarketInfo, prefix: str) -> list[OrderResult]:
     """Cancel this pipeline's open orders on ``market`` (client ids starting ``prefix``).
 
-    On contracts the conditional (stop/take-profit) orders are listed and cancelled
-    separately (ccxt's ``trigger`` param: Binance's algo orders). Cancelling one leg of a spot
+    Where the venue lists conditional (stop/take-profit) orders apart (Binance USD-M's algo
+    orders, Bybit spot's TP/SL orders: ``Quirks.conditional_params``), they are listed and
+    cancelled with those params too. Cancelling one leg of a spot
     OCO list cancels the list; its other leg then answers "unknown order", which is fine."""
     kinds: list[dict[str, Any]] = [{}]
-    if market.contract and ex.venue.quirks.trigger_orders_apart:
-        kinds.append({"trigger": True})
+    conditional = ex.venue.quirks.conditional_params.get(market_kind(market.contract))
+    if conditional:
+        kinds.append(dict(conditional))
     cancelled: list[OrderResult] = []
     for params in kinds:
 

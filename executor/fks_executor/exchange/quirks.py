@@ -15,8 +15,9 @@ holds only what ccxt's flags do not tell, each entry checked against ccxt 4.5's 
   ``orderId``/``orderLinkId`` (the order is fetched to learn its status and fills);
 - attached stop-loss/take-profit: from ccxt's ``features`` (Binance none; Bybit spot and
   contracts), minus what ccxt refuses (Bybit spot *market* orders);
-- spot OCO lists: Binance only; conditional contract orders listed apart (algo orders):
-  Binance only; a late request is refused after ``recvWindow`` on both.
+- conditional orders listed apart from plain ones: Binance USD-M (algo orders), Bybit spot
+  (TP/SL orders); spot OCO lists: Binance only; a late request is refused after
+  ``recvWindow`` on both.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Capabilities", "Lookup", "Quirks", "quirks_for"]
+__all__ = ["Capabilities", "Lookup", "Quirks", "market_kind", "quirks_for"]
 
 
 class Lookup(enum.Enum):
@@ -59,10 +60,11 @@ class Quirks:
     lookup: Lookup = Lookup.CLIENT_ORDER_ID
     client_id_param: str = "clientOrderId"
     """The venue's own name of the client order id, for ``Lookup.OPEN_THEN_CLOSED``."""
-    trigger_orders_apart: bool = False
-    """Conditional orders of contracts live in a list of their own (Binance USD-M algo
-    orders): they are looked up and listed with ccxt's ``trigger`` param. Elsewhere (Bybit
-    unified accounts) one query returns every kind of order."""
+    conditional_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """``spot`` | ``contract`` -> the ccxt params that reach conditional (stop-loss /
+    take-profit) orders where the venue lists them apart from plain orders: Binance USD-M's
+    algo orders (``trigger``), Bybit spot's TP/SL orders (``orderFilter: tpslOrder``). Used
+    to look a leg up and to list a pipeline's open orders before a close."""
     answer_has_fills: bool = True
     """The create answer carries the order's status and fills; otherwise it is fetched."""
     no_attached_tp_sl: frozenset[tuple[str, str]] = frozenset()
@@ -101,7 +103,7 @@ _BINANCE = Quirks(
     },
     settle_option="recvWindow",
     spot_oco=True,
-    trigger_orders_apart=True,
+    conditional_params={"contract": {"trigger": True}},
 )
 _BYBIT_LINEAR = {"defaultType": "swap", "defaultSubType": "linear"}
 _BYBIT = Quirks(
@@ -117,6 +119,7 @@ _BYBIT = Quirks(
     client_id_param="orderLinkId",
     answer_has_fills=False,
     no_attached_tp_sl=frozenset({("spot", "market")}),
+    conditional_params={"spot": {"orderFilter": "tpslOrder"}},
 )
 _QUIRKS: dict[str, Quirks] = {"binance": _BINANCE, "bybit": _BYBIT}
 _GENERIC = Quirks(answer_has_fills=False)  # unknown venues: confirm every order by fetching it
@@ -124,6 +127,11 @@ _GENERIC = Quirks(answer_has_fills=False)  # unknown venues: confirm every order
 
 def quirks_for(exchange_id: str) -> Quirks:
     return _QUIRKS.get(exchange_id, _GENERIC)
+
+
+def market_kind(contract: bool) -> str:
+    """The key of per-kind quirks: ``contract`` or ``spot``."""
+    return "contract" if contract else "spot"
 
 
 @dataclass(frozen=True, slots=True)

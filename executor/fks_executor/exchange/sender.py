@@ -52,7 +52,7 @@ from fks_executor.exchange.errors import (
 from fks_executor.exchange.markets import MarketInfo
 from fks_executor.exchange.orders import num
 from fks_executor.exchange.plan import OrderLeg
-from fks_executor.exchange.quirks import Lookup
+from fks_executor.exchange.quirks import Lookup, market_kind
 from fks_executor.exchange.retry import retrying
 from fks_executor.exchange.venue import Venue
 from fks_executor.fence import check_fence
@@ -107,14 +107,16 @@ class OrderSender:
         quirks = self.venue.quirks
         api = self.venue.api
         cid = leg.client_order_id
+        conditional: Mapping[str, Any] = {}
+        if leg.trigger_price is not None:
+            conditional = quirks.conditional_params.get(market_kind(market.contract), {})
         if quirks.lookup is Lookup.CLIENT_ORDER_ID:
-            params: dict[str, Any] = {}
-            if market.contract and leg.trigger_price is not None and quirks.trigger_orders_apart:
-                params["trigger"] = True
 
             async def by_id() -> Any:
                 try:
-                    return await api.fetch_order_with_client_order_id(cid, market.symbol, params)
+                    return await api.fetch_order_with_client_order_id(
+                        cid, market.symbol, dict(conditional)
+                    )
                 except ccxt.OrderNotFound:
                     return None
 
@@ -122,10 +124,14 @@ class OrderSender:
             return raw if isinstance(raw, Mapping) else None
 
         query = {quirks.client_id_param: cid}
-        for listing in (api.fetch_open_orders, api.fetch_canceled_and_closed_orders):
+        listings = (
+            (api.fetch_open_orders, {**query, **conditional}),
+            (api.fetch_canceled_and_closed_orders, query),
+        )
+        for listing, params in listings:
 
-            async def listed(listing: Any = listing) -> Any:
-                return await listing(market.symbol, None, None, dict(query))
+            async def listed(listing: Any = listing, params: Mapping[str, Any] = params) -> Any:
+                return await listing(market.symbol, None, None, dict(params))
 
             for raw in await retrying(self.venue.retry, listed) or []:
                 if isinstance(raw, Mapping) and raw.get("clientOrderId") == cid:
