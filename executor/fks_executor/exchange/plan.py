@@ -8,7 +8,8 @@ The exchange layer only carries a plan out.
 
 Stop-loss and take-profit (see docs/trading.md, "Stop-loss and take-profit"):
 
-- exchanges where ccxt ``has['createOrderWithTakeProfitAndStopLoss']``: sent with the entry
+- where the account's capabilities attach them to an entry of this order type (ccxt's
+  ``features``, minus what ccxt refuses: ``Capabilities.attaches``): sent with the entry
   (``attached``), the exchange manages them;
 - both given on a spot market that takes OCO order lists (``Capabilities.spot_oco`` and the
   market's ``ocoAllowed``; Binance spot): one OCO list after the entry fills (``oco``), so the

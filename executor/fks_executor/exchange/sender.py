@@ -282,6 +282,9 @@ class OrderSender:
                 raise error from exc  # the venue (or ccxt, before sending) refused it
             return await self._resolve(market, probe, progress, error, sent_at, exc)
         except Exception as exc:
+            # Not ccxt's: an answer ccxt could not read, or a failure after the request left.
+            # The order may exist, so it is settled by lookup like a network failure (caught
+            # broadly on purpose: treating it as "not sent" could send a second order).
             error = self.venue.translate(exc, Operation.ORDER)
             return await self._resolve(market, probe, progress, error, sent_at, exc)
         return Sent(answer if isinstance(answer, Mapping) else {}, False, progress.requests)

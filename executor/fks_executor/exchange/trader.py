@@ -10,11 +10,14 @@
     entry:  dailyLossLimitUSD (this pipeline's fills since 00:00 UTC) -> risk_limit
             price (payload, else ticker), free quote balance (paperBalanceUSD in dry-run),
             current position, ATR (payload, else ATR(14) of 1h candles) -> plan_entry (sizing,
-            caps, precision, minimums, TP/SL legs) -> execute
+            caps, precision, minimums, TP/SL legs) -> execute (until the execution deadline,
+            ``execution.deadlineSeconds`` from now: see ``sender.py``)
     fills -> the ledger; metrics; audit ``order_sent`` / ``order_result`` per order
+    failed (trading accounts) -> a lost trade: ``fks_lost_trades_total``, audit ``lost_trade``
 
-It owns one exchange client and one circuit breaker per account, built from the config, and
-returns the ``Outcome`` (``executed`` or ``dry_run``) or raises an ``ExecutorError``.
+It holds one :class:`~fks_executor.exchange.base.ExchangeClient` per account (built by
+``wiring.build_trader``), and returns the ``Outcome`` (``executed`` or ``dry_run``) or raises
+an ``ExecutorError``.
 """
 
 from __future__ import annotations
