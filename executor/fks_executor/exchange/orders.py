@@ -10,7 +10,7 @@ from fks_executor.exchange.markets import MarketInfo
 from fks_executor.exchange.plan import OrderLeg
 from fks_executor.risk import Fill
 
-__all__ = ["fee_in_base", "fill_from_order", "num", "order_result"]
+__all__ = ["fee_in_base", "fees_of", "fill_from_order", "num", "order_result"]
 
 
 def num(value: Any) -> float | None:
@@ -20,6 +20,11 @@ def num(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def fees_of(raw: Mapping[str, Any]) -> list[tuple[float, str]]:
+    """(cost, currency) of every fee an order or trade structure reports."""
+    return _fees(raw)
 
 
 def _fees(raw: Mapping[str, Any]) -> list[tuple[float, str]]:

@@ -50,7 +50,7 @@ from fks_executor.exchange.errors import (
     is_temporary,
 )
 from fks_executor.exchange.markets import MarketInfo
-from fks_executor.exchange.orders import num
+from fks_executor.exchange.orders import fees_of, num
 from fks_executor.exchange.plan import OrderLeg
 from fks_executor.exchange.quirks import Lookup, market_kind
 from fks_executor.exchange.retry import retrying
@@ -320,24 +320,45 @@ class OrderSender:
     # ------------------------------------------------------------------ confirmation
 
     async def confirm(self, market: MarketInfo, leg: OrderLeg, raw: Raw) -> Raw:
-        """The order as the venue has it, when ``raw`` (a create answer) lacks its status or
-        fills: looked up by client order id, a few times while a market order is still
-        unmatched. A lookup that fails leaves ``raw`` as it is (the order exists)."""
-        if not _lacks_fills(raw, leg, self.venue.quirks.answer_has_fills):
-            return raw
+        """The order as the venue has it: when ``raw`` (a create answer, or an order found by
+        lookup) lacks its status or fills, looked up by client order id, a few times while a
+        market order is still unmatched; when it filled but reports no fee (Binance USD-M
+        answers, Binance order queries), its fees are read from its trades. A lookup that
+        fails leaves what is known as it is (the order exists either way)."""
         latest = raw
-        for pause in CONFIRM_WAITS:
-            if pause:
-                await self.venue.sleep(pause)
-            try:
-                found = await self.find(market, leg)
-            except ExchangeUnavailable:
-                return latest
-            if found is not None:
-                latest = found
-                if not _lacks_fills(found, leg, True):
+        if _lacks_fills(raw, leg, self.venue.quirks.answer_has_fills):
+            for pause in CONFIRM_WAITS:
+                if pause:
+                    await self.venue.sleep(pause)
+                try:
+                    found = await self.find(market, leg)
+                except ExchangeUnavailable:
                     break
-        return latest
+                if found is not None:
+                    latest = found
+                    if not _lacks_fills(found, leg, True):
+                        break
+        return await self._with_fees(market, latest)
+
+    async def _with_fees(self, market: MarketInfo, raw: Raw) -> Raw:
+        order_id = raw.get("id")
+        if not num(raw.get("filled")) or fees_of(raw) or not order_id:
+            return raw
+        api = self.venue.api
+
+        async def trades() -> Any:
+            return await api.fetch_my_trades(market.symbol, None, None, {"orderId": order_id})
+
+        try:
+            listed = await self.venue.call(Operation.LOOKUP, trades)
+        except ExchangeUnavailable:
+            return raw
+        fees = [
+            t["fee"]
+            for t in listed or []
+            if isinstance(t, Mapping) and str(t.get("order")) == str(order_id) and t.get("fee")
+        ]
+        return {**raw, "fees": fees} if fees else raw
 
 
 def _lacks_fills(raw: Raw, leg: OrderLeg, answer_has_fills: bool) -> bool:
