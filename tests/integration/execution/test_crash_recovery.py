@@ -15,12 +15,12 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from tests.harness.fake_exchange import FakeExchange
 
 from .helpers import Executor, alert, audit, outcome_of, start_executor, wait_for
-from .venues import VENUES, Venue
+from .venues import Venue, fx, venue, venue_server
+
+__all__ = ["fx", "venue", "venue_server"]  # the fixtures, for pytest
 
 # The executor waits up to 10 s for an answer here, so it is still waiting when killed.
 SLOW_CLIENT = {
@@ -93,36 +93,31 @@ def test_killed_between_journal_and_order(tmp_path: Path, fake_exchange: FakeExc
     assert fake_exchange.stats()["orderRequests"] == 1
 
 
-@pytest.mark.parametrize("venue", VENUES, ids=[v.name for v in VENUES])
-def test_killed_between_order_and_answer(
-    tmp_path: Path, fake_exchange: FakeExchange, venue: Venue
-) -> None:
+def test_killed_between_order_and_answer(tmp_path: Path, fx: FakeExchange, venue: Venue) -> None:
     """On every venue (its own lookup by client order id). Also: the position cap leaves room
     for exactly this order, so judging the signal again after it filled would refuse it; the
     restarted executor finds the order first."""
-    fake_exchange.set_balances({"BTC": 0})
-    fake_exchange.add_fault("lost_answer", method="POST", path=venue.order_path, hangMs=30_000)
+    fx.set_balances({"BTC": 0})
+    fx.add_fault("lost_answer", method="POST", path=venue.order_path, hangMs=30_000)
     tight = {
-        **changes(fake_exchange),
-        "accounts": [venue.account(fake_exchange, timeout="10000")],
+        **changes(fx),
+        "accounts": [venue.account(fx, timeout="10000")],
         "risk": {"maxPositionSizeUSD": 700},  # 0.01 BTC = 680
     }
-    ex = start_executor(tmp_path, fake_exchange, tight, name="doomed")
+    ex = start_executor(tmp_path, fx, tight, name="doomed")
     r = ex.post(alert(id="crash-after-order", amount=venue.amount))
     assert (r.status_code, r.json()["status"]) == (202, "accepted")
-    wait_for(lambda: len(venue.orders(fake_exchange)) == 1, what="the order on the exchange")
+    wait_for(lambda: len(venue.orders(fx)) == 1, what="the order on the exchange")
     ex.process.kill9()  # the order is recorded; its answer never reached the executor
     ex.process.stop()
 
-    outcome = restart_and_finish(
-        tmp_path, fake_exchange, "crash-after-order", tight, amount=venue.amount
-    )
+    outcome = restart_and_finish(tmp_path, fx, "crash-after-order", tight, amount=venue.amount)
     assert outcome["status"] == "executed"
     assert "not sent again" in str(outcome["detail"])
-    (order,) = venue.orders(fake_exchange)
+    (order,) = venue.orders(fx)
     assert str(order["orderId"]) == outcome["order"]["id"]  # type: ignore[index]
     assert venue.filled(order) == ("closed", Decimal(str(venue.amount)))
-    assert venue.requests(fake_exchange, "POST") == 1
+    assert venue.requests(fx, "POST") == 1
 
 
 def test_killed_while_the_order_request_is_in_flight(
