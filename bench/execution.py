@@ -1,22 +1,26 @@
 """Execution benchmark (issue 4): signal-to-order-acknowledged latency through fks-executor,
 against calling ccxt ``create_order`` directly on the same fake exchange, in the same run.
 
-Real processes: the fake Binance exchange (``fks-fake-exchange``) and ``fks-executor``
-(dryRun false, SQLite journal with fsync'ed commits, audit lines to a file, its account's
-``endpoint`` on the fake exchange, ccxt with its rate limiter off). One order at a time
-(closed loop), the paths interleaved order by order so both see the same machine noise:
+Real processes: the fake exchange (``fks-fake-exchange``, one server per venue) and
+``fks-executor`` (dryRun false, SQLite journal with fsync'ed commits, audit lines to a file,
+its account's ``endpoint`` on the fake exchange, ccxt with its rate limiter off). Each venue
+(``binance-spot``, ``bybit-spot``) is measured on its own, one order at a time (closed loop),
+the paths interleaved order by order so they see the same machine noise:
 
-- ``direct``:   ccxt ``create_order`` (market buy, client order id) from this process;
+- ``direct``:   ccxt ``create_order`` (market buy, client order id) from this process, and
+  where the venue's answer lacks the fill (Bybit: ids only), the order fetched from the closed
+  orders by its client id — the least a caller needs to know the order filled;
 - ``executor``: an HTTP alert with an explicit ``amount`` and ``price`` (the fewest exchange
-  calls: the position read for the ``maxPositionSizeUSD`` cap, then the order), timed from
-  sending the request to reading the ``executed`` answer, which carries the exchange's order;
+  calls: the position read for the ``maxPositionSizeUSD`` cap, then the order, and on Bybit
+  its confirmation: open, then closed orders by client id), timed from sending the request to
+  reading the ``executed`` answer, which carries the exchange's order and its fill;
 - ``default``:  an alert with neither (sized by ``fixed-notional`` at the ticker price: ticker,
   balance, order) — reported, not judged.
 
 The HTTP client is a minimal keep-alive socket client (TradingView's side of the wire), so its
-own cost does not count against the executor. Target: the executor adds <= 5 ms at p50 and
-<= 15 ms at p99 over the direct call. Usage: ``make bench-execution`` or
-``.venv/bin/python bench/execution.py [--orders N]``.
+own cost does not count against the executor. Target, on every venue: the executor adds
+<= 5 ms at p50 and <= 15 ms at p99 over the direct path. Usage: ``make bench-execution`` or
+``.venv/bin/python bench/execution.py [--orders N] [--venues binance-spot,bybit-spot]``.
 """
 
 from __future__ import annotations
@@ -39,7 +43,12 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.harness.fake_exchange import FakeExchange, fake_exchange_process  # noqa: E402
+from tests.harness.fake_exchange import (  # noqa: E402
+    FakeExchange,
+    Venue,
+    fake_exchange_process,
+    venue,
+)
 from tests.harness.procs import ManagedProcess, free_port, http_ok  # noqa: E402
 
 SECRET = "bench-secret-" + uuid.uuid4().hex
@@ -75,7 +84,7 @@ class Http:
         self.writer.close()
 
 
-def executor_config(directory: Path, fx: FakeExchange, port: int) -> Path:
+def executor_config(directory: Path, fx: FakeExchange, port: int, spot: Venue) -> Path:
     config = {
         "pipeline": "bench-execution",
         "dryRun": False,
@@ -89,9 +98,9 @@ def executor_config(directory: Path, fx: FakeExchange, port: int) -> Path:
         "accounts": [
             {
                 "name": "bench",
-                "exchange": "binance",
+                "exchange": spot.ccxt_id,
                 "environment": "testnet",
-                "marketType": "spot",
+                "marketType": spot.market_type,
                 "apiKeyEnv": "FKS_FAKE_API_KEY",
                 "secretEnv": "FKS_FAKE_SECRET",
                 "endpoint": fx.base_url,
@@ -148,16 +157,23 @@ def metric_mean(text: str, name: str) -> float:
     return values["_sum"] / values["_count"] * 1e3 if values.get("_count") else float("nan")
 
 
-async def measure(fx: FakeExchange, port: int, orders: int, warmup: int) -> dict[str, Any]:
+async def measure(
+    fx: FakeExchange, spot: Venue, port: int, orders: int, warmup: int
+) -> dict[str, Any]:
     http = await Http.connect(port)
-    async with fx.ccxt() as ex:
+    async with fx.ccxt(spot.name) as ex:
         await ex.load_markets()
         tag = uuid.uuid4().hex[:8]
 
         async def direct(i: int) -> None:
+            cid = f"d-{tag}-{i}"
             order = await ex.create_order(
-                "BTC/USDT", "market", "buy", 0.0002, None, {"clientOrderId": f"d-{tag}-{i}"}
+                "BTC/USDT", "market", "buy", 0.0002, None, {"clientOrderId": cid}
             )
+            if order.get("status") is None:  # ids only: fetch it to learn it filled
+                (order,) = await ex.fetch_canceled_and_closed_orders(
+                    "BTC/USDT", None, None, {"orderLinkId": cid}
+                )
             assert order["status"] == "closed", order
 
         def through_executor(explicit: bool) -> Callable[[int], Awaitable[None]]:
@@ -194,21 +210,16 @@ async def measure(fx: FakeExchange, port: int, orders: int, warmup: int) -> dict
     return {"samples": samples, "calls": calls}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=300, help="orders per path (default 300)")
-    parser.add_argument("--warmup", type=int, default=30)
-    args = parser.parse_args()
-
-    print(f"bench-execution: {args.orders} orders per path, one at a time, paths interleaved")
+def run_venue(spot: Venue, orders: int, warmup: int) -> tuple[dict[str, Any], str]:
+    """(the samples and exchange calls, the executor's /metrics text) on one venue."""
     with (
         tempfile.TemporaryDirectory(prefix="fks-bench-execution-") as tmp,
-        fake_exchange_process() as fx,
+        fake_exchange_process(venue=spot.server) as fx,
     ):
         directory = Path(tmp)
         fx.set_balances({"USDT": 1_000_000_000})
         port = free_port()
-        path = executor_config(directory, fx, port)
+        path = executor_config(directory, fx, port, spot)
         env = {
             "FKS_WEBHOOK_SECRET": SECRET,
             "FKS_FAKE_API_KEY": fx.api_key,
@@ -219,34 +230,32 @@ def main() -> int:
         )
         try:
             proc.wait_ready(lambda: http_ok(f"http://127.0.0.1:{port}/ready"), timeout=60)
-            result = asyncio.run(measure(fx, port, args.orders, args.warmup))
+            result = asyncio.run(measure(fx, spot, port, orders, warmup))
             import httpx
 
             metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
         finally:
             proc.stop()
+    return result, metrics
 
+
+def report(spot: Venue, result: dict[str, Any], metrics: str, n: int) -> bool:
     stats = {name: summary(values) for name, values in result["samples"].items()}
-    n = args.orders + args.warmup
     calls = result["calls"]
     print()
+    print(f"== {spot.name}")
     print(f"{'path':<10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
     for name, s in stats.items():
         print(f"{name:<10} {s['p50']:8.2f} {s['p90']:8.2f} {s['p99']:8.2f} {s['mean']:8.2f}")
     print()
     per_signal = {k: v / n for k, v in sorted(calls.items()) if v}
     print("exchange requests per order, all paths together:", json.dumps(per_signal))
-    print(
-        "  (direct: POST order; executor: GET account (position for the cap) + POST order; "
-        "default: + GET ticker)"
-    )
     webhook = metric_mean(metrics, "fks_webhook_duration_seconds")
     exchange = metric_mean(metrics, "fks_order_duration_seconds")
     print(
         f"inside the executor (means over all alerts): request to answer {webhook:.2f} ms, "
         f"of which planning and exchange calls {exchange:.2f} ms"
     )
-    print()
     verdict = True
     for name in ("executor", "default"):
         d50 = stats[name]["p50"] - stats["direct"]["p50"]
@@ -256,10 +265,37 @@ def main() -> int:
         label = ("PASS" if ok else "FAIL") if judged else "(not judged)"
         print(
             f"{name} adds {d50:+.2f} ms at p50 (target <= {TARGET_P50_MS:g}) and "
-            f"{d99:+.2f} ms at p99 (target <= {TARGET_P99_MS:g}) over the direct ccxt call: {label}"
+            f"{d99:+.2f} ms at p99 (target <= {TARGET_P99_MS:g}) over the direct path: {label}"
         )
         if judged:
             verdict = ok
+    return verdict
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=300, help="orders per path (default 300)")
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument(
+        "--venues", default="binance-spot,bybit-spot", help="comma-separated spot venues"
+    )
+    args = parser.parse_args()
+    venues = [venue(name.strip()) for name in args.venues.split(",") if name.strip()]
+
+    print(
+        f"bench-execution: {args.orders} orders per path, one at a time, paths interleaved, "
+        f"on {', '.join(v.name for v in venues)}"
+    )
+    verdicts = []
+    for spot in venues:
+        result, metrics = run_venue(spot, args.orders, args.warmup)
+        verdicts.append(report(spot, result, metrics, args.orders + args.warmup))
+    print()
+    print(
+        "(direct: POST order [+ GET closed order]; executor: + GET position for the cap "
+        "[+ GET open and closed orders]; default: + GET ticker)"
+    )
+    verdict = all(verdicts)
     print("RESULT:", "PASS" if verdict else "FAIL")
     return 0 if verdict else 1
 

@@ -14,7 +14,8 @@ holds only what ccxt's flags do not tell, each entry checked against ccxt 4.5's 
 - fills in the create answer: Binance yes (``newOrderRespType`` FULL/RESULT); Bybit no, only
   ``orderId``/``orderLinkId`` (the order is fetched to learn its status and fills);
 - attached stop-loss/take-profit: from ccxt's ``features`` (Binance none; Bybit spot and
-  contracts), minus what ccxt refuses (Bybit spot *market* orders);
+  contracts), minus what ccxt refuses (Bybit spot *market* orders) or is not exercised (Bybit
+  spot limit orders): attached on Bybit contracts only;
 - conditional orders listed apart from plain ones: Binance USD-M (algo orders), Bybit spot
   (TP/SL orders); spot OCO lists: Binance only; a late request is refused after
   ``recvWindow`` on both.
@@ -118,7 +119,9 @@ _BYBIT = Quirks(
     lookup=Lookup.OPEN_THEN_CLOSED,
     client_id_param="orderLinkId",
     answer_has_fills=False,
-    no_attached_tp_sl=frozenset({("spot", "market")}),
+    # ccxt refuses attached TP/SL on spot market orders; on spot limit orders Bybit takes it,
+    # but no test venue serves it, so spot legs are always separate orders after the fill.
+    no_attached_tp_sl=frozenset({("spot", "market"), ("spot", "limit")}),
     conditional_params={"spot": {"orderFilter": "tpslOrder"}},
 )
 _QUIRKS: dict[str, Quirks] = {"binance": _BINANCE, "bybit": _BYBIT}

@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 
 from tests.harness.fake_exchange import FakeExchange
+from tests.harness.fake_exchange import Venue as HarnessVenue
+from tests.harness.fake_exchange import venue as harness_venue
 
 __all__ = ["VENUES", "Venue", "fx", "venue", "venue_server"]
 
@@ -40,10 +42,8 @@ _STATUS = {
 @dataclass(frozen=True)
 class Venue:
     name: str
-    exchange: str
-    market_type: str
-    server: str
-    """The fake exchange's ``--venue``: ``binance`` or ``bybit``."""
+    """A venue of the harness (``tests.harness.fake_exchange.VENUES``): its server, ccxt
+    class and market type come from there."""
     order_path: str
     """POST: a new order."""
     lookup_path: str
@@ -63,8 +63,26 @@ class Venue:
     amount: float = 0.01
 
     @property
+    def harness(self) -> HarnessVenue:
+        return harness_venue(self.name)
+
+    @property
+    def exchange(self) -> str:
+        """The executor account's ``exchange`` (the ccxt id)."""
+        return self.harness.ccxt_id
+
+    @property
+    def market_type(self) -> str:
+        return self.harness.market_type
+
+    @property
+    def server(self) -> str:
+        """The fake exchange's ``--venue``: ``binance`` or ``bybit``."""
+        return self.harness.server
+
+    @property
     def contract(self) -> bool:
-        return self.market_type in ("swap", "future")
+        return self.harness.contract
 
     def account(self, fx: FakeExchange, **options: str) -> dict[str, Any]:
         """The executor's account on the fake exchange: a 1 s client timeout and a 2 s
@@ -106,9 +124,6 @@ class Venue:
 VENUES = (
     Venue(
         "binance-spot",
-        "binance",
-        "spot",
-        "binance",
         "/api/v3/order",
         "/api/v3/order",
         "/api/v3/order",
@@ -118,9 +133,6 @@ VENUES = (
     ),
     Venue(
         "binance-usdm",
-        "binance",
-        "swap",
-        "binance",
         "/fapi/v1/order",
         "/fapi/v1/order",
         "/fapi/v1/order",
@@ -128,9 +140,29 @@ VENUES = (
         "futures",
         "margin_insufficient",
     ),
+    Venue(
+        "bybit-spot",
+        "/v5/order/create",
+        "/v5/order/history",
+        "/v5/order/realtime",
+        "/v5/account/wallet-balance",
+        "spot",
+        "insufficient_balance",
+        confirms=True,
+    ),
+    Venue(
+        "bybit-linear",
+        "/v5/order/create",
+        "/v5/order/history",
+        "/v5/order/realtime",
+        "/v5/position/list",
+        "linear",
+        "margin_insufficient",
+        confirms=True,
+    ),
 )
 
-_SERVERS = {"binance": "fake_exchange_server"}
+_SERVERS = {"binance": "fake_exchange_server", "bybit": "fake_bybit_server"}
 
 
 @pytest.fixture(scope="module", params=VENUES, ids=[v.name for v in VENUES])

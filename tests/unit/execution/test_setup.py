@@ -178,7 +178,7 @@ async def test_every_venue_loads_only_the_account_market_type(  # type: ignore[n
     [
         ("binance", "spot", False, frozenset(), True),
         ("binance", "swap", False, frozenset(), False),
-        ("bybit", "spot", True, frozenset({"market"}), False),
+        ("bybit", "spot", True, frozenset({"market", "limit"}), False),
         ("bybit", "swap", True, frozenset(), False),
     ],
 )
@@ -199,5 +199,5 @@ async def test_capabilities_per_venue_and_market_type(  # type: ignore[no-untype
         not_attachable,
         oco,
     )
-    assert caps.attaches("limit") is attached
-    assert caps.attaches("market") is (attached and "market" not in not_attachable)
+    for order_type in ("market", "limit"):
+        assert caps.attaches(order_type) is (attached and order_type not in not_attachable)
