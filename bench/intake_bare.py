@@ -1,8 +1,9 @@
 """The bare Starlette endpoint ``bench/intake.py`` compares the executor's intake against.
 
-Same server settings as ``fks-executor`` (uvicorn, one worker, uvloop, httptools, no access
-log) and the same framework (Starlette); the endpoint reads the raw body and answers a small
-JSON document — the least any webhook endpoint does.
+The server ``fks-executor`` runs (uvicorn, one worker, uvloop, httptools, no access log) without
+its header limits (``fks_executor.serving``: their cost counts against the executor's ratio),
+and the same framework (Starlette); the endpoint reads the raw body and answers a small JSON
+document — the least any webhook endpoint does.
 """
 
 from __future__ import annotations

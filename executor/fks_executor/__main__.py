@@ -1,4 +1,4 @@
-"""``fks-executor``: load and check the config, then serve with uvicorn (uvloop + httptools).
+"""``fks-executor``: load and check the config, then serve it (``fks_executor.serving``).
 
 Config: ``--config PATH``, else ``$FKS_CONFIG``, else the embedded default (a local dry-run on
 127.0.0.1:8000; see docs/executor.md). Every config problem — file, key, enum, a secret env var
@@ -97,11 +97,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     lazy_packages()
     import prometheus_client
-    import uvicorn
 
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # SPEC names only
 
     from fks_executor.app import SHUTDOWN_GRACE_SECONDS, create_app
+    from fks_executor.serving import serve
 
     try:
         app = create_app(config, secrets)
@@ -121,18 +121,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         config.listen.host,
         config.listen.port,
     )
-    uvicorn.run(
+    serve(
         app,
         host=config.listen.host,
         port=config.listen.port,
-        loop="uvloop",
-        http="httptools",
-        ws="none",  # no websocket endpoint: nothing of uvicorn's websocket support is loaded
-        lifespan="on",
-        access_log=False,
-        server_header=False,
-        log_level="info",
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fks_executor import errors
+from fks_executor import errors, serving
 from fks_operator.conditions import AccountReason, PipelineReason
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -35,7 +35,11 @@ def _constants(holder: type) -> set[str]:
 
 @pytest.mark.parametrize(
     "reason",
-    sorted(_error_reasons() | {"executed", "dry_run", "accepted", "duplicate", "low_confidence"}),
+    sorted(
+        _error_reasons()
+        | set(serving.SERVER_REASONS)
+        | {"executed", "dry_run", "accepted", "duplicate", "low_confidence"}
+    ),
 )
 def test_webhook_reason_has_a_section(reason: str) -> None:
     assert reason in HEADINGS or any(reason in h.split(", ") for h in HEADINGS)
