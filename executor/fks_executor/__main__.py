@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from fks_executor.auth import secret_weakness
 from fks_executor.config import (
     ConfigError,
     ExecutorConfig,
@@ -24,7 +25,6 @@ from fks_executor.config import (
 )
 
 EXIT_CONFIG = 2
-WEAK_SECRET_LENGTH = 16
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -76,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         secrets = resolve_secrets(config)
     except ConfigError as exc:
         _fail(str(exc))
+    weakness = secret_weakness(secrets.webhook_secret.get_secret_value())
+    if weakness is not None:  # e.g. (openssl rand -hex 32)
+        _fail(f"webhook.secretEnv: the secret in {config.webhook.secret_env} {weakness}")
 
     logging.basicConfig(
         level=logging.INFO,
@@ -83,12 +86,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     log = logging.getLogger("fks_executor")
-    if len(secrets.webhook_secret.get_secret_value()) < WEAK_SECRET_LENGTH:
-        log.warning(
-            "the webhook secret in %s is shorter than %d characters: use a long random secret",
-            config.webhook.secret_env,
-            WEAK_SECRET_LENGTH,
-        )
 
     # Heavy imports only once the config is known to be good. ccxt's exchange classes are
     # imported one at a time, not all ~100 of them (fks_executor/ccxt_imports.py): this must

@@ -20,9 +20,32 @@ from typing import Any
 
 from fks_executor.errors import InvalidSignature
 
-__all__ = ["SIGNATURE_HEADERS", "Authenticator", "sign"]
+__all__ = [
+    "EXAMPLE_SECRETS",
+    "MIN_SECRET_BYTES",
+    "SIGNATURE_HEADERS",
+    "Authenticator",
+    "secret_weakness",
+    "sign",
+]
 
 SIGNATURE_HEADERS = ("x-webhook-signature", "x-signature")
+#: The shortest webhook secret the executor starts with (``openssl rand -hex 32`` gives 64);
+#: the operator holds pipelines to the same rule (docs/crds.md).
+MIN_SECRET_BYTES = 32
+#: Webhook secrets printed in examples/ and docs/: public, so never a secret. A unit test
+#: (tests/unit/operator/test_webhook_secret.py) keeps this list complete.
+EXAMPLE_SECRETS = frozenset({b"replace-with-a-long-random-string"})
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why ``secret`` must not guard the webhook (never repeating it), or None."""
+    value = secret.encode("utf-8", "surrogateescape")
+    if value.strip() in EXAMPLE_SECRETS:
+        return "is the example value from examples/ or docs/: set a long random value"
+    if len(value) < MIN_SECRET_BYTES:
+        return f"is shorter than {MIN_SECRET_BYTES} bytes: use a long random value"
+    return None
 
 
 def sign(message: bytes, secret: str) -> str:

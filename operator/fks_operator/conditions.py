@@ -66,6 +66,9 @@ class PipelineReason:
     """Reconciled/Ready False: the webhook or Redis Secret does not exist."""
     KEY_MISSING = "KeyMissing"
     """Reconciled/Ready False: the webhook or Redis Secret lacks its key (or it is empty)."""
+    WEBHOOK_SECRET_WEAK = "WebhookSecretWeak"  # noqa: S105 - a reason, not a secret
+    """Reconciled/Ready False: the webhook secret is shorter than 32 bytes or a value shipped in
+    examples/ or docs/ (the message names the Secret, never the value)."""
     RENDER_FAILED = "RenderFailed"
     """Reconciled/Ready False: the children cannot be rendered (the message says why)."""
     APPLY_FAILED = "ApplyFailed"

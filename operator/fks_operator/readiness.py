@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,13 @@ class Problem:
     message: str
 
 
+#: The shortest webhook secret executors may run with (``openssl rand -hex 32`` gives 64).
+MIN_WEBHOOK_SECRET_BYTES = 32
+#: Webhook secrets printed in examples/ and docs/: public, so never a secret. A unit test
+#: (tests/unit/operator/test_webhook_secret.py) keeps this list complete.
+EXAMPLE_WEBHOOK_SECRETS = frozenset({b"replace-with-a-long-random-string"})
+
+
 def _secret_problem(
     what: str, ref: SecretKeySelector, secrets: Mapping[str, SecretData | None]
 ) -> Problem | None:
@@ -30,6 +38,28 @@ def _secret_problem(
         return Problem(
             PipelineReason.KEY_MISSING,
             f"{what} Secret {ref.name!r} has no (or an empty) {ref.key!r}",
+        )
+    return None
+
+
+def _weak_webhook_secret(
+    ref: SecretKeySelector, secrets: Mapping[str, SecretData | None]
+) -> Problem | None:
+    """A webhook secret anyone could guess: an example's value, or a short one. The message
+    names the Secret and its key, never the value."""
+    value = base64.b64decode((secrets.get(ref.name) or {}).get(ref.key, ""))
+    where = f"webhook Secret {ref.name!r} (key {ref.key!r})"
+    if value.strip() in EXAMPLE_WEBHOOK_SECRETS:
+        return Problem(
+            PipelineReason.WEBHOOK_SECRET_WEAK,
+            f"{where} holds the example value from examples/ or docs/: replace it with a long "
+            "random value (openssl rand -hex 32)",
+        )
+    if len(value) < MIN_WEBHOOK_SECRET_BYTES:
+        return Problem(
+            PipelineReason.WEBHOOK_SECRET_WEAK,
+            f"{where} is shorter than {MIN_WEBHOOK_SECRET_BYTES} bytes: use a long random value "
+            "(openssl rand -hex 32)",
         )
     return None
 
@@ -73,7 +103,9 @@ def pipeline_problems(
                     "use it: set dryRun: true, or give the account a credentialsSecretRef",
                 )
             )
-    webhook = _secret_problem("webhook", spec.webhook.secret_ref, secrets)
+    webhook = _secret_problem("webhook", spec.webhook.secret_ref, secrets) or (
+        _weak_webhook_secret(spec.webhook.secret_ref, secrets)
+    )
     if webhook is not None:
         problems.append(webhook)
     if spec.state.backend == "redis" and spec.state.redis_secret_ref is not None:

@@ -101,6 +101,23 @@ def test_missing_secret_env(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        ("replace-with-a-long-random-string", "is the example value from examples/ or docs/"),
+        ("replace-with-a-long-random-string\n", "is the example value from examples/ or docs/"),
+        ("hook-secret-1", "is shorter than 32 bytes"),
+        ("x" * 31, "is shorter than 32 bytes"),
+    ],
+)
+def test_a_guessable_webhook_secret_is_refused(tmp_path: Path, secret: str, problem: str) -> None:
+    message = config_error(tmp_path, BASE, {"FKS_WEBHOOK_SECRET": secret})
+    assert message.startswith(f"webhook.secretEnv: the secret in FKS_WEBHOOK_SECRET {problem}"), (
+        message
+    )
+    assert secret.strip() not in message
+
+
 def test_missing_account_secret_env(tmp_path: Path) -> None:
     data = merge(BASE, {})
     data["accounts"][0].update(apiKeyEnv="FKS_KEY", secretEnv="FKS_SEC")

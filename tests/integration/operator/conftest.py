@@ -235,6 +235,10 @@ def cluster(kube: KubeCluster, op: Operator, namespace: str) -> Cluster:
 # --- objects ------------------------------------------------------------------------------------
 
 
+#: A webhook secret the operator accepts (at least 32 bytes, not an example's value).
+WEBHOOK_SECRET = "it-webhook-secret-6f0c1e9a4b7d2c5e8f3a0b6d"
+
+
 def secret(name: str, **data: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -277,5 +281,5 @@ def setup_pipeline(cluster: Cluster, name: str = "pipe", **spec: Any) -> None:
     """An account with its keys, the webhook Secret, and the pipeline."""
     cluster.apply(secret("acct-keys", apiKey="k-1", secret="s-1"))
     cluster.apply(account("acct"))
-    cluster.apply(secret(f"{name}-webhook", secret="hook-secret-1"))
+    cluster.apply(secret(f"{name}-webhook", secret=WEBHOOK_SECRET))
     cluster.apply(pipeline(name, **spec))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from tests.integration.operator.conftest import Cluster, account, pipeline, secret
+from tests.integration.operator.conftest import WEBHOOK_SECRET, Cluster, account, pipeline, secret
 
 REASON = "LiveTradingEnabled"
 
@@ -20,7 +20,7 @@ def test_switch_to_live_warns_once_on_the_account_and_its_pipelines(cluster: Clu
         ("paper", ("acct",), True),
         ("bystander", ("other",), False),
     ):
-        cluster.apply(secret(f"{name}-webhook", secret="hook"))
+        cluster.apply(secret(f"{name}-webhook", secret=WEBHOOK_SECRET))
         cluster.apply(pipeline(name, accounts=accounts, dryRun=dry_run))
     for name in ("trader", "paper", "bystander"):
         cluster.wait_ready(name)

@@ -3,9 +3,12 @@ its executor Deployment is held at 0 replicas (created that way if it never exis
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.integration.operator.conftest import (
+    EXAMPLES,
+    WEBHOOK_SECRET,
     Cluster,
     account,
     pipeline,
@@ -52,7 +55,7 @@ def test_ready_follows_the_pods(cluster: Cluster) -> None:
 
 
 def test_missing_account_holds_the_executors_at_zero(cluster: Cluster) -> None:
-    cluster.apply(secret("pipe-webhook", secret="hook"))
+    cluster.apply(secret("pipe-webhook", secret=WEBHOOK_SECRET))
     cluster.apply(pipeline("pipe", accounts=("ghost",)))
     ready = cluster.wait_condition("executionpipeline", "pipe", "Ready", "False", "AccountMissing")
     assert "ExchangeAccount 'ghost' not found" in ready["message"]
@@ -83,7 +86,7 @@ def test_missing_secret_key_says_which(cluster: Cluster) -> None:
     cluster.wait(lambda: replicas(cluster) == 0, "the Deployment held at 0 replicas")
     assert pod_count(cluster) == 0
 
-    cluster.apply(secret("pipe-webhook", secret="hook"))
+    cluster.apply(secret("pipe-webhook", secret=WEBHOOK_SECRET))
     cluster.wait_ready("pipe")
     assert replicas(cluster) == 1
 
@@ -123,7 +126,7 @@ def test_account_losing_its_secret_scales_a_running_pipeline_to_zero(cluster: Cl
 
 def test_dry_run_only_account_refuses_a_trading_pipeline(cluster: Cluster) -> None:
     cluster.apply(account("acct", credentialsSecretRef=None))
-    cluster.apply(secret("pipe-webhook", secret="hook"))
+    cluster.apply(secret("pipe-webhook", secret=WEBHOOK_SECRET))
     cluster.apply(pipeline("pipe"))
     account_ready = cluster.wait_condition(
         "exchangeaccount", "acct", "Ready", "True", "NoCredentials"
@@ -146,3 +149,31 @@ def test_unknown_exchange_and_missing_sandbox(cluster: Cluster) -> None:
     )
     assert "'nosuchexchange' is not a ccxt exchange id" in unknown["message"]
     cluster.wait_condition("exchangeaccount", "krak", "Ready", "False", "SandboxUnsupported")
+
+
+def test_the_examples_placeholder_secret_is_refused_until_replaced(cluster: Cluster) -> None:
+    """examples/ as shipped: the webhook secret is a placeholder anyone can read, so nothing
+    runs until it is replaced (Ready False, WebhookSecretWeak, naming the Secret, not the value)."""
+    cluster.apply_file(EXAMPLES / "exchangeaccount-testnet.yaml")
+    cluster.apply_file(EXAMPLES / "pipeline-dry-run.yaml")
+    ready = cluster.wait_condition(
+        "executionpipeline", "btc-momentum", "Ready", "False", "WebhookSecretWeak"
+    )
+    assert "webhook Secret 'btc-momentum-webhook' (key 'secret')" in ready["message"]
+    assert "example value" in ready["message"]
+    status = json.dumps(cluster.must_get("executionpipeline", "btc-momentum")["status"])
+    events = json.dumps(cluster.events("WebhookSecretWeak"))
+    for text in (status, events):
+        assert "replace-with-a-long-random-string" not in text
+    cluster.wait(lambda: replicas(cluster, "btc-momentum") == 0, "the Deployment held at 0")
+    assert pod_count(cluster, "btc-momentum") == 0
+
+    cluster.apply(secret("btc-momentum-webhook", secret="short-but-random-91c3"))
+    ready = cluster.wait_condition(
+        "executionpipeline", "btc-momentum", "Ready", "False", "WebhookSecretWeak"
+    )
+    assert "is shorter than 32 bytes" in ready["message"]
+
+    cluster.apply(secret("btc-momentum-webhook", secret=WEBHOOK_SECRET))
+    cluster.wait_ready("btc-momentum", timeout=60)
+    assert replicas(cluster, "btc-momentum") == 1

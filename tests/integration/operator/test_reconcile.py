@@ -12,7 +12,13 @@ from typing import Any
 from fks_operator.builders import build_children
 from fks_operator.settings import OperatorSettings
 from fks_operator.specs import parse_account, parse_pipeline
-from tests.integration.operator.conftest import EXAMPLES, Cluster, setup_pipeline
+from tests.integration.operator.conftest import (
+    EXAMPLES,
+    WEBHOOK_SECRET,
+    Cluster,
+    secret,
+    setup_pipeline,
+)
 
 LABELS = {
     "app.kubernetes.io/name": "fks-executor",
@@ -54,6 +60,8 @@ def test_examples_apply_and_every_child_matches_the_builders(cluster: Cluster) -
         "pipeline-redis-replicas.yaml",
     ):
         cluster.apply_file(EXAMPLES / name)
+    for name in ("btc-momentum-webhook", "eth-swing-webhook"):  # "replace it", as a user does
+        cluster.apply(secret(name, secret=WEBHOOK_SECRET))
 
     account = cluster.wait_condition("exchangeaccount", "binance-testnet", "Ready", "True")
     assert account["reason"] == "CredentialsFound"

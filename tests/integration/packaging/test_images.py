@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -246,7 +247,7 @@ def executor_container(images: Images, tmp_path: Path) -> Iterator[Container]:
         "run", "--detach", *RESTRICTED,
         "--tmpfs", "/var/lib/fks:uid=65532,gid=65532,size=64m",
         "--volume", f"{config_dir}:/etc/fks:ro",
-        "--env", "FKS_WEBHOOK_SECRET=image-smoke-secret-0123456789",
+        "--env", "FKS_WEBHOOK_SECRET=image-smoke-secret-0123456789abcdef",
         "--publish", f"127.0.0.1:{port}:8000",
         images.executor,
     ).stdout.strip()  # fmt: skip
@@ -360,6 +361,10 @@ def test_operator_image_reconciles_with_the_chart_rbac(
     try:
         for example in ("exchangeaccount-testnet", "pipeline-dry-run"):
             kube.kubectl("apply", "-n", namespace, "-f", str(REPO / "examples" / f"{example}.yaml"))
+        replaced = {"stringData": {"secret": secrets.token_hex(32)}}  # "replace it", as users do
+        kube.kubectl(
+            "patch", "-n", namespace, "secret", "btc-momentum-webhook", "-p", json.dumps(replaced)
+        )
 
         def ready() -> bool:
             body = kube.kubectl_json("get", "executionpipeline", "btc-momentum", "-n", namespace)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -284,6 +285,9 @@ def test_chart_rbac_is_enough_for_a_full_reconcile_and_every_grant_is_used(
     # The examples, as a user applies them: an account, a dry-run pipeline, a redis pipeline.
     for example in ("exchangeaccount-testnet", "pipeline-dry-run", "pipeline-redis-replicas"):
         space.kubectl("apply", "-f", str(EXAMPLES / f"{example}.yaml"))
+    for webhook in ("btc-momentum-webhook", "eth-swing-webhook"):  # "replace it", as users do
+        replaced = {"stringData": {"secret": secrets.token_hex(32)}}
+        space.kubectl("patch", "secret", webhook, "-p", json.dumps(replaced))
     space.wait_condition("exchangeaccount", "binance-testnet", "Ready")
     status = reconciled_pipeline(space, "btc-momentum", replicas=1)
     assert status["mode"] == "dry-run"

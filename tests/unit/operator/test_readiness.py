@@ -9,7 +9,7 @@ from fks_operator.conditions import AccountReason, PipelineReason
 from fks_operator.readiness import executors_state, pipeline_problems
 from tests.unit.operator.conftest import CATALOG, account, accounts_by_name, b64, pipeline
 
-WEBHOOK = {"btc-momentum-webhook": {"secret": b64("w")}}
+WEBHOOK = {"btc-momentum-webhook": {"secret": b64("w" * 32)}}
 KEYS = {"apiKey": b64("k"), "secret": b64("s")}
 
 
