@@ -171,12 +171,12 @@ class Intake:
         client = self.sources.client(request.peer, request.headers.get("x-forwarded-for"))
         ctx.source = client
         if not self.sources.allows(client):
-            raise SourceNotAllowed(f"source {client} is not in webhook.allowedSources")
+            raise SourceNotAllowed("the source address is not in webhook.allowedSources")
         if not await self.limiter.allow(client):
             self.metrics.rate_limit_rejections.inc()
             raise RateLimited(
                 f"more than {config.rate_limit.requests_per_minute} requests per minute "
-                f"from {client}"
+                "from this source"
             )
 
         raw = await request.read_body(MAX_BODY_BYTES)
@@ -190,10 +190,10 @@ class Intake:
             raise InvalidPayload("body: must be a JSON object")
 
         signal = build_signal(obj, raw, default_account=self._default_account)
-        ctx.signal_id, ctx.symbol, ctx.account = signal.signal_id, signal.symbol, signal.account
-        if signal.account not in self._accounts:
-            raise UnknownAccount(f"account: {signal.account!r} is not an account of this pipeline")
-        account = signal.account
+        ctx.signal_id, ctx.symbol = signal.signal_id, signal.symbol
+        if signal.account not in self._accounts:  # (not recorded: it could be anything)
+            raise UnknownAccount("account: not one of this pipeline's accounts")
+        account = ctx.account = signal.account
 
         if config.suspend:
             raise Suspended("pipeline is suspended (kill switch): no orders are placed")
@@ -203,10 +203,7 @@ class Intake:
                 status="ignored",
                 reason="low_confidence",
                 signal_id=signal.signal_id,
-                detail=(
-                    f"confidence {signal.confidence:g} is below minConfidence "
-                    f"{config.webhook.min_confidence:g}"
-                ),
+                detail=f"confidence is below minConfidence {config.webhook.min_confidence:g}",
             )
 
         claim = await self.store.claim(signal)
@@ -422,11 +419,11 @@ class Intake:
             client = self.sources.client(peer, headers.get("x-forwarded-for"))
             if not await self.limiter.allow(client):
                 self.metrics.rate_limit_rejections.inc()
-                raise RateLimited(f"more than the rate limit from {client}")
+                raise RateLimited("more than the rate limit from this source")
             self.auth.check_admin(path, headers)
             record = await self.store.get(signal_id)
-        except ExecutorError as exc:
-            outcome = Outcome.from_error(exc, signal_id)
+        except ExecutorError as exc:  # (the id asked for is not repeated to an unknown caller)
+            outcome = Outcome.from_error(exc, None)
             return outcome.http_status, outcome.body()
         if record is None:
             return 404, {"status": "not_found", "reason": "unknown_signal", "signal_id": signal_id}

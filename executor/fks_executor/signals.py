@@ -13,6 +13,7 @@ Action aliases: ``long`` -> buy, ``short`` -> sell, ``exit``/``flat`` -> close (
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from datetime import UTC, datetime
@@ -71,20 +72,43 @@ _SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/\-]{0,63}$")
 _BOM = b"\xef\xbb\xbf"
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> None:
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise _DuplicateKey
+
+
+#: Parses only to find a key given twice in one object (orjson, like most parsers, keeps the
+#: last one silently; ``"action": "buy", "action": "sell"`` would sell).
+_KEY_CHECK = json.JSONDecoder(object_pairs_hook=_unique_keys)
+
+
 def decode_body(raw: bytes) -> Any:
     """Parse the raw body as JSON (any JSON value); ``InvalidJson`` when it is not JSON.
 
     Strict (orjson): UTF-8 only (a leading BOM is skipped), no ``NaN``/``Infinity``, numbers
-    within a double, nesting at most 1024 deep.
+    within a double, nesting at most 1024 deep (at most about 900 with objects); and no object,
+    at any depth, with the same key twice (RFC 8259 §4: the result would depend on the parser).
     """
     if raw.startswith(_BOM):
         raw = raw[3:]
     if not raw.strip():
         raise InvalidJson("body is empty")
     try:
-        return orjson.loads(raw)
+        obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise InvalidJson("body is not valid JSON (UTF-8)") from None
+    if isinstance(obj, dict | list):
+        try:
+            _KEY_CHECK.decode(raw.decode("utf-8"))
+        except _DuplicateKey:
+            raise InvalidJson("body has an object with the same key twice") from None
+        except RecursionError:
+            raise InvalidJson("body is nested too deeply") from None
+    return obj
 
 
 def take_passphrase(obj: dict[str, Any]) -> Any:
@@ -236,8 +260,8 @@ def _describe(exc: ValidationError, sent_as: dict[str, str]) -> str:
     kind = first["type"]
     if kind == "missing":
         message = "required"
-    elif kind == "extra_forbidden":
-        message = "unknown field"
+    elif kind == "extra_forbidden":  # named by the sender: never repeated (it may be anything)
+        return "body: a field that is not in the alert schema (docs/executor.md#alerts)"
     elif kind == "value_error":
         message = str((first.get("ctx") or {}).get("error", first["msg"]))
     elif kind == "literal_error":

@@ -27,7 +27,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ccxt.base.decimal_to_precision import (
@@ -193,13 +193,13 @@ def resolve_symbol(raw: str, index: MarketIndex) -> str:
         raise SymbolNotAllowed("symbol is empty")
     upper = text.upper()
     if upper in index.by_upper_symbol:
-        return _active(index.by_upper_symbol[upper], raw, index)
+        return _active(index.by_upper_symbol[upper], index)
     # TradingView exchange prefix: "BINANCE:BTCUSDT" (but not a unified "BTC/USDT:USDT").
     head, sep, tail = upper.partition(":")
     if sep and "/" not in head and tail:
         upper = tail
         if upper in index.by_upper_symbol:
-            return _active(index.by_upper_symbol[upper], raw, index)
+            return _active(index.by_upper_symbol[upper], index)
     perpetual = False
     for suffix in _PERP_SUFFIXES:
         if upper.endswith(suffix) and len(upper) > len(suffix):
@@ -211,20 +211,20 @@ def resolve_symbol(raw: str, index: MarketIndex) -> str:
         candidates = [m for m in candidates if m.perpetual]
         if not candidates and key in index.by_key:
             raise SymbolNotAllowed(
-                f"symbol {raw} is a perpetual contract, but account markets on "
+                f"symbol: a perpetual contract, but account markets on "
                 f"{index.exchange} are {index.market_type}"
             )
     if not candidates:
         raise SymbolNotAllowed(
-            f"unknown symbol {raw}: no {index.market_type} market on {index.exchange} matches it"
+            f"symbol: no {index.market_type} market on {index.exchange} matches it"
         )
     best = min(candidates, key=lambda m: (index.rank(m), m.symbol))
-    return _active(best, raw, index)
+    return _active(best, index)
 
 
-def _active(m: MarketInfo, raw: str, index: MarketIndex) -> str:
+def _active(m: MarketInfo, index: MarketIndex) -> str:
     if not m.active:
-        raise SymbolNotAllowed(f"market {m.symbol} ({raw}) is not trading on {index.exchange}")
+        raise SymbolNotAllowed(f"market {m.symbol} is not trading on {index.exchange}")
     return m.symbol
 
 
@@ -249,23 +249,34 @@ def _to_tick(value: float, mode: int, precision: float) -> float:
     return float(dec)
 
 
-def _to_precision(value: float, mode: int, precision: float | None, m: MarketInfo) -> float:
+def _to_precision(
+    value: float, mode: int, precision: float | None, m: MarketInfo, what: str
+) -> float:
     if precision is None:
         return value
-    if m.precision_mode == TICK_SIZE and value >= 0 and precision > 0:
-        return _to_tick(value, mode, precision)
-    text = decimal_to_precision(value, mode, precision, m.precision_mode, m.padding_mode)
+    try:
+        if m.precision_mode == TICK_SIZE and value >= 0 and precision > 0:
+            return _to_tick(value, mode, precision)
+        text = decimal_to_precision(value, mode, precision, m.precision_mode, m.padding_mode)
+    except InvalidOperation:
+        # Decimal divides exactly up to 28 digits: a value of more steps than that (a price of
+        # 1e30 on a 0.01 tick) is none any market takes, and ccxt's own rounding fails on it too.
+        raise InvalidOrder(
+            f"{what}: too large for the precision of {m.symbol} (more than 10^28 steps)"
+        ) from None
     return float(text)
 
 
 def amount_to_precision(m: MarketInfo, amount: float) -> float:
-    """Truncate ``amount`` to the market's amount step (as ccxt does; may give 0)."""
-    return _to_precision(amount, TRUNCATE, m.amount_precision, m)
+    """Truncate ``amount`` to the market's amount step (as ccxt does; may give 0).
+    ``InvalidOrder`` for an amount of more than 10^28 steps."""
+    return _to_precision(amount, TRUNCATE, m.amount_precision, m, "amount")
 
 
 def price_to_precision(m: MarketInfo, price: float) -> float:
-    """Round ``price`` to the market's tick (as ccxt does)."""
-    return _to_precision(price, ROUND, m.price_precision, m)
+    """Round ``price`` (a limit price, or a stop-loss/take-profit trigger) to the market's tick
+    (as ccxt does). ``InvalidOrder`` for a price of more than 10^28 ticks."""
+    return _to_precision(price, ROUND, m.price_precision, m, "price, stop_loss or take_profit")
 
 
 def check_limits(m: MarketInfo, amount: float, price: float, *, what: str = "order") -> None:
