@@ -144,6 +144,8 @@ class Demo:
     summary: dict[str, Any] = field(default_factory=dict)
     price: Decimal = Decimal(68000)
     stop_times: dict[str, float] = field(default_factory=dict)
+    stop_signal: str | None = None
+    """Set by the signal handler while the demo waits (``wait``); the loop stops on it."""
 
     # -- helpers ----------------------------------------------------------------------------
     @property
@@ -468,6 +470,11 @@ class Demo:
             f"--symbol BTC/USDT --action buy --price {self.price} "
             f"--stop-loss {_round(self.price * STOP)}",
         ]
+        # From here a signal only sets a flag that the loop checks: a KeyboardInterrupt raised
+        # at any bytecode could land inside subprocess's waitpid lock (left held: every later
+        # wait on that process then times out) or inside a finaliser (where it is swallowed).
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self._request_stop)
         self.console.block(
             "the demo keeps running; in another terminal",
             "\n".join(hints) + f"\n\nlogs: {self.logs_dir}\nNew audit lines appear below. "
@@ -475,13 +482,22 @@ class Demo:
         )
         executor = self.procs["fks-executor"]
         shown = len(dm.audit_lines(executor.output()))
-        while True:
+        while self.stop_signal is None:
             self._check_alive()
             audit = dm.audit_lines(executor.output())
             for event in audit[shown:]:
                 self.console.info("audit " + _compact(event))
             shown = len(audit)
-            time.sleep(0.5)
+            for _ in range(5):  # 0.5 s between looks, a stop seen within 0.1 s
+                if self.stop_signal is not None:
+                    break
+                time.sleep(0.1)
+        if self.stop_signal == "SIGINT":
+            raise KeyboardInterrupt
+        raise Stop(self.stop_signal)
+
+    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_signal = signal.Signals(signum).name
 
     # -- teardown ---------------------------------------------------------------------------
     def teardown(self) -> bool:
@@ -648,6 +664,10 @@ def main(argv: list[str] | None = None) -> int:
         "--summary", type=Path, help="write a JSON summary (answers, audit, status) here"
     )
     args = parser.parse_args(argv)
+    # Ctrl-C must stop the demo however it was started: a job a non-interactive shell puts in
+    # the background (`make demo &` in a script, a CI step) inherits SIGINT *ignored*, and
+    # Python then installs no handler of its own, so without this line Ctrl-C did nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
     demo = Demo(once=args.once)

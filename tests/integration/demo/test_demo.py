@@ -4,7 +4,8 @@
   in ``kubectl get fks``, no order at the fake exchange, no secret in the output, and every
   process it started gone afterwards.
 - Ctrl-C while it waits (SIGINT to its process group, as a terminal sends it): a clean
-  teardown, exit 0, nothing left running.
+  teardown, exit 0, nothing left running — also when started as a background job of a
+  non-interactive shell, which inherits SIGINT ignored (``make demo &`` in a script).
 """
 
 from __future__ import annotations
@@ -142,8 +143,8 @@ class Run:
 def start_demo() -> Iterator[Callable[..., Run]]:
     runs: list[Run] = []
 
-    def start(*args: str) -> Run:
-        run = Run(_popen(*args))
+    def start(*args: str, sigint_ignored: bool = False) -> Run:
+        run = Run(_popen(*args, sigint_ignored=sigint_ignored))
         runs.append(run)
         return run
 
@@ -152,9 +153,17 @@ def start_demo() -> Iterator[Callable[..., Run]]:
         run.kill()
 
 
-def _popen(*args: str) -> subprocess.Popen[str]:
+#: Exec the demo with SIGINT ignored, as `sh -c 'make demo & ...'` starts a background job.
+_SIGINT_IGNORED = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'hack.demo', *sys.argv[1:]])"
+)
+
+
+def _popen(*args: str, sigint_ignored: bool = False) -> subprocess.Popen[str]:
+    start = ["-c", _SIGINT_IGNORED] if sigint_ignored else ["-m", "hack.demo"]
     return subprocess.Popen(
-        [sys.executable, "-m", "hack.demo", *args],
+        [sys.executable, *start, *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -214,8 +223,11 @@ def test_demo_once_answers_both_alerts_and_leaves_nothing_running(
     assert summary["seconds"] < 300
 
 
-def test_ctrl_c_while_waiting_tears_everything_down(start_demo: Callable[..., Run]) -> None:
-    run = start_demo()
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["foreground", "background-job"])
+def test_ctrl_c_while_waiting_tears_everything_down(
+    start_demo: Callable[..., Run], sigint_ignored: bool
+) -> None:
+    run = start_demo(sigint_ignored=sigint_ignored)
     run.read_until(lambda line: "Ctrl-C stops everything." in line, timeout=360)
     assert run.proc.poll() is None, run.text
     started = time.monotonic()
