@@ -16,14 +16,19 @@ import pytest
 
 from tests.harness.fake_exchange import FakeExchange
 
-from .helpers import AUTH, Executor, alert, audit, start_executor
+from .helpers import AUTH, Executor, alert, audit, start_executor, wait_for
 
-#: (account market type, sizing method): both venues of the fake exchange, and the sizing
-#: methods that divide by what the alert sets (price, the stop_loss distance, atr).
+#: (account market type, sizing method, mode): both venues of the fake exchange, the sizing
+#: methods that divide by what the alert sets (price, the stop_loss distance, atr), trading;
+#: and the paper (dry-run) fills on both venues.
 SETUPS = [
-    (market, sizing)
-    for market in ("spot", "swap")
-    for sizing in ("fixed-notional", "risk", "volatility")
+    *(
+        (market, sizing, "trading")
+        for market in ("spot", "swap")
+        for sizing in ("fixed-notional", "risk", "volatility")
+    ),
+    ("spot", "fixed-notional", "dry-run"),
+    ("swap", "risk", "dry-run"),
 ]
 SYMBOL = {"spot": "BINANCE:BTCUSDT", "swap": "BINANCE:BTCUSDT.P"}
 EXTREMES: list[Any] = [1e-30, 5e-324, 1e30, 1e300, 1.7976931348623157e308, 2**64 - 1, "1e-30"]
@@ -38,15 +43,17 @@ def trading(
     fake_exchange_server: FakeExchange,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Executor, Path, str]]:
-    market_type, sizing = request.param
-    workdir = tmp_path_factory.mktemp(f"hostile-{market_type}-{sizing}")
+    market_type, sizing, mode = request.param
+    name = f"hostile-{market_type}-{sizing}-{mode}"
+    workdir = tmp_path_factory.mktemp(name)
     changes = {
+        "dryRun": mode == "dry-run",
         "responseDeadlineSeconds": 10.0,
         "accounts": [{**_account(fake_exchange_server), "marketType": market_type}],
         "risk": {"sizing": {"method": sizing, "riskPerTrade": 0.01, "atrMultiplier": 2}},
     }
-    name = f"hostile-{market_type}-{sizing}"
     ex = start_executor(workdir, fake_exchange_server, changes, name=name)
+    wait_for(lambda: all(ex.get("/ready").json()["markets"].values()), what="markets loaded")
     yield ex, workdir, market_type
     ex.process.stop()
 
