@@ -11,6 +11,7 @@ local terminal = {
   AccountNotReady = true,
   SecretMissing = true,
   KeyMissing = true,
+  WebhookSecretWeak = true,
   RenderFailed = true,
   ApplyFailed = true,
   RolloutFailed = true,

@@ -70,6 +70,7 @@ PIPELINE_HEALTH = {
     PipelineReason.ACCOUNT_NOT_READY: "Degraded",
     PipelineReason.SECRET_MISSING: "Degraded",
     PipelineReason.KEY_MISSING: "Degraded",
+    PipelineReason.WEBHOOK_SECRET_WEAK: "Degraded",
     PipelineReason.RENDER_FAILED: "Degraded",
     PipelineReason.APPLY_FAILED: "Degraded",
     PipelineReason.EXECUTORS_READY: "Healthy",
