@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as exc:
         _fail(str(exc))
     weakness = secret_weakness(secrets.webhook_secret.get_secret_value())
-    if weakness is not None:  # e.g. (openssl rand -hex 32)
+    if weakness is not None:
         _fail(f"webhook.secretEnv: the secret in {config.webhook.secret_env} {weakness}")
 
     logging.basicConfig(

@@ -90,8 +90,9 @@ def decode_body(raw: bytes) -> Any:
     """Parse the raw body as JSON (any JSON value); ``InvalidJson`` when it is not JSON.
 
     Strict (orjson): UTF-8 only (a leading BOM is skipped), no ``NaN``/``Infinity``, numbers
-    within a double, nesting at most 1024 deep (at most about 900 with objects); and no object,
-    at any depth, with the same key twice (RFC 8259 §4: the result would depend on the parser).
+    within a double, nesting at most 1024 deep (a little less for objects and arrays: the
+    duplicate-key check runs within Python's recursion limit); and no object, at any depth,
+    with the same key twice (RFC 8259 §4: the result would depend on the parser).
     """
     if raw.startswith(_BOM):
         raw = raw[3:]
@@ -108,6 +109,8 @@ def decode_body(raw: bytes) -> Any:
             raise InvalidJson("body has an object with the same key twice") from None
         except RecursionError:
             raise InvalidJson("body is nested too deeply") from None
+        except ValueError:  # (none known: orjson is the stricter parser)
+            raise InvalidJson("body is not valid JSON (UTF-8)") from None
     return obj
 
 
