@@ -36,6 +36,20 @@ from tests.integration.packaging.conftest import apply_docs
 from tests.unit.chart.helm import REPO, Doc, kinds, one, render
 
 EXAMPLES = REPO / "examples"
+
+
+def apply_example(kube: KubeCluster, namespace: str, example: str) -> None:
+    """Apply ``examples/<example>.yaml`` as a user does: then replace its placeholder webhook
+    secret, which the operator refuses (WebhookSecretWeak)."""
+    path = EXAMPLES / f"{example}.yaml"
+    kube.kubectl("apply", "-n", namespace, "-f", str(path))
+    for doc in yaml.safe_load_all(path.read_text()):
+        name = doc["metadata"]["name"] if doc and doc.get("kind") == "Secret" else ""
+        if name.endswith("-webhook"):
+            replaced = {"stringData": {"secret": secrets.token_hex(32)}}
+            kube.kubectl("patch", "-n", namespace, "secret", name, "-p", json.dumps(replaced))
+
+
 RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
 OPERATOR_BIN = Path(sys.executable).parent / "fks-operator"
 #: Owners the children name (for the ``<resource>/finalizers`` permission the proxy counts).
@@ -284,10 +298,7 @@ def test_chart_rbac_is_enough_for_a_full_reconcile_and_every_grant_is_used(
 
     # The examples, as a user applies them: an account, a dry-run pipeline, a redis pipeline.
     for example in ("exchangeaccount-testnet", "pipeline-dry-run", "pipeline-redis-replicas"):
-        space.kubectl("apply", "-f", str(EXAMPLES / f"{example}.yaml"))
-    for webhook in ("btc-momentum-webhook", "eth-swing-webhook"):  # "replace it", as users do
-        replaced = {"stringData": {"secret": secrets.token_hex(32)}}
-        space.kubectl("patch", "secret", webhook, "-p", json.dumps(replaced))
+        apply_example(kube, space.ns, example)
     space.wait_condition("exchangeaccount", "binance-testnet", "Ready")
     status = reconciled_pipeline(space, "btc-momentum", replicas=1)
     assert status["mode"] == "dry-run"
@@ -314,7 +325,7 @@ def test_chart_rbac_is_enough_for_a_full_reconcile_and_every_grant_is_used(
 
     # The webhook exposed through an HTTPRoute, then an Ingress instead (the example, enabled),
     # then neither; the NetworkPolicy (on by default) turned off: each deleted in turn.
-    space.kubectl("apply", "-f", str(EXAMPLES / "pipeline-exposed.yaml"))
+    apply_example(kube, space.ns, "pipeline-exposed")
     reconciled_pipeline(space, "btc-public", replicas=1)
     assert space.get("networkpolicy", "btc-public-executor")
     gateway = {"enabled": True, "parentRefs": [{"name": "public"}], "hostnames": ["a.example.com"]}
@@ -428,7 +439,7 @@ def test_namespaced_chart_rbac_confines_the_operator_to_its_namespaces(
 
     for ns in (*watched, other):
         for example in ("exchangeaccount-testnet", "pipeline-dry-run"):
-            kube.kubectl("apply", "-n", ns, "-f", str(EXAMPLES / f"{example}.yaml"))
+            apply_example(kube, ns, example)
     for ns in watched:
         reconciled_pipeline(Namespace(kube, operator, ns), "btc-momentum", replicas=1)
 
@@ -538,7 +549,7 @@ def test_the_admission_plugin_needs_the_finalizers_and_delete_grants(
     ``executionpipelines/finalizers: update``, or without ``delete`` on the child, is refused.
     The plain API server allows it, so it is the plugin that needs those grants."""
     role = one(render({"watchNamespaces": [namespace]}, namespace=namespace), "Role")
-    kube.kubectl("apply", "-n", namespace, "-f", str(EXAMPLES / "pipeline-dry-run.yaml"))
+    apply_example(kube, namespace, "pipeline-dry-run")
     pipeline = kube.kubectl_json("get", "executionpipeline", "btc-momentum", "-n", namespace)
     without: dict[str, Triple | None] = {
         "chart": None,
