@@ -1,7 +1,8 @@
-"""Well-formed but hostile alerts against a trading ``fks-executor`` process on the fake
-exchange (spot and USD-M perpetual accounts): extreme numbers get a clear 4xx, never a 500;
-duplicate JSON keys are refused before anything trades; and no refusal repeats what the sender
-wrote — not in the answer, the audit trail, the journal or ``/signals``."""
+"""Well-formed but hostile alerts against ``fks-executor`` processes (trading and dry-run) on
+the fake exchange, on every venue (Binance spot and USD-M, Bybit spot and linear): extreme
+numbers get a clear 4xx, never a 500; duplicate JSON keys are refused before anything trades;
+and no refusal repeats what the sender wrote — not in the answer, the audit trail, the journal
+or ``/signals``."""
 
 from __future__ import annotations
 
@@ -17,20 +18,18 @@ import pytest
 from tests.harness.fake_exchange import FakeExchange
 
 from .helpers import AUTH, Executor, alert, audit, start_executor, wait_for
+from .venues import Venue, fx, venue, venue_server
 
-#: (account market type, sizing method, mode): both venues of the fake exchange, the sizing
-#: methods that divide by what the alert sets (price, the stop_loss distance, atr), trading;
-#: and the paper (dry-run) fills on both venues.
+__all__ = ["fx", "venue", "venue_server"]  # the fixtures, for pytest
+
+#: (sizing method, mode) on every venue: the sizing methods that divide by what the alert sets
+#: (price, the stop_loss distance, atr) when trading, and the paper (dry-run) fills.
 SETUPS = [
-    *(
-        (market, sizing, "trading")
-        for market in ("spot", "swap")
-        for sizing in ("fixed-notional", "risk", "volatility")
-    ),
-    ("spot", "fixed-notional", "dry-run"),
-    ("swap", "risk", "dry-run"),
+    ("fixed-notional", "trading"),
+    ("risk", "trading"),
+    ("volatility", "trading"),
+    ("risk", "dry-run"),
 ]
-SYMBOL = {"spot": "BINANCE:BTCUSDT", "swap": "BINANCE:BTCUSDT.P"}
 EXTREMES: list[Any] = [1e-30, 5e-324, 1e30, 1e300, 1.7976931348623157e308, 2**64 - 1, "1e-30"]
 NUMERIC_FIELDS = ["price", "stop_loss", "take_profit", "amount", "size_usd", "atr"]
 #: What an extreme number may be answered with: done, or refused with a documented reason.
@@ -40,34 +39,23 @@ REFUSALS = {"invalid_payload", "invalid_order", "below_minimum", "risk_limit", "
 @pytest.fixture(scope="module", params=SETUPS, ids=["-".join(s) for s in SETUPS])
 def trading(
     request: pytest.FixtureRequest,
-    fake_exchange_server: FakeExchange,
+    venue: Venue,
+    venue_server: FakeExchange,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Executor, Path, str]]:
-    market_type, sizing, mode = request.param
-    name = f"hostile-{market_type}-{sizing}-{mode}"
+    sizing, mode = request.param
+    name = f"hostile-{venue.name}-{sizing}-{mode}"
     workdir = tmp_path_factory.mktemp(name)
     changes = {
         "dryRun": mode == "dry-run",
         "responseDeadlineSeconds": 10.0,
-        "accounts": [{**_account(fake_exchange_server), "marketType": market_type}],
+        "accounts": [venue.account(venue_server)],
         "risk": {"sizing": {"method": sizing, "riskPerTrade": 0.01, "atrMultiplier": 2}},
     }
-    ex = start_executor(workdir, fake_exchange_server, changes, name=name)
+    ex = start_executor(workdir, venue_server, changes, name=name)
     wait_for(lambda: all(ex.get("/ready").json()["markets"].values()), what="markets loaded")
-    yield ex, workdir, market_type
+    yield ex, workdir, venue.harness.symbol
     ex.process.stop()
-
-
-def _account(fx: FakeExchange) -> dict[str, Any]:
-    return {
-        "name": "main",
-        "exchange": "binance",
-        "environment": "testnet",
-        "apiKeyEnv": "FKS_FAKE_API_KEY",
-        "secretEnv": "FKS_FAKE_SECRET",
-        "endpoint": fx.base_url,
-        "options": {"enableRateLimit": "false", "timeout": "1000", "recvWindow": "2000"},
-    }
 
 
 _ids = itertools.count()
@@ -83,15 +71,15 @@ def _post(ex: Executor, **fields: Any) -> tuple[int, dict[str, Any]]:
 
 @pytest.mark.parametrize("field", NUMERIC_FIELDS)
 def test_extreme_numbers_are_executed_or_refused_never_a_500(
-    trading: tuple[Executor, Path, str], fake_exchange: FakeExchange, field: str
+    trading: tuple[Executor, Path, str], fx: FakeExchange, field: str
 ) -> None:
-    ex, _, market_type = trading
+    ex, _, symbol = trading
     wrong = []
     for value, action, order_type in itertools.product(
         EXTREMES, ["buy", "sell", "close"], ["market", "limit"]
     ):
         fields: dict[str, Any] = {
-            "symbol": SYMBOL[market_type],
+            "symbol": symbol,
             "action": action,
             "order_type": order_type,
             "price": 68000,
@@ -107,10 +95,10 @@ def test_extreme_numbers_are_executed_or_refused_never_a_500(
 
 
 def test_the_issues_three_cases_get_a_clear_refusal(
-    trading: tuple[Executor, Path, str], fake_exchange: FakeExchange
+    trading: tuple[Executor, Path, str], fx: FakeExchange, venue: Venue
 ) -> None:
-    ex, _, market_type = trading
-    symbol = SYMBOL[market_type]
+    ex, _, symbol = trading
+    symbol = symbol
     cases = [
         {"action": "buy", "order_type": "limit", "price": 1e30},
         {"action": "buy", "price": 1e-30},
@@ -120,23 +108,23 @@ def test_the_issues_three_cases_get_a_clear_refusal(
         status, body = _post(ex, symbol=symbol, **fields)
         assert (status, body["status"]) == (422, "rejected"), (fields, body)
         assert body["reason"] in REFUSALS, (fields, body)
-    assert fake_exchange.orders() == []  # nothing reached the exchange
+    assert venue.orders(fx) == []  # nothing reached the exchange
 
 
 # --- duplicate keys ----------------------------------------------------------------------------
 
 
 def test_a_key_given_twice_is_refused_and_nothing_trades(
-    trading: tuple[Executor, Path, str], fake_exchange: FakeExchange
+    trading: tuple[Executor, Path, str], fx: FakeExchange, venue: Venue
 ) -> None:
-    ex, _, market_type = trading
-    body = json.dumps(alert(id="hostile-dup", symbol=SYMBOL[market_type], amount=0.001))
+    ex, _, symbol = trading
+    body = json.dumps(alert(id="hostile-dup", symbol=symbol, amount=0.001))
     body = body.replace('"action": "buy"', '"action": "buy", "action": "sell"')
     assert body.count('"action"') == 2
     r = ex.post(body.encode())
     assert (r.status_code, r.json()["reason"]) == (400, "invalid_json"), r.text
     assert "same key twice" in r.json()["detail"]
-    assert fake_exchange.orders() == []
+    assert venue.orders(fx) == []
     assert ex.get("/signals/hostile-dup", **AUTH).status_code == 404  # never claimed
 
 
@@ -176,9 +164,9 @@ def _everywhere(ex: Executor, workdir: Path, signal_id: str | None) -> str:
 def test_an_unknown_field_name_is_not_repeated_anywhere(
     trading: tuple[Executor, Path, str],
 ) -> None:
-    ex, workdir, market_type = trading
+    ex, workdir, symbol = trading
     pasted = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"  # a secret pasted as a field name
-    r = ex.post(alert(id="hostile-field", symbol=SYMBOL[market_type], **{pasted: 1}))
+    r = ex.post(alert(id="hostile-field", symbol=symbol, **{pasted: 1}))
     assert (r.status_code, r.json()["reason"]) == (422, "invalid_payload")
     assert "not in the alert schema" in r.json()["detail"]
     assert pasted not in r.text
@@ -186,9 +174,9 @@ def test_an_unknown_field_name_is_not_repeated_anywhere(
 
 
 def test_an_unknown_account_is_not_repeated_anywhere(trading: tuple[Executor, Path, str]) -> None:
-    ex, workdir, market_type = trading
+    ex, workdir, symbol = trading
     pasted = "Zq8nW2vLr5TgY7uK1pXe"  # a secret pasted into "account"
-    r = ex.post(alert(id="hostile-account", symbol=SYMBOL[market_type], account=pasted))
+    r = ex.post(alert(id="hostile-account", symbol=symbol, account=pasted))
     assert (r.status_code, r.json()["reason"]) == (422, "unknown_account")
     assert r.json()["detail"] == "account: not one of this pipeline's accounts"
     assert pasted not in r.text
