@@ -96,13 +96,25 @@ def crds(kube: KubeCluster) -> None:
 
 
 @pytest.fixture
-def no_gateway_api(kube: KubeCluster) -> Iterator[Path]:
+def no_gateway_api(kube: KubeCluster, operator: Operator) -> Iterator[Path]:
     """The HTTPRoute CRD is absent at the start of the test and removed again at its end (other
-    tests expect a cluster without it); yields the CRD file to install during the test."""
+    tests expect a cluster without it); yields the CRD file to install during the test.
+
+    The removal happens with the operator stopped: a CRD deleted under a running operator can
+    make kopf's watch of it answer 404, which kopf treats as fatal and exits (in a pod the
+    container restarts and comes back without it; docs/operator.md, "Optional APIs"). That is a
+    known limit, not what these tests are about, and the package's other tests share this
+    operator."""
     path = gateway_api.crd_file()
     kube.kubectl("delete", "crd", gateway_api.HTTP_ROUTE_CRD, "--ignore-not-found", "--timeout=60s")
     yield path
-    kube.kubectl("delete", "crd", gateway_api.HTTP_ROUTE_CRD, "--ignore-not-found", "--timeout=60s")
+    operator.stop()
+    try:
+        kube.kubectl(
+            "delete", "crd", gateway_api.HTTP_ROUTE_CRD, "--ignore-not-found", "--timeout=60s"
+        )
+    finally:
+        operator.start()
 
 
 @pytest.fixture(scope="package")
