@@ -24,6 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from fks_executor.domain import Action, OrderType, Signal
 from fks_executor.errors import InvalidJson, InvalidPayload, Stale
+from fks_executor.validation import first_problem
 
 __all__ = [
     "MAX_FUTURE_SKEW_SECONDS",
@@ -256,26 +257,10 @@ def _canonical(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def _describe(exc: ValidationError, sent_as: dict[str, str]) -> str:
-    first = exc.errors(include_url=False, include_input=False)[0]
-    loc = first["loc"]
-    field = str(loc[0]) if loc else "body"
-    name = sent_as.get(field, field)
-    kind = first["type"]
-    if kind == "missing":
-        message = "required"
-    elif kind == "extra_forbidden":  # named by the sender: never repeated (it may be anything)
+    problem = first_problem(exc, rename=sent_as)
+    if problem.unknown:  # named by the sender: never repeated (it may be anything)
         return "body: a field that is not in the alert schema (docs/executor.md#alerts)"
-    elif kind == "value_error":
-        message = str((first.get("ctx") or {}).get("error", first["msg"]))
-    elif kind == "literal_error":
-        message = "must be one of " + str((first.get("ctx") or {}).get("expected", "")).replace(
-            "'", ""
-        ).replace(" or ", ", ")
-    elif kind == "finite_number":
-        message = "must be a finite number"
-    else:
-        message = re.sub(r"^\w+ should", "must", first["msg"])
-    return f"{name}: {message}"
+    return f"{problem.path}: {problem.message}"
 
 
 def build_signal(obj: dict[str, Any], raw: bytes, default_account: str | None = None) -> Signal:

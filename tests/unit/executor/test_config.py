@@ -118,8 +118,8 @@ def mutated(change: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d.pop("pipeline"), "pipeline: required key is missing"),
-        (lambda d: d["webhook"].pop("secretEnv"), "webhook.secretEnv: required key is missing"),
+        (lambda d: d.pop("pipeline"), "pipeline: required"),
+        (lambda d: d["webhook"].pop("secretEnv"), "webhook.secretEnv: required"),
         (lambda d: d.update(dryrun=True), "dryrun: unknown key"),
         (lambda d: d["webhook"].update(secret="x"), "webhook.secret: unknown key"),
         (
@@ -142,10 +142,10 @@ def mutated(change: Any) -> dict[str, Any]:
             lambda d: d.update(state={"backend": "etcd"}),
             "state.backend: must be one of memory, redis",
         ),
-        (lambda d: d.update(dryRun="yes"), "dryRun: must be a valid boolean (got a string)"),
+        (lambda d: d.update(dryRun="yes"), "dryRun: must be a valid boolean"),
         (
             lambda d: d.update(listen={"port": "8000"}),
-            "listen.port: must be a valid integer (got a string)",
+            "listen.port: must be a valid integer",
         ),
         (lambda d: d.update(listen={"port": 0}), "listen.port: must be greater than or equal to 1"),
         (
@@ -184,7 +184,7 @@ def mutated(change: Any) -> dict[str, Any]:
         ),
         (
             lambda d: d["accounts"][0].update(options={"recvWindow": 5000}),
-            "accounts[0].options.recvWindow: must be a valid string (got a number)",
+            "accounts[0].options.recvWindow: must be a valid string",
         ),
     ],
 )
@@ -194,7 +194,7 @@ def test_bad_config_is_one_line_naming_the_key(change: Any, expected: str) -> No
 
 def test_several_errors_report_the_first_and_count_the_rest() -> None:
     message = error_of({"webhook": {"secretEnv": "X"}, "accounts": [], "bogus": 1})
-    assert message.startswith("pipeline: required key is missing (and ")
+    assert message.startswith("pipeline: required (and ")
 
 
 def test_top_level_must_be_a_mapping() -> None:
