@@ -45,6 +45,10 @@ fmt: venv ## Format and auto-fix with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+.PHONY: generate
+generate: venv ## Write crds/ from the CRD models in operator/fks_operator/api/ (docs/crds.md#adding-a-field)
+	$(PY) -m hack.generate_crds
+
 .PHONY: test
 test: venv system-deps control-plane ## Unit + integration tests (THE test command; .ci/run calls it)
 	$(BIN)/pytest -m "unit or integration" $(PYTEST_ARGS)

@@ -15,8 +15,9 @@ from fks_executor.config.types import (
     AuthMode,
     ContractModel,
     CrdSchema,
-    EnvName,
     Environment,
+    EnvName,
+    ExchangeId,
     Fraction,
     MarketType,
     NonNegative,
@@ -111,7 +112,7 @@ class WebhookConfig(WebhookPolicy):
 class Venue(ContractModel):
     """Where an account trades (an ExchangeAccount's spec, an account of the config)."""
 
-    exchange: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    exchange: ExchangeId
     """The ccxt exchange id, e.g. binance, bybit, okx, kraken (lower case, as in
     ccxt.exchanges)."""
     environment: Environment = "testnet"

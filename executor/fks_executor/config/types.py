@@ -18,6 +18,7 @@ __all__ = [
     "CrdSchema",
     "EnvName",
     "Environment",
+    "ExchangeId",
     "Fraction",
     "MarketType",
     "Mode",
@@ -40,6 +41,8 @@ Fraction = Annotated[float, Field(gt=0, le=1)]
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 EnvName = Annotated[str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$", max_length=253)]
+ExchangeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+"""A ccxt exchange id (checked against ccxt by the operator and the exchange layer)."""
 
 
 class ContractModel(BaseModel):

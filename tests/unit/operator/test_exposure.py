@@ -195,8 +195,8 @@ def test_public_url_lands_in_the_status() -> None:
         ({"ingress": INGRESS, "gateway": GATEWAY}, "enable at most one of"),
         ({"ingress": {"enabled": True}}, "expose.ingress.host is required"),
         ({"gateway": {"enabled": True}}, "expose.gateway.parentRefs is required"),
-        ({"ingress": {"enabled": True, "host": "*.example.com"}}, "should match pattern"),
-        ({"gateway": {**GATEWAY, "hostnames": ["Bad_Host"]}}, "should match pattern"),
+        ({"ingress": {"enabled": True, "host": "*.example.com"}}, "must match pattern"),
+        ({"gateway": {**GATEWAY, "hostnames": ["Bad_Host"]}}, "must match pattern"),
     ],
 )
 def test_the_operator_checks_the_crd_rules_again(expose: dict[str, Any], message: str) -> None:

@@ -111,7 +111,7 @@ def test_default_account_among_several() -> None:
         ),
         ({"state": {"backend": "redis"}}, "spec.state", "redisSecretRef is required"),
         ({"webhook": {"secretRef": None}}, "spec.webhook.secretRef", "required"),
-        ({"accounts": [{"name": "a" * 201}]}, "spec.accounts.0.name", "at most 200"),
+        ({"accounts": [{"name": "a" * 201}]}, "spec.accounts[0].name", "at most 200"),
     ],
 )
 def test_bad_pipeline_spec_names_the_field(
