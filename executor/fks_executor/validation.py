@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
 __all__ = ["KeyedError", "Problem", "first_problem", "path_of"]
 
@@ -84,7 +84,7 @@ def first_problem(exc: ValidationError, rename: Mapping[str, str] | None = None)
     )
 
 
-def _message(error: ErrorDetails) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind == "missing":

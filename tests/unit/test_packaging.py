@@ -77,6 +77,65 @@ def test_a_program_imports_only_its_declared_dependencies(program: str) -> None:
     assert not undeclared, f"{program} imports {undeclared}: declare them in pyproject.toml"
 
 
+def _module_file(name: str) -> Path | None:
+    """The source file of one of our own modules (``fks_executor.config`` -> its __init__)."""
+    top, *rest = name.split(".")
+    root = {"fks_executor": PROGRAMS["executor"], "fks_operator": PROGRAMS["operator"]}.get(top)
+    if root is None:
+        return None
+    base = root.joinpath(*rest)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _imports_of(path: Path) -> set[str]:
+    """Every absolute module name ``path`` imports (``from a.b import c`` gives a.b and a.b.c)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _executor_modules_the_operator_loads() -> dict[str, set[str]]:
+    """fks_executor modules the operator imports, transitively (parent packages included, as
+    Python runs them), each with the third-party modules it imports."""
+    seen: dict[str, set[str]] = {}
+    todo = [name for path in PROGRAMS["operator"].rglob("*.py") for name in _imports_of(path)]
+    while todo:
+        name = todo.pop()
+        if not name.startswith("fks_executor") or name in seen:
+            continue
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        path = _module_file(name)
+        if path is None:  # a name imported from a module, not a module
+            continue
+        imported = _imports_of(path)
+        seen[name] = {m.split(".")[0] for m in imported} - OWN - set(sys.stdlib_module_names)
+        todo += sorted(imported)
+    return seen
+
+
+def test_what_the_operator_imports_from_the_executor_needs_only_its_dependencies() -> None:
+    """The operator image installs ``.[operator]`` only (no ccxt, no starlette): the executor
+    modules it shares (the config models, the error formatter) import nothing else."""
+    loaded = _executor_modules_the_operator_loads()
+    assert "fks_executor.config" in loaded  # the check below is not vacuous
+    distributions = importlib.metadata.packages_distributions()
+    undeclared = {
+        module: sorted(third_party)
+        for module, third_party in loaded.items()
+        if any(not _names(distributions.get(m, [m])) & _declared("operator") for m in third_party)
+    }
+    assert not undeclared, f"the operator loads executor modules needing {undeclared}"
+
+
 def test_the_groups_split_the_heavy_dependencies() -> None:
     """The point of the split (docs/images.md): the operator image carries no ccxt, the
     executor image no kopf/lightkube, neither the fake exchange's aiohttp server."""

@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
+from fks_executor.config import (
+    AccountConfig,
+    AuditConfig,
+    ExecutorConfig,
+    ListenConfig,
+    StateConfig,
+    Venue,
+    WebhookConfig,
+    WebhookPolicy,
+)
+from fks_executor.validation import first_problem
 from fks_operator.builders.meta import (
     CONFIG_KEY,
     HTTP_PORT,
@@ -73,8 +84,11 @@ def pipeline_accounts(
 
 def executor_config(
     pipeline: ExecutionPipeline, accounts: Mapping[str, ExchangeAccount]
-) -> dict[str, Any]:
-    """The executor config as a dict, keys in documentation order."""
+) -> ExecutorConfig:
+    """The executor config, validated by the executor's own model: the sections the pipeline
+    and its accounts share with the config (risk, rate limit, circuit breaker, execution, the
+    webhook policy, each account's venue) are carried over whole, so a field added to one of
+    them needs no change here. RenderError if the result is not a config the executor loads."""
     spec = pipeline.spec
     default = spec.default_account
     rendered_accounts = []
@@ -82,77 +96,56 @@ def executor_config(
         api_key_env, secret_env, password_env = (
             account_env_names(account) if credentials_wired(pipeline) else ("", "", "")
         )
+        venue = {name: getattr(account.spec, name) for name in Venue.model_fields}
+        venue["options"] = dict(sorted(account.spec.options.items()))
         rendered_accounts.append(
-            {
-                "name": account.name,
-                "exchange": account.spec.exchange,
-                "environment": account.spec.environment,
-                "marketType": account.spec.market_type,
-                "apiKeyEnv": api_key_env,
-                "secretEnv": secret_env,
-                "passwordEnv": password_env,
-                "endpoint": account.spec.endpoint,
-                "options": dict(sorted(account.spec.options.items())),
-                "default": account.name == default,
-            }
+            AccountConfig(
+                **venue,
+                name=account.name,
+                api_key_env=api_key_env,
+                secret_env=secret_env,
+                password_env=password_env,
+                default=account.name == default,
+            )
         )
-    sizing = spec.risk.sizing
-    state: dict[str, Any] = {"backend": spec.state.backend}
-    if spec.state.backend == "redis":
-        state["redisUrlEnv"] = REDIS_URL_ENV
-    else:
-        state["journalPath"] = JOURNAL_PATH
-    return {
-        "pipeline": pipeline.name,
-        "namespace": pipeline.namespace,
-        "dryRun": spec.dry_run,
-        "suspend": spec.suspend,
-        "listen": {"host": "0.0.0.0", "port": HTTP_PORT},
-        "responseDeadlineSeconds": float(spec.response_deadline_seconds),
-        "execution": {"deadlineSeconds": float(spec.execution.deadline_seconds)},
-        "webhook": {
-            "auth": spec.webhook.auth,
-            "secretEnv": WEBHOOK_SECRET_ENV,
-            "allowedSources": list(spec.webhook.allowed_sources),
-            "trustedProxies": list(spec.webhook.trusted_proxies),
-            "maxSignalAgeSeconds": spec.webhook.max_signal_age_seconds,
-            "minConfidence": float(spec.webhook.min_confidence),
-        },
-        "accounts": rendered_accounts,
-        "risk": {
-            "sizing": {
-                "method": sizing.method,
-                "riskPerTrade": float(sizing.risk_per_trade),
-                "percent": float(sizing.percent),
-                "notionalUSD": float(sizing.notional_usd),
-                "atrMultiplier": float(sizing.atr_multiplier),
-            },
-            "maxPositionSizeUSD": float(spec.risk.max_position_size_usd),
-            "maxOrderSizeUSD": float(spec.risk.max_order_size_usd),
-            "dailyLossLimitUSD": float(spec.risk.daily_loss_limit_usd),
-            "allowedSymbols": list(spec.risk.allowed_symbols),
-            "paperBalanceUSD": float(spec.risk.paper_balance_usd),
-        },
-        "rateLimit": {"requestsPerMinute": spec.rate_limit.requests_per_minute},
-        "circuitBreaker": {
-            "failureThreshold": spec.circuit_breaker.failure_threshold,
-            "resetTimeoutSeconds": spec.circuit_breaker.reset_timeout_seconds,
-        },
-        "state": state,
-        "audit": {"path": ""},
-    }
+    memory = spec.state.backend == "memory"
+    policy = {name: getattr(spec.webhook, name) for name in WebhookPolicy.model_fields}
+    try:
+        return ExecutorConfig(
+            pipeline=pipeline.name,
+            namespace=pipeline.namespace,
+            dry_run=spec.dry_run,
+            suspend=spec.suspend,
+            listen=ListenConfig(host="0.0.0.0", port=HTTP_PORT),
+            response_deadline_seconds=spec.response_deadline_seconds,
+            execution=spec.execution,
+            webhook=WebhookConfig(**policy, secret_env=WEBHOOK_SECRET_ENV),
+            accounts=tuple(rendered_accounts),
+            risk=spec.risk,
+            rate_limit=spec.rate_limit,
+            circuit_breaker=spec.circuit_breaker,
+            state=StateConfig(
+                backend=spec.state.backend,
+                redis_url_env="" if memory else REDIS_URL_ENV,
+                journal_path=JOURNAL_PATH if memory else "",
+            ),
+            audit=AuditConfig(path=""),
+        )
+    except ValidationError as exc:
+        raise RenderError(f"executor config: {first_problem(exc)}") from None
 
 
 def render_executor_config(
     pipeline: ExecutionPipeline, accounts: Mapping[str, ExchangeAccount]
 ) -> str:
-    """The executor config file (YAML text), byte-for-byte deterministic."""
+    """The executor config file (YAML text), byte-for-byte deterministic: keys in the model's
+    order (docs/configuration.md), every value explicit."""
     header = (
         f"# Rendered by fks-operator from ExecutionPipeline {pipeline.namespace}/"
         f"{pipeline.name}. Do not edit: the operator overwrites changes.\n"
     )
     body = yaml.safe_dump(
-        executor_config(pipeline, accounts),
+        executor_config(pipeline, accounts).model_dump(mode="json", by_alias=True),
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,

@@ -71,9 +71,7 @@ def without(data: dict[str, Any], *path: str) -> dict[str, Any]:
 
 
 def test_missing_key(tmp_path: Path) -> None:
-    assert config_error(tmp_path, without(BASE, "pipeline"), ENV) == (
-        "pipeline: required"
-    )
+    assert config_error(tmp_path, without(BASE, "pipeline"), ENV) == "pipeline: required"
 
 
 def test_unknown_key(tmp_path: Path) -> None:

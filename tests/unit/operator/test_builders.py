@@ -291,7 +291,16 @@ def test_config_marks_exactly_one_default_account() -> None:
     single = executor_config(
         pipeline(accounts=[{"name": "binance-testnet"}]), accounts_by_name(account())
     )
-    assert [a["default"] for a in single["accounts"]] == [True]
+    assert [a.default for a in single.accounts] == [True]
+
+
+def test_a_config_the_executor_would_refuse_is_a_render_error_naming_the_key() -> None:
+    """The config is validated by the executor's own model before it reaches a ConfigMap: a
+    pipeline the API server would not store (a 300-character name) is not rendered."""
+    long = pipeline(name="p" * 300, webhook={"secretRef": {"name": "w"}})
+    with pytest.raises(RenderError) as caught:
+        executor_config(long, accounts_by_name(account()))
+    assert str(caught.value) == "executor config: pipeline: must have at most 253 characters"
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
