@@ -9,5 +9,6 @@
     schema     model -> structural OpenAPI schema
     crds       the two CRDs: names, printer columns, rendering
 
-Imports pydantic, yaml, the standard library and ``fks_executor.config`` only.
+Imports pydantic, yaml, the standard library, ``fks_executor.config`` and the operator's
+pure helpers (conditions, labels) only: the generator runs without a cluster.
 """

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from fks_executor.config.types import ContractModel, CrdSchema
+from fks_operator.conditions import ConditionStatus
 
 GROUP = "execution.fks.io"
 VERSION = "v1alpha1"
@@ -75,7 +76,7 @@ class Condition(ContractModel):
         pattern=rf"^({DNS_SUBDOMAIN}/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$",
     )
     """Type of the condition, e.g. Ready."""
-    status: Literal["True", "False", "Unknown"]
+    status: ConditionStatus
     """Status of the condition, one of True, False, Unknown."""
     observed_generation: Annotated[int | None, CrdSchema(format="int64")] = Field(None, ge=0)
     """The metadata.generation the condition was set for."""
