@@ -136,6 +136,24 @@ def test_what_the_operator_imports_from_the_executor_needs_only_its_dependencies
     assert not undeclared, f"the operator loads executor modules needing {undeclared}"
 
 
+def test_the_operator_image_copies_every_executor_module_the_operator_loads() -> None:
+    """Dockerfile.operator copies the executor's contract modules, not the executor: a module
+    the operator starts to import must be added there (the build's smoke check would fail)."""
+    copied = [
+        path
+        for line in (REPO / "Dockerfile.operator").read_text().splitlines()
+        if line.startswith("COPY executor/")
+        for path in line.split()[1:-1]
+    ]
+    for module in _executor_modules_the_operator_loads():
+        path = _module_file(module)
+        assert path is not None
+        relative = str(path.relative_to(REPO))
+        assert any(relative == c or relative.startswith(c.rstrip("/") + "/") for c in copied), (
+            f"{relative} is imported by the operator but not copied into its image"
+        )
+
+
 def test_the_groups_split_the_heavy_dependencies() -> None:
     """The point of the split (docs/images.md): the operator image carries no ccxt, the
     executor image no kopf/lightkube, neither the fake exchange's aiohttp server."""

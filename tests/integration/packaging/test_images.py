@@ -150,7 +150,11 @@ def test_images_fit_their_size_budget(images: Images, record_property: Any) -> N
     ("which", "present", "absent"),
     [
         ("executor", ["ccxt", "starlette", "uvicorn"], ["kopf", "lightkube", "fks_operator"]),
-        ("operator", ["kopf", "lightkube"], ["ccxt", "starlette", "uvicorn", "fks_executor"]),
+        (
+            "operator",
+            ["kopf", "lightkube", "fks_executor.config", "fks_executor.validation"],
+            ["ccxt", "starlette", "uvicorn", "fks_executor.app", "fks_executor.exchange"],
+        ),
     ],
 )
 def test_each_image_carries_only_its_programs_dependencies(
