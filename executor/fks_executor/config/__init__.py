@@ -12,7 +12,7 @@ resources and to render this file, and the CRDs are generated from them (docs/cr
 
     types     the vocabulary: base model, enumerations, constrained types
     sections  webhook, accounts, risk, rate limit, circuit breaker, state, ...
-    model     ExecutorConfig and its cross-field rules
+    model     PipelineSettings (shared with the pipeline's spec), ExecutorConfig
     loading   YAML -> ExecutorConfig, ConfigError, the embedded default
     secrets   environment -> ResolvedSecrets
 """
@@ -24,7 +24,7 @@ from fks_executor.config.loading import (
     load_config,
     parse_config,
 )
-from fks_executor.config.model import ExecutorConfig
+from fks_executor.config.model import ExecutorConfig, PipelineSettings
 from fks_executor.config.secrets import AccountCredentials, ResolvedSecrets, resolve_secrets
 from fks_executor.config.sections import (
     TRADINGVIEW_SOURCES,
@@ -53,6 +53,7 @@ __all__ = [
     "ExecutionConfig",
     "ExecutorConfig",
     "ListenConfig",
+    "PipelineSettings",
     "RateLimitConfig",
     "ResolvedSecrets",
     "RiskConfig",

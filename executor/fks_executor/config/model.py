@@ -18,30 +18,37 @@ from fks_executor.config.sections import (
 from fks_executor.config.types import ContractModel, Mode, Positive
 from fks_executor.validation import KeyedError
 
-__all__ = ["ExecutorConfig"]
+__all__ = ["ExecutorConfig", "PipelineSettings"]
 
 
-class ExecutorConfig(ContractModel):
-    pipeline: str = Field(min_length=1, max_length=253)
-    """The pipeline's name: a label in logs, audit and metrics."""
-    namespace: str = ""
+class PipelineSettings(ContractModel):
+    """The settings an ExecutionPipeline hands its executors as they are: the pipeline's spec
+    and the executor config both are these fields plus their own (the operator copies them
+    over whole, so a field added here needs no other change; docs/crds.md#adding-a-field)."""
+
     dry_run: bool = False
     """true: never send orders; fills are simulated at the ticker price and sized against
     risk.paperBalanceUSD. Accounts without credentials can only be used in dry-run."""
     suspend: bool = False
     """Kill switch. true: executors keep running, but every alert is audited and answered 503
     "suspended", and no order is placed."""
-    listen: ListenConfig = Field(default_factory=ListenConfig)
     response_deadline_seconds: Positive = Field(default=2.0, le=30)
     """How long the webhook waits for the order before answering 202 "accepted" (execution
     then finishes in the background). TradingView gives up after 3 seconds, so keep it below
     that."""
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
-    webhook: WebhookConfig
-    accounts: tuple[AccountConfig, ...] = Field(min_length=1, strict=False)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
     circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
+
+
+class ExecutorConfig(PipelineSettings):
+    pipeline: str = Field(min_length=1, max_length=253)
+    """The pipeline's name: a label in logs, audit and metrics."""
+    namespace: str = ""
+    listen: ListenConfig = Field(default_factory=ListenConfig)
+    webhook: WebhookConfig
+    accounts: tuple[AccountConfig, ...] = Field(min_length=1, strict=False)
     state: StateConfig = Field(default_factory=StateConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
 

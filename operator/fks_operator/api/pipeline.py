@@ -1,7 +1,9 @@
 """ExecutionPipeline (execution.fks.io/v1alpha1): one webhook endpoint that turns trading alerts
-into orders on one or more ExchangeAccounts. ``risk``, ``rateLimit``, ``circuitBreaker``,
-``execution`` and the webhook's policy are the executor config's own sections (imported, not
-copied): the operator renders them into the executor config as they are."""
+into orders on one or more ExchangeAccounts. ``dryRun``, ``suspend``,
+``responseDeadlineSeconds``, ``execution``, ``risk``, ``rateLimit``, ``circuitBreaker``
+(``PipelineSettings``) and the webhook's policy (``WebhookPolicy``) are the executor config's
+own fields (imported, not copied): the operator renders them into the executor config as they
+are."""
 
 from __future__ import annotations
 
@@ -9,13 +11,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, model_validator
 
-from fks_executor.config import (
-    CircuitBreakerConfig,
-    ExecutionConfig,
-    RateLimitConfig,
-    RiskConfig,
-    WebhookPolicy,
-)
+from fks_executor.config import PipelineSettings, WebhookPolicy
 from fks_executor.config.types import ContractModel, CrdSchema, Mode, StateBackend
 from fks_operator.api.common import (
     Condition,
@@ -107,7 +103,7 @@ class State(ContractModel):
         return self
 
 
-class ExecutionPipelineSpec(ContractModel):
+class ExecutionPipelineSpec(PipelineSettings):
     """What the executor does with alerts, and how it runs."""
 
     model_config = ConfigDict(json_schema_extra=validations(_SHARED_STATE, _DEADLINE))
@@ -120,21 +116,7 @@ class ExecutionPipelineSpec(ContractModel):
     its "account" field; otherwise the default account is used. With more than one account
     exactly one must have default: true; a single account is the default whether or not it is
     marked."""
-    dry_run: bool = False
-    """true: never send orders; fills are simulated at the ticker price and sized against
-    risk.paperBalanceUSD. Accounts without credentials can only be used in dry-run."""
-    suspend: bool = False
-    """Kill switch. true: executors keep running, but every alert is audited and answered 503
-    "suspended", and no order is placed."""
-    response_deadline_seconds: float = Field(default=2.0, gt=0, le=30)
-    """How long the webhook waits for the order before answering 202 "accepted" (execution then
-    finishes in the background). TradingView gives up after 3 seconds, so keep it below
-    that."""
-    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     webhook: Webhook
-    risk: RiskConfig = Field(default_factory=RiskConfig)
-    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
-    circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
     state: State = Field(default_factory=State)
     replicas: Int32 = Field(default=1, ge=0, le=100)
     """Executor pods when autoscaling is off (more than 1 needs state.backend redis). 0 stops

@@ -19,6 +19,7 @@ from fks_executor.config import (
     AuditConfig,
     ExecutorConfig,
     ListenConfig,
+    PipelineSettings,
     StateConfig,
     Venue,
     WebhookConfig,
@@ -85,10 +86,10 @@ def pipeline_accounts(
 def executor_config(
     pipeline: ExecutionPipeline, accounts: Mapping[str, ExchangeAccount]
 ) -> ExecutorConfig:
-    """The executor config, validated by the executor's own model: the sections the pipeline
-    and its accounts share with the config (risk, rate limit, circuit breaker, execution, the
-    webhook policy, each account's venue) are carried over whole, so a field added to one of
-    them needs no change here. RenderError if the result is not a config the executor loads."""
+    """The executor config, validated by the executor's own model: what the pipeline and its
+    accounts share with the config (``PipelineSettings``: dryRun, suspend, risk, ...; the
+    ``WebhookPolicy``; each account's ``Venue``) is carried over whole, so a field added there
+    needs no change here. RenderError if the result is not a config the executor loads."""
     spec = pipeline.spec
     default = spec.default_account
     rendered_accounts = []
@@ -109,21 +110,16 @@ def executor_config(
             )
         )
     memory = spec.state.backend == "memory"
+    settings = {name: getattr(spec, name) for name in PipelineSettings.model_fields}
     policy = {name: getattr(spec.webhook, name) for name in WebhookPolicy.model_fields}
     try:
         return ExecutorConfig(
+            **settings,
             pipeline=pipeline.name,
             namespace=pipeline.namespace,
-            dry_run=spec.dry_run,
-            suspend=spec.suspend,
             listen=ListenConfig(host="0.0.0.0", port=HTTP_PORT),
-            response_deadline_seconds=spec.response_deadline_seconds,
-            execution=spec.execution,
             webhook=WebhookConfig(**policy, secret_env=WEBHOOK_SECRET_ENV),
             accounts=tuple(rendered_accounts),
-            risk=spec.risk,
-            rate_limit=spec.rate_limit,
-            circuit_breaker=spec.circuit_breaker,
             state=StateConfig(
                 backend=spec.state.backend,
                 redis_url_env="" if memory else REDIS_URL_ENV,
