@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 import yaml
 
-from fks_executor.config import load_config, parse_config, resolve_secrets
+from fks_executor.config import (
+    PipelineSettings,
+    Venue,
+    WebhookPolicy,
+    load_config,
+    parse_config,
+    resolve_secrets,
+)
 from fks_operator.builders import build_children, effective_mode
 from fks_operator.settings import OperatorSettings
 from tests.unit.operator.conftest import merge
@@ -68,6 +75,24 @@ def test_executor_loads_the_rendered_config(variant: Variant, tmp_path: Path) ->
     assert config.state.backend == spec.state.backend
     assert config.listen.port == 8000
     assert config.webhook.auth == spec.webhook.auth
+
+
+@pytest.mark.parametrize("variant", ALL, ids=lambda v: v.name)
+def test_what_the_spec_shares_with_the_config_reaches_the_executor_unchanged(
+    variant: Variant,
+) -> None:
+    """Every field of the shared models (docs/crds.md#adding-a-field), not a hand-picked list:
+    a field added to one of them is carried without touching the builder."""
+    config = parse_config(yaml.safe_load(rendered(variant)[0]))
+    spec = variant.parsed_pipeline().spec
+    for name in PipelineSettings.model_fields:
+        assert getattr(config, name) == getattr(spec, name), name
+    for name in WebhookPolicy.model_fields:
+        assert getattr(config.webhook, name) == getattr(spec.webhook, name), name
+    accounts = variant.parsed_accounts()
+    for account in config.accounts:
+        for name in Venue.model_fields:
+            assert getattr(account, name) == getattr(accounts[account.name].spec, name), name
 
 
 @pytest.mark.parametrize("variant", ALL, ids=lambda v: v.name)
