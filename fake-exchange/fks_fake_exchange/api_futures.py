@@ -1,24 +1,24 @@
-"""USD-M futures REST API (/fapi): market data, orders, algo (conditional) orders, account."""
+"""USD-M futures REST API (/fapi): market data, orders, algo (conditional) orders. The account
+and its settings: :mod:`api_futures_account`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from aiohttp import web
 
 from fks_fake_exchange import marketdata
-from fks_fake_exchange.decimals import fmt_plain
+from fks_fake_exchange.decimals import ZERO, fmt_plain
 from fks_fake_exchange.errors import ApiError, illegal_chars, mandatory, not_required
-from fks_fake_exchange.futures import NewAlgoOrder, NewFuturesOrder
-from fks_fake_exchange.futures_views import (
-    account_view,
-    algo_view,
-    balance_view,
-    futures_order_view,
-    leverage_bracket_view,
-    position_view,
-    trade_view,
+from fks_fake_exchange.futures_records import (
+    ALGO_TYPES,
+    POSITION_SIDES,
+    TRAILING,
+    NewAlgoOrder,
+    NewFuturesOrder,
 )
+from fks_fake_exchange.futures_views import algo_view, futures_order_view, trade_view
 from fks_fake_exchange.markets import Market, futures_exchange_info
 from fks_fake_exchange.orders import CLIENT_ORDER_ID_PATTERN, CLIENT_ORDER_ID_RE
 from fks_fake_exchange.params import Params
@@ -40,16 +40,27 @@ routes = web.RouteTableDef()
 ORDER_PATH = "/fapi/v1/order"
 ALGO_ORDER_PATH = "/fapi/v1/algoOrder"
 TIME_IN_FORCE = frozenset({"GTC", "IOC", "FOK", "GTX", "GTD"})
+CALLBACK_MIN, CALLBACK_MAX = Decimal("0.1"), Decimal(10)  # percent
 
 
-def _side(params: Params) -> str:
+def _side(params: Params) -> tuple[str, str]:
+    """The order's side and position side (BOTH when absent; the engine checks it against
+    the position mode: -4061)."""
     side = params.require_text("side")
     if side not in ("BUY", "SELL"):
         raise ApiError(-1117, "Invalid side.")
-    position_side = params.text("positionSide")
-    if position_side not in (None, "BOTH"):
-        raise ApiError(-4061, "Order's position side does not match user's setting.")
-    return side
+    position_side = params.text("positionSide") or "BOTH"
+    if position_side not in POSITION_SIDES:
+        raise ApiError(-4003, "Invalid positionSide.")
+    return side, position_side
+
+
+def _reduce_only(params: Params, position_side: str) -> bool:
+    """Hedge mode has no reduce-only flag (a SELL of LONG closes): -1106 when sent."""
+    reduce_only = params.boolean("reduceOnly")
+    if reduce_only is not None and position_side != "BOTH":
+        raise ApiError(-1106, "Parameter 'reduceOnly' sent when not required.")
+    return bool(reduce_only)
 
 
 def _client_id(params: Params, name: str) -> str | None:
@@ -61,7 +72,7 @@ def _client_id(params: Params, name: str) -> str | None:
 
 def parse_futures_order(params: Params, markets: dict[str, Market]) -> NewFuturesOrder:
     market = market_of(markets, params)
-    side = _side(params)
+    side, position_side = _side(params)
     order_type = params.require_text("type")
     if order_type in (
         "STOP",
@@ -96,8 +107,9 @@ def parse_futures_order(params: Params, markets: dict[str, Market]) -> NewFuture
         quantity=quantity,
         price=price,
         time_in_force=time_in_force or "GTC",
-        reduce_only=bool(params.boolean("reduceOnly")),
+        reduce_only=_reduce_only(params, position_side),
         client_order_id=_client_id(params, "newClientOrderId"),
+        position_side=position_side,
     )
 
 
@@ -106,11 +118,18 @@ def parse_algo_order(params: Params, markets: dict[str, Market]) -> NewAlgoOrder
     if algo_type != "CONDITIONAL":
         raise ApiError(-1130, "Invalid data sent for a parameter 'algoType'.")
     market = market_of(markets, params)
-    side = _side(params)
+    side, position_side = _side(params)
     order_type = params.require_text("type")
-    if order_type not in ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT"):
+    if order_type not in ALGO_TYPES:
         raise ApiError(-1116, "Invalid orderType.")
-    trigger = params.require_decimal("triggerPrice")
+    rate: Decimal | None = None
+    if order_type == TRAILING:
+        rate = params.require_decimal("callbackRate")
+        if not CALLBACK_MIN <= rate <= CALLBACK_MAX:
+            raise ApiError(-1130, "Data sent for parameter 'callbackRate' is not valid.")
+        trigger = params.decimal("triggerPrice") or ZERO
+    else:
+        trigger = params.require_decimal("triggerPrice")
     price = params.decimal("price")
     if order_type in ("STOP", "TAKE_PROFIT") and price is None:
         raise mandatory("price")
@@ -126,10 +145,13 @@ def parse_algo_order(params: Params, markets: dict[str, Market]) -> NewAlgoOrder
         trigger_price=trigger,
         price=price,
         time_in_force=params.text("timeInForce") or "GTC",
-        reduce_only=bool(params.boolean("reduceOnly")),
+        reduce_only=_reduce_only(params, position_side),
         close_position=close_position,
         client_algo_id=_client_id(params, "clientAlgoId"),
         working_type=params.text("workingType") or "CONTRACT_PRICE",
+        position_side=position_side,
+        callback_rate=rate,
+        activation_price=params.decimal("activatePrice"),
     )
 
 
@@ -320,63 +342,3 @@ async def open_algo_orders(request: web.Request) -> web.Response:
     market = optional_market(ex.futures_markets, params)
     algos = ex.futures.open_algo_orders(market.symbol if market else None)
     return json_response([algo_view(a) for a in sorted(algos, key=lambda a: a.algo_id)])
-
-
-# --- account -------------------------------------------------------------------------------------
-
-
-@routes.get("/fapi/v2/account")
-@routes.get("/fapi/v3/account")
-async def account(request: web.Request) -> web.Response:
-    ex, _ = await signed(request)
-    return json_response(account_view(ex.futures, ex.now(), v2=request.path.startswith("/fapi/v2")))
-
-
-@routes.get("/fapi/v2/balance")
-@routes.get("/fapi/v3/balance")
-async def balance(request: web.Request) -> web.Response:
-    ex, _ = await signed(request)
-    return json_response(balance_view(ex.futures, ex.now()))
-
-
-@routes.get("/fapi/v2/positionRisk")
-@routes.get("/fapi/v3/positionRisk")
-async def position_risk(request: web.Request) -> web.Response:
-    ex, params = await signed(request)
-    v2 = request.path.startswith("/fapi/v2")
-    market = optional_market(ex.futures_markets, params)
-    symbols = [market.symbol] if market else sorted(ex.futures.positions)
-    views = [
-        position_view(ex.futures, s, v2=v2)
-        for s in symbols
-        if v2 or ex.futures.positions[s].qty != 0
-    ]
-    return json_response(views)
-
-
-@routes.get("/fapi/v1/leverageBracket")
-async def leverage_bracket(request: web.Request) -> web.Response:
-    ex, params = await signed(request)
-    market = optional_market(ex.futures_markets, params)
-    if market is not None:
-        return json_response([leverage_bracket_view(market.symbol)])
-    return json_response([leverage_bracket_view(s) for s in sorted(ex.futures_markets)])
-
-
-@routes.post("/fapi/v1/leverage")
-async def set_leverage(request: web.Request) -> web.Response:
-    ex, params = await signed(request)
-    market = market_of(ex.futures_markets, params)
-    leverage = params.integer("leverage")
-    if leverage is None:
-        raise mandatory("leverage")
-    ex.futures.set_leverage(market.symbol, leverage)
-    return json_response(
-        {"leverage": leverage, "maxNotionalValue": "1000000", "symbol": market.symbol}
-    )
-
-
-@routes.get("/fapi/v1/positionSide/dual")
-async def position_mode(request: web.Request) -> web.Response:
-    await signed(request)
-    return json_response({"dualSidePosition": False})

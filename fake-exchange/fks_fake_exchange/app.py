@@ -13,6 +13,7 @@ from aiohttp import web
 
 from fks_fake_exchange import (
     api_futures,
+    api_futures_account,
     api_sapi,
     api_spot,
     bybit_api_account,
@@ -47,7 +48,13 @@ ORDER_PATHS = frozenset(
 )
 VENUES = ("binance", "bybit")
 _ROUTES = {
-    "binance": (api_spot.routes, api_futures.routes, api_sapi.routes, ws_binance.routes),
+    "binance": (
+        api_spot.routes,
+        api_futures.routes,
+        api_futures_account.routes,
+        api_sapi.routes,
+        ws_binance.routes,
+    ),
     "bybit": (
         bybit_api_market.routes,
         bybit_api_account.routes,

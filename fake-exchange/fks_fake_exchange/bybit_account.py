@@ -22,7 +22,8 @@ from fks_fake_exchange import bybit_errors as be
 from fks_fake_exchange.bybit_errors import Category, from_engine
 from fks_fake_exchange.decimals import ZERO
 from fks_fake_exchange.errors import ApiError
-from fks_fake_exchange.futures import AlgoOrder, FuturesEngine, FuturesOrder, NewFuturesOrder
+from fks_fake_exchange.futures import FuturesEngine
+from fks_fake_exchange.futures_records import AlgoOrder, FuturesOrder, NewFuturesOrder
 from fks_fake_exchange.orders import SpotOrder
 from fks_fake_exchange.spot import SpotEngine
 

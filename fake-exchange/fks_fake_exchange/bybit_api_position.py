@@ -90,7 +90,7 @@ async def set_leverage(request: web.Request) -> web.Response:
         spare = futures.available(market.quote) + futures.position_margin(symbol)
         if needed > spare:
             raise BybitError(be.MARGIN_INSUFFICIENT_FOR_LEVERAGE, "Insufficient available margin")
-    futures.set_leverage(symbol, leverage)
+    futures.leverage[symbol] = leverage
     return ok(ex, {})
 
 

@@ -24,7 +24,7 @@ from fks_fake_exchange.bybit_orders import (
 )
 from fks_fake_exchange.decimals import ZERO, floor_to_step
 from fks_fake_exchange.errors import ApiError
-from fks_fake_exchange.futures import FuturesOrder, NewAlgoOrder, NewFuturesOrder
+from fks_fake_exchange.futures_records import FuturesOrder, NewAlgoOrder, NewFuturesOrder
 from fks_fake_exchange.orders import NewOrder, Side, SpotOrder
 
 # (trigger direction, side) -> the shared engines' stop kind: a buy that triggers on a rise is

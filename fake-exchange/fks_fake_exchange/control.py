@@ -89,8 +89,9 @@ def balances_view(ex: Exchange) -> dict[str, object]:
             "wallet": {a: fmt_plain(v) for a, v in sorted(ex.futures.wallet.items())},
             "available": {a: fmt_plain(ex.futures.available(a)) for a in sorted(ex.futures.wallet)},
             "positions": [
-                position_view(ex.futures, s)
-                for s, p in sorted(ex.futures.positions.items())
+                position_view(ex.futures, p, v2=True)
+                for s in sorted(ex.futures.markets)
+                for p in ex.futures.symbol_positions(s)
                 if p.qty != ZERO
             ],
         },

@@ -1,10 +1,12 @@
-"""The USD-M futures engine (one-way mode, cross margin): wallet, positions, orders, algo orders.
+"""The USD-M futures engine: wallet, positions, orders, algo (conditional) orders.
 
 Market orders fill at once at the current (mark = last) price; limit orders rest and fill at
-their price when it is crossed. Conditional orders (STOP_MARKET, TAKE_PROFIT_MARKET, STOP,
-TAKE_PROFIT) live on the algo service as Binance has them since late 2025 (``/fapi/v1/algoOrder``)
-and, when triggered, place a regular order. Margin: a new exposure needs notional / leverage of
-available balance (wallet + unrealised PnL - margin in use), else -2019.
+their price when it is crossed. Conditional orders (stop, take-profit, trailing stop) live on
+the algo service (``/fapi/v1/algoOrder``) as on Binance and, when triggered, place a regular
+order. Margin: a new exposure needs notional / leverage of available balance (wallet +
+unrealised PnL - margin in use), else -2019. One-way mode: one ``BOTH`` position per symbol;
+hedge mode (symbols in ``hedged``): a LONG and a SHORT one, and a SELL of LONG / BUY of SHORT
+only closes. Records and trigger rules: :mod:`futures_records`; settings: :mod:`futures_settings`.
 """
 
 from __future__ import annotations
@@ -16,117 +18,24 @@ from decimal import Decimal
 from fks_fake_exchange import errors
 from fks_fake_exchange.decimals import ZERO, round_commission
 from fks_fake_exchange.errors import ApiError
+from fks_fake_exchange.futures_records import (
+    AlgoOrder,
+    FuturesFill,
+    FuturesOrder,
+    NewAlgoOrder,
+    NewFuturesOrder,
+    Position,
+    algo_triggered,
+    check_algo,
+    closes,
+    crosses,
+    max_notional,
+)
 from fks_fake_exchange.markets import Market, check_futures_price, check_futures_qty
 from fks_fake_exchange.orders import generate_client_order_id
 from fks_fake_exchange.spot import Ids
 
-OPEN = frozenset({"NEW", "PARTIALLY_FILLED"})
-ALGO_TYPES = frozenset({"STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT"})
-
-
-@dataclass
-class Position:
-    symbol: str
-    qty: Decimal = ZERO  # signed: > 0 long, < 0 short
-    entry_price: Decimal = ZERO
-    update_time: int = 0
-
-
-@dataclass
-class FuturesFill:
-    trade_id: int
-    order_id: int
-    symbol: str
-    side: str
-    price: Decimal
-    qty: Decimal
-    quote_qty: Decimal
-    realized_pnl: Decimal
-    commission: Decimal
-    commission_asset: str
-    time: int
-    is_maker: bool
-
-
-@dataclass
-class FuturesOrder:
-    order_id: int
-    client_order_id: str
-    symbol: str
-    side: str
-    type: str
-    time_in_force: str
-    price: Decimal
-    orig_qty: Decimal
-    reduce_only: bool
-    time: int
-    update_time: int
-    status: str = "NEW"
-    executed_qty: Decimal = ZERO
-    cum_quote: Decimal = ZERO
-    stop_price: Decimal = ZERO
-    orig_type: str | None = None
-    close_position: bool = False
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN
-
-    @property
-    def avg_price(self) -> Decimal:
-        return self.cum_quote / self.executed_qty if self.executed_qty else ZERO
-
-
-@dataclass
-class AlgoOrder:
-    algo_id: int
-    client_algo_id: str
-    symbol: str
-    side: str
-    type: str
-    time_in_force: str
-    quantity: Decimal
-    trigger_price: Decimal
-    price: Decimal
-    reduce_only: bool
-    close_position: bool
-    create_time: int
-    update_time: int
-    working_type: str = "CONTRACT_PRICE"
-    status: str = "NEW"
-    trigger_time: int = 0
-    actual_order_id: int | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == "NEW"
-
-
-@dataclass(frozen=True)
-class NewFuturesOrder:
-    market: Market
-    side: str
-    type: str
-    quantity: Decimal
-    price: Decimal | None
-    time_in_force: str
-    reduce_only: bool
-    client_order_id: str | None
-
-
-@dataclass(frozen=True)
-class NewAlgoOrder:
-    market: Market
-    side: str
-    type: str
-    quantity: Decimal | None
-    trigger_price: Decimal
-    price: Decimal | None
-    time_in_force: str
-    reduce_only: bool
-    close_position: bool
-    client_algo_id: str | None
-    working_type: str
+__all__ = ["FuturesEngine", "FuturesFill", "FuturesOrder"]  # for the websocket modules
 
 
 @dataclass
@@ -139,7 +48,10 @@ class FuturesEngine:
     default_leverage: int
     initial_wallet: Mapping[str, Decimal]
     wallet: MutableMapping[str, Decimal] = field(init=False)  # Bybit's: the spot balances
-    positions: dict[str, Position] = field(init=False)
+    positions: dict[str, Position] = field(init=False)  # one-way mode (BOTH)
+    sides: dict[tuple[str, str], Position] = field(init=False)  # hedge mode (LONG / SHORT)
+    hedged: set[str] = field(init=False)  # symbols in hedge mode
+    isolated: set[str] = field(init=False)  # symbols in isolated margin mode
     leverage: dict[str, int] = field(init=False)
     orders: dict[int, FuturesOrder] = field(init=False)
     algo_orders: dict[int, AlgoOrder] = field(init=False)
@@ -148,6 +60,13 @@ class FuturesEngine:
     def __post_init__(self) -> None:
         self.wallet = dict(self.initial_wallet)
         self.positions = {s: Position(symbol=s) for s in self.markets}
+        self.sides = {
+            (s, side): Position(symbol=s, side=side)
+            for s in self.markets
+            for side in ("LONG", "SHORT")
+        }
+        self.hedged = set()
+        self.isolated = set()
         self.leverage = dict.fromkeys(self.markets, self.default_leverage)
         self.orders = {}
         self._open: dict[int, FuturesOrder] = {}
@@ -155,15 +74,39 @@ class FuturesEngine:
         self.algo_orders = {}
         self.trades = []
 
-    # --- account figures ----------------------------------------------------------------------
+    # --- positions and account figures ------------------------------------------------------
+
+    def position(self, symbol: str, side: str = "BOTH") -> Position:
+        return self.positions[symbol] if side == "BOTH" else self.sides[(symbol, side)]
+
+    def symbol_positions(self, symbol: str) -> list[Position]:
+        """The symbol's positions in its mode: BOTH, or LONG and SHORT."""
+        if symbol in self.hedged:
+            return [self.sides[(symbol, "LONG")], self.sides[(symbol, "SHORT")]]
+        return [self.positions[symbol]]
+
+    def has_position(self, symbol: str | None = None) -> bool:
+        symbols = self.markets if symbol is None else [symbol]
+        return any(
+            p.qty != 0
+            for s in symbols
+            for p in (self.positions[s], self.sides[(s, "LONG")], self.sides[(s, "SHORT")])
+        )
+
+    def has_open_orders(self, symbol: str | None = None) -> bool:
+        return bool(self.open_orders(symbol) or self.open_algo_orders(symbol))
+
+    def unrealized_of(self, pos: Position) -> Decimal:
+        return (self.price_of(pos.symbol) - pos.entry_price) * pos.qty if pos.qty else ZERO
+
+    def margin_of(self, pos: Position) -> Decimal:
+        return abs(pos.qty) * self.price_of(pos.symbol) / self.leverage[pos.symbol]
 
     def unrealized(self, symbol: str) -> Decimal:
-        pos = self.positions[symbol]
-        return (self.price_of(symbol) - pos.entry_price) * pos.qty if pos.qty else ZERO
+        return sum((self.unrealized_of(p) for p in self.symbol_positions(symbol)), ZERO)
 
     def position_margin(self, symbol: str) -> Decimal:
-        pos = self.positions[symbol]
-        return abs(pos.qty) * self.price_of(symbol) / self.leverage[symbol]
+        return sum((self.margin_of(p) for p in self.symbol_positions(symbol)), ZERO)
 
     def order_margin(self, symbol: str | None = None) -> Decimal:
         total = ZERO
@@ -171,6 +114,7 @@ class FuturesEngine:
             if (
                 order.is_open
                 and not order.reduce_only
+                and not closes(order.position_side, order.side)
                 and (symbol is None or order.symbol == symbol)
             ):
                 total += (
@@ -222,9 +166,15 @@ class FuturesEngine:
                     return algo
         raise ApiError(-2013, "Order does not exist.")
 
-    def _reduce_qty(self, symbol: str, side: str, qty: Decimal) -> Decimal:
-        """The quantity a reduce-only order may trade (-2022 when it cannot reduce anything)."""
-        pos = self.positions[symbol].qty
+    def check_position_side(self, symbol: str, position_side: str) -> None:
+        """-4061 when the order's position side does not match the symbol's position mode."""
+        if (position_side == "BOTH") == (symbol in self.hedged):
+            raise ApiError(-4061, "Order's position side does not match user's setting.")
+
+    def _reduce_qty(self, symbol: str, side: str, qty: Decimal, position_side: str) -> Decimal:
+        """The quantity a reduce-only (or hedge-mode closing) order may trade (-2022 when it
+        cannot reduce anything)."""
+        pos = self.position(symbol, position_side).qty
         if pos == 0 or (pos > 0 and side == "BUY") or (pos < 0 and side == "SELL"):
             raise ApiError(-2022, errors.REDUCE_ONLY_REJECTED)
         return min(qty, abs(pos))
@@ -235,21 +185,20 @@ class FuturesEngine:
         client_id = new.client_order_id or generate_client_order_id()
         if count_duplicates and any(o.client_order_id == client_id for o in self._open.values()):
             raise ApiError(-4116, "ClientOrderId is duplicated.")
+        self.check_position_side(market.symbol, new.position_side)
         is_market = new.type == "MARKET"
         if new.price is not None:
             check_futures_price(market, new.price)
         notional_price = mark if is_market or new.price is None else new.price
+        reducing = new.reduce_only or closes(new.position_side, new.side)
         check_futures_qty(
-            market, new.quantity, notional_price, is_market=is_market, reduce_only=new.reduce_only
+            market, new.quantity, notional_price, is_market=is_market, reduce_only=reducing
         )
         qty = new.quantity
-        if new.reduce_only:
-            qty = self._reduce_qty(market.symbol, new.side, qty)
+        if reducing:
+            qty = self._reduce_qty(market.symbol, new.side, qty, new.position_side)
         else:
-            exec_price = mark if is_market or new.price is None else new.price
-            needed = qty * exec_price / self.leverage[market.symbol]
-            if needed > self.available(market.quote):
-                raise ApiError(-2019, errors.MARGIN_INSUFFICIENT)
+            self._check_margin(market, new, qty, notional_price)
         now = self.clock()
         order = FuturesOrder(
             order_id=self.ids.order(),
@@ -263,6 +212,7 @@ class FuturesEngine:
             reduce_only=new.reduce_only,
             time=now,
             update_time=now,
+            position_side=new.position_side,
         )
         self.orders[order.order_id] = order
         self._open[order.order_id] = order
@@ -271,11 +221,22 @@ class FuturesEngine:
             self._fill(order, mark, is_maker=False)
         else:
             assert new.price is not None
-            if _crosses(new.side, new.price, mark):
+            if crosses(new.side, new.price, mark):
                 self._fill(order, mark, is_maker=False)
             elif new.time_in_force in ("IOC", "FOK"):
                 self._close(order, "EXPIRED")
         return order
+
+    def _check_margin(
+        self, market: Market, new: NewFuturesOrder, qty: Decimal, price: Decimal
+    ) -> None:
+        """-2027 past the leverage's notional cap, -2019 without the initial margin."""
+        leverage = self.leverage[market.symbol]
+        held = abs(self.position(market.symbol, new.position_side).qty)
+        if (held + qty) * price > max_notional(leverage):
+            raise ApiError(-2027, "Exceeded the maximum allowable position at current leverage.")
+        if qty * price / leverage > self.available(market.quote):
+            raise ApiError(-2019, errors.MARGIN_INSUFFICIENT)
 
     def cancel(
         self, symbol: str, order_id: int | None, client_order_id: str | None
@@ -295,28 +256,8 @@ class FuturesEngine:
         client_id = new.client_algo_id or generate_client_order_id()
         if any(a.client_algo_id == client_id for a in self.open_algo_orders()):
             raise ApiError(-4116, "ClientOrderId is duplicated.")
-        if new.type not in ALGO_TYPES:
-            raise ApiError(-1116, "Invalid orderType.")
-        check_futures_price(market, new.trigger_price)
-        if new.price is not None:
-            check_futures_price(market, new.price)
-        if new.close_position:
-            if new.quantity is not None:
-                raise ApiError(
-                    -4136, "Target strategy invalid for orderType MARKET,closePosition true"
-                )
-        else:
-            if new.quantity is None:
-                raise errors.mandatory("quantity")
-            check_futures_qty(
-                market,
-                new.quantity,
-                new.price if new.price is not None else new.trigger_price,
-                is_market=new.price is None,
-                reduce_only=new.reduce_only,
-            )
-        if _algo_triggered(new.type, new.side, new.trigger_price, mark):
-            raise ApiError(-2021, "Order would immediately trigger.")
+        self.check_position_side(market.symbol, new.position_side)
+        trail = check_algo(new, mark)
         now = self.clock()
         algo = AlgoOrder(
             algo_id=self.ids.order(),
@@ -333,6 +274,8 @@ class FuturesEngine:
             create_time=now,
             update_time=now,
             working_type=new.working_type,
+            position_side=new.position_side,
+            trail=trail,
         )
         self.algo_orders[algo.algo_id] = algo
         return algo
@@ -348,18 +291,16 @@ class FuturesEngine:
         algo.update_time = self.clock()
         return algo
 
-    def set_leverage(self, symbol: str, leverage: int) -> None:
-        if not 1 <= leverage <= 125:
-            raise ApiError(-4028, f"Leverage {leverage} is not valid")
-        self.leverage[symbol] = leverage
-
     def on_price(self, symbol: str) -> None:
         mark = self.price_of(symbol)
         for algo in sorted(self.open_algo_orders(symbol), key=lambda a: a.algo_id):
-            if _algo_triggered(algo.type, algo.side, algo.trigger_price, mark):
+            if algo.trail is not None:
+                if algo.trail.on_price(algo.side, mark):
+                    self._trigger(algo, mark)
+            elif algo_triggered(algo.type, algo.side, algo.trigger_price, mark):
                 self._trigger(algo, mark)
         for order in self.open_orders(symbol):
-            if order.type == "LIMIT" and _crosses(order.side, order.price, mark):
+            if order.type == "LIMIT" and crosses(order.side, order.price, mark):
                 self._fill(order, order.price, is_maker=True)
 
     # --- internals ------------------------------------------------------------------------------
@@ -371,8 +312,8 @@ class FuturesEngine:
         qty = algo.quantity
         reduce_only = algo.reduce_only
         if algo.close_position:
-            pos = self.positions[algo.symbol].qty
-            qty, reduce_only = abs(pos), True
+            pos = self.position(algo.symbol, algo.position_side).qty
+            qty, reduce_only = abs(pos), algo.position_side == "BOTH"
         is_market = algo.type.endswith("_MARKET")
         new = NewFuturesOrder(
             market=self.markets[algo.symbol],
@@ -383,6 +324,7 @@ class FuturesEngine:
             time_in_force="GTC",
             reduce_only=reduce_only,
             client_order_id=algo.client_algo_id,
+            position_side=algo.position_side,
         )
         try:
             order = self.place(new, count_duplicates=False)
@@ -391,6 +333,8 @@ class FuturesEngine:
             return
         order.orig_type = algo.type
         order.stop_price = algo.trigger_price
+        if algo.trail is not None:
+            order.stop_price = algo.trail.stop_for(algo.side)
         algo.actual_order_id = order.order_id
         algo.status = "FINISHED"
 
@@ -402,8 +346,10 @@ class FuturesEngine:
     def _fill(self, order: FuturesOrder, price: Decimal, *, is_maker: bool) -> None:
         market = self.markets[order.symbol]
         qty = order.orig_qty - order.executed_qty
+        pos = self.position(order.symbol, order.position_side)
+        if order.reduce_only or closes(order.position_side, order.side):
+            qty = min(qty, abs(pos.qty))  # what is left of the position (another order closed)
         signed = qty if order.side == "BUY" else -qty
-        pos = self.positions[order.symbol]
         realized = ZERO
         if pos.qty == 0 or (pos.qty > 0) == (signed > 0):
             total = abs(pos.qty) + qty
@@ -438,6 +384,7 @@ class FuturesEngine:
                 commission_asset=asset,
                 time=now,
                 is_maker=is_maker,
+                position_side=order.position_side,
             )
         )
         order.executed_qty += qty
@@ -445,15 +392,3 @@ class FuturesEngine:
         order.status = "FILLED"
         order.update_time = now
         self._open.pop(order.order_id, None)
-
-
-def _crosses(side: str, limit: Decimal, current: Decimal) -> bool:
-    return current <= limit if side == "BUY" else current >= limit
-
-
-def _algo_triggered(order_type: str, side: str, trigger: Decimal, mark: Decimal) -> bool:
-    """STOP(_MARKET): buy when the price rises to the trigger, sell when it falls to it;
-    TAKE_PROFIT(_MARKET): the other way round."""
-    if order_type.startswith("STOP"):
-        return mark >= trigger if side == "BUY" else mark <= trigger
-    return mark <= trigger if side == "BUY" else mark >= trigger

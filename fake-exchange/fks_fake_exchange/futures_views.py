@@ -5,7 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from fks_fake_exchange.decimals import ZERO, fmt_plain
-from fks_fake_exchange.futures import AlgoOrder, FuturesEngine, FuturesFill, FuturesOrder
+from fks_fake_exchange.futures import FuturesEngine
+from fks_fake_exchange.futures_records import (
+    AlgoOrder,
+    FuturesFill,
+    FuturesOrder,
+    Position,
+    max_notional,
+)
 
 MAINT_MARGIN_RATE = Decimal("0.004")
 
@@ -31,7 +38,7 @@ def futures_order_view(order: FuturesOrder, *, with_time: bool) -> dict[str, obj
         "reduceOnly": order.reduce_only,
         "closePosition": order.close_position,
         "side": order.side,
-        "positionSide": "BOTH",
+        "positionSide": order.position_side,
         "stopPrice": _f(order.stop_price),
         "workingType": "CONTRACT_PRICE",
         "priceProtect": False,
@@ -54,7 +61,7 @@ def algo_view(algo: AlgoOrder) -> dict[str, object]:
         "orderType": algo.type,
         "symbol": algo.symbol,
         "side": algo.side,
-        "positionSide": "BOTH",
+        "positionSide": algo.position_side,
         "timeInForce": algo.time_in_force,
         "quantity": _f(algo.quantity),
         "algoStatus": algo.status,
@@ -72,6 +79,9 @@ def algo_view(algo: AlgoOrder) -> dict[str, object]:
         "triggerTime": algo.trigger_time,
         "goodTillDate": 0,
     }
+    if algo.trail is not None:  # only trailing orders carry these
+        view["activatePrice"] = _f(algo.trail.activation_price or algo.trail.extreme)
+        view["priceRate"] = _f(algo.trail.rate) if algo.trail.rate is not None else None
     if algo.actual_order_id is not None:
         view["actualOrderId"] = str(algo.actual_order_id)
     return view
@@ -90,34 +100,39 @@ def trade_view(fill: FuturesFill) -> dict[str, object]:
         "quoteQty": _f(fill.quote_qty),
         "realizedPnl": _f(fill.realized_pnl),
         "side": fill.side,
-        "positionSide": "BOTH",
+        "positionSide": fill.position_side,
         "symbol": fill.symbol,
         "time": fill.time,
     }
 
 
-def position_view(engine: FuturesEngine, symbol: str, *, v2: bool = False) -> dict[str, object]:
-    pos = engine.positions[symbol]
+def position_view(engine: FuturesEngine, pos: Position, *, v2: bool = False) -> dict[str, object]:
+    """One position (BOTH, or a hedge-mode LONG / SHORT side): an isolated one shows its margin
+    in ``isolatedMargin`` / ``isolatedWallet`` (ccxt reads its margin mode from them)."""
+    symbol = pos.symbol
     mark = engine.price_of(symbol)
     notional = pos.qty * mark
-    margin = engine.position_margin(symbol)
+    margin = engine.margin_of(pos)
+    upnl = engine.unrealized_of(pos)
+    isolated = symbol in engine.isolated
+    order_margin = engine.order_margin(symbol) if pos.side != "SHORT" else ZERO
     view: dict[str, object] = {
         "symbol": symbol,
-        "positionSide": "BOTH",
+        "positionSide": pos.side,
         "positionAmt": _f(pos.qty),
         "entryPrice": _f(pos.entry_price),
         "breakEvenPrice": _f(pos.entry_price),
         "markPrice": _f(mark),
-        "unRealizedProfit": _f(engine.unrealized(symbol)),
+        "unRealizedProfit": _f(upnl),
         "liquidationPrice": "0",
-        "isolatedMargin": "0",
+        "isolatedMargin": _f(margin + upnl) if isolated and pos.qty else "0",
         "notional": _f(notional),
         "marginAsset": engine.markets[symbol].quote,
-        "isolatedWallet": "0",
-        "initialMargin": _f(margin + engine.order_margin(symbol)),
+        "isolatedWallet": _f(margin) if isolated and pos.qty else "0",
+        "initialMargin": _f(margin + order_margin),
         "maintMargin": _f(abs(notional) * MAINT_MARGIN_RATE),
         "positionInitialMargin": _f(margin),
-        "openOrderInitialMargin": _f(engine.order_margin(symbol)),
+        "openOrderInitialMargin": _f(order_margin),
         "adl": 0,
         "bidNotional": "0",
         "askNotional": "0",
@@ -127,12 +142,24 @@ def position_view(engine: FuturesEngine, symbol: str, *, v2: bool = False) -> di
         view.update(
             {
                 "leverage": str(engine.leverage[symbol]),
-                "marginType": "cross",
+                "marginType": "isolated" if isolated else "cross",
                 "isAutoAddMargin": "false",
-                "maxNotionalValue": "1000000",
+                "maxNotionalValue": _f(max_notional(engine.leverage[symbol])),
             }
         )
     return view
+
+
+def symbol_config_view(engine: FuturesEngine, symbol: str) -> dict[str, object]:
+    """``GET /fapi/v1/symbolConfig``: a symbol's leverage and margin type."""
+    leverage = engine.leverage[symbol]
+    return {
+        "symbol": symbol,
+        "marginType": "ISOLATED" if symbol in engine.isolated else "CROSSED",
+        "isAutoAddMargin": "false",
+        "leverage": leverage,
+        "maxNotionalValue": _f(max_notional(leverage)),
+    }
 
 
 def _asset_view(engine: FuturesEngine, asset: str, now: int) -> dict[str, object]:
@@ -142,7 +169,11 @@ def _asset_view(engine: FuturesEngine, asset: str, now: int) -> dict[str, object
     pos_margin = sum((engine.position_margin(s) for s in symbols), ZERO)
     order_margin = sum((engine.order_margin(s) for s in symbols), ZERO)
     maint = sum(
-        (abs(engine.positions[s].qty) * engine.price_of(s) * MAINT_MARGIN_RATE for s in symbols),
+        (
+            abs(p.qty) * engine.price_of(s) * MAINT_MARGIN_RATE
+            for s in symbols
+            for p in engine.symbol_positions(s)
+        ),
         ZERO,
     )
     available = engine.available(asset)
@@ -172,8 +203,9 @@ def account_view(engine: FuturesEngine, now: int, *, v2: bool) -> dict[str, obje
         return _f(sum((Decimal(str(a[key])) for a in assets), ZERO))
 
     positions = [
-        position_view(engine, s, v2=v2)
-        for s, p in sorted(engine.positions.items())
+        position_view(engine, p, v2=v2)
+        for s in sorted(engine.markets)
+        for p in engine.symbol_positions(s)
         if v2 or p.qty != ZERO
     ]
     for position in positions:

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from fks_fake_exchange.errors import ApiError
-from fks_fake_exchange.futures import FuturesEngine, NewAlgoOrder, NewFuturesOrder
+from fks_fake_exchange.futures import FuturesEngine
+from fks_fake_exchange.futures_records import NewAlgoOrder, NewFuturesOrder
 from fks_fake_exchange.markets import Market
 from fks_fake_exchange.spot import Ids
 from tests.unit.fake_exchange.conftest import NOW, Prices
