@@ -23,7 +23,7 @@ from fks_fake_exchange.bybit_errors import Category, from_engine
 from fks_fake_exchange.decimals import ZERO
 from fks_fake_exchange.errors import ApiError
 from fks_fake_exchange.futures import FuturesEngine
-from fks_fake_exchange.futures_records import AlgoOrder, FuturesOrder, NewFuturesOrder
+from fks_fake_exchange.futures_records import AlgoOrder, FuturesOrder, NewFuturesOrder, Position
 from fks_fake_exchange.orders import SpotOrder
 from fks_fake_exchange.spot import SpotEngine
 
@@ -36,6 +36,10 @@ STATUSES = {
     "EXPIRED": "Cancelled",
 }
 OPEN_STATUSES = frozenset({"New", "PartiallyFilled", "Untriggered"})
+IDX_SIDE = {0: "BOTH", 1: "LONG", 2: "SHORT"}  # positionIdx -> the engine's position side
+SIDE_IDX = {side: idx for idx, side in IDX_SIDE.items()}
+# orders that belong to a position (trading-stop) and go when it is closed
+POSITION_ORDERS = frozenset({"TrailingStop", "PartialTakeProfit", "PartialStopLoss"})
 
 
 class UnifiedWallet(MutableMapping[str, Decimal]):
@@ -81,6 +85,7 @@ class BybitOrder:
     trigger_direction: int = 0
     algo_id: int | None = None
     cancel_type: str = "UNKNOWN"
+    position_idx: int = 0  # 0 one-way, 1 / 2 the Buy / Sell side in hedge mode
 
 
 @dataclass
@@ -99,8 +104,7 @@ class BybitAccount:
     orders: dict[str, BybitOrder] = field(default_factory=dict)
     by_engine: dict[tuple[Category, int], BybitOrder] = field(default_factory=dict)
     link_ids: set[str] = field(default_factory=set)
-    protection: dict[str, Protection] = field(default_factory=dict)
-    position_mode: dict[str, int] = field(default_factory=dict)  # symbol -> 0 one-way / 3 hedge
+    protection: dict[tuple[str, str], Protection] = field(default_factory=dict)  # by side
     margin_mode: str = "REGULAR_MARGIN"
 
     def __post_init__(self) -> None:
@@ -156,10 +160,10 @@ class BybitAccount:
         ]
 
     def has_open_orders(self, symbol: str | None = None) -> bool:
-        return bool(self.futures.open_orders(symbol) or self.futures.open_algo_orders(symbol))
+        return self.futures.has_open_orders(symbol)
 
     def has_positions(self, symbol: str | None = None) -> bool:
-        return any(p.qty != 0 for s, p in self.futures.positions.items() if symbol in (None, s))
+        return self.futures.has_position(symbol)
 
     def futures_reserved(self, asset: str) -> Decimal:
         """What linear positions and orders hold of a coin (their initial margin)."""
@@ -181,12 +185,13 @@ class BybitAccount:
             self.link_ids.add(order.link_id)
         return order
 
-    def check_position_idx(self, symbol: str, position_idx: int) -> None:
-        hedge = self.position_mode.get(symbol, 0) == 3
-        if hedge and position_idx in (1, 2):
-            raise be.not_supported("orders in hedge mode (switch back to one-way, mode 0)")
-        if position_idx != 0 or hedge:
+    def position_side(self, symbol: str, position_idx: int) -> str:
+        """The engine's position side for a ``positionIdx``: 0 in one-way mode, 1 (Buy side) or
+        2 (Sell side) in hedge mode, else 10001."""
+        hedge = symbol in self.futures.hedged
+        if position_idx not in ((1, 2) if hedge else (0,)):
             raise be.params_error("position idx not match position mode")
+        return IDX_SIDE[position_idx]
 
     # --- cancel -----------------------------------------------------------------------------
 
@@ -222,7 +227,8 @@ class BybitAccount:
 
     def settle(self, symbol: str) -> None:
         """After fills: attached TP/SL of filled orders go to the position; a flat position
-        loses its TP/SL; a position whose TP or SL the price reached is closed."""
+        loses its TP/SL and its trading-stop orders; a position whose TP or SL the price reached
+        is closed."""
         for order in self.orders.values():
             if (
                 order.tpsl_pending
@@ -233,27 +239,47 @@ class BybitAccount:
                 engine = self.futures.orders[order.engine_id]
                 if engine.status == "FILLED":
                     order.tpsl_pending = False
-                    if self.futures.positions[symbol].qty != 0:
-                        self.protection[symbol] = Protection(order.take_profit, order.stop_loss)
+                    side = engine.position_side
+                    if self.futures.position(symbol, side).qty != 0:
+                        guard = Protection(order.take_profit, order.stop_loss)
+                        self.protection[(symbol, side)] = guard
                 elif not engine.is_open:
                     order.tpsl_pending = False
-        position = self.futures.positions.get(symbol)
-        if position is None or position.qty == 0:
-            self.protection.pop(symbol, None)
-            return
-        guard = self.protection.get(symbol)
+        for position in self.futures.symbol_positions(symbol):
+            if position.qty == 0:
+                self._clear(symbol, position.side)
+            else:
+                self._guard(position)
+
+    def _clear(self, symbol: str, side: str) -> None:
+        """A flat position's take-profit / stop-loss and trading-stop orders go (as on Bybit)."""
+        self.protection.pop((symbol, side), None)
+        for order in self.orders.values():
+            algo = self.algo(order) if order.engine_id is None else None
+            if (
+                algo is not None
+                and algo.is_open
+                and order.symbol == symbol
+                and order.stop_order_type in POSITION_ORDERS
+                and algo.position_side == side
+            ):
+                self.futures.cancel_algo(algo.algo_id, None)
+                order.cancel_type = "CancelByTpSlTsClear"
+
+    def _guard(self, position: Position) -> None:
+        guard = self.protection.get((position.symbol, position.side))
         if guard is None:
             return
-        price = self.futures.price_of(symbol)
+        price = self.futures.price_of(position.symbol)
         long = position.qty > 0
         tp, sl = guard.take_profit, guard.stop_loss
         if tp is not None and (price >= tp if long else price <= tp):
-            self._close_by(symbol, "TakeProfit", tp)
+            self._close_by(position, "TakeProfit", tp)
         elif sl is not None and (price <= sl if long else price >= sl):
-            self._close_by(symbol, "StopLoss", sl)
+            self._close_by(position, "StopLoss", sl)
 
-    def _close_by(self, symbol: str, kind: str, trigger: Decimal) -> None:
-        position = self.futures.positions[symbol]
+    def _close_by(self, position: Position, kind: str, trigger: Decimal) -> None:
+        symbol, side = position.symbol, position.side
         request = NewFuturesOrder(
             market=self.futures.markets[symbol],
             side="SELL" if position.qty > 0 else "BUY",
@@ -263,8 +289,9 @@ class BybitAccount:
             time_in_force="IOC",
             reduce_only=True,
             client_order_id=self.internal_id(),
+            position_side=side,
         )
-        self.protection.pop(symbol, None)
+        self.protection.pop((symbol, side), None)
         placed = self.futures.place(request, count_duplicates=False)
         self.record(
             BybitOrder(
@@ -277,5 +304,7 @@ class BybitAccount:
                 create_type=f"CreateBy{kind}",
                 stop_order_type=kind,
                 trigger_price=trigger,
+                position_idx=SIDE_IDX[side],
             )
         )
+        self.settle(symbol)

@@ -13,10 +13,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from fks_fake_exchange import bybit_errors as be
-from fks_fake_exchange import bybit_views
-from fks_fake_exchange.bybit_account import BybitAccount, Protection
+from fks_fake_exchange import bybit_tpsl, bybit_views
+from fks_fake_exchange.bybit_account import BybitAccount
 from fks_fake_exchange.bybit_errors import BybitError, invalid, not_supported
-from fks_fake_exchange.bybit_orders import check_tpsl
 from fks_fake_exchange.bybit_params import BybitParams
 from fks_fake_exchange.bybit_web import bybit_of, category_of, limit_of, market_of, ok, private
 from fks_fake_exchange.decimals import ZERO
@@ -46,7 +45,8 @@ async def position_list(request: web.Request) -> web.Response:
     category_of(params, ("linear",))
     account = bybit_of(ex)
     now = ex.now()
-    if params.text("symbol") is not None:
+    open_only = params.text("symbol") is None
+    if not open_only:
         symbols = [market_of(ex, "linear", params).symbol]
     else:
         settle, base = params.text("settleCoin"), params.text("baseCoin")
@@ -57,11 +57,14 @@ async def position_list(request: web.Request) -> web.Response:
         symbols = [
             s
             for s, m in ex.futures_markets.items()
-            if settle in (None, m.quote)
-            and base in (None, m.base)
-            and account.futures.positions[s].qty != 0
+            if settle in (None, m.quote) and base in (None, m.base)
         ]
-    rows = [bybit_views.position_view(account, s, now) for s in symbols]
+    rows = [
+        bybit_views.position_view(account, s, now, p.side)
+        for s in symbols
+        for p in account.futures.symbol_positions(s)  # hedge mode: the Buy then the Sell side
+        if p.qty != 0 or not open_only
+    ]
     rows = rows[: limit_of(params, 20, 200)]
     return ok(ex, {"category": "linear", "list": rows, "nextPageCursor": ""})
 
@@ -84,9 +87,9 @@ async def set_leverage(request: web.Request) -> web.Response:
     futures, symbol = account.futures, market.symbol
     if futures.leverage[symbol] == leverage:
         raise BybitError(be.LEVERAGE_NOT_MODIFIED, "leverage not modified")
-    position = futures.positions[symbol]
-    if position.qty != 0:
-        needed = abs(position.qty) * futures.price_of(symbol) / leverage
+    if futures.has_position(symbol):
+        size = sum((abs(p.qty) for p in futures.symbol_positions(symbol)), ZERO)
+        needed = size * futures.price_of(symbol) / leverage
         spare = futures.available(market.quote) + futures.position_margin(symbol)
         if needed > spare:
             raise BybitError(be.MARGIN_INSUFFICIENT_FOR_LEVERAGE, "Insufficient available margin")
@@ -104,7 +107,7 @@ async def switch_mode(request: web.Request) -> web.Response:
         raise invalid("mode")
     if params.text("symbol") is not None:
         symbol = market_of(ex, "linear", params).symbol
-        if account.position_mode.get(symbol, 0) == mode:
+        if (symbol in account.futures.hedged) == (mode == 3):
             raise BybitError(be.POSITION_MODE_NOT_MODIFIED, "Position mode is not modified")
         if account.has_positions(symbol):
             raise BybitError(
@@ -115,7 +118,7 @@ async def switch_mode(request: web.Request) -> web.Response:
             raise BybitError(
                 be.POSITION_MODE_ORDERS, "Open orders exist, so you cannot change position mode"
             )
-        account.position_mode[symbol] = mode
+        _set_mode(account, symbol, mode)
         return ok(ex, {})
     coin = params.text("coin")
     if coin is None:
@@ -125,8 +128,15 @@ async def switch_mode(request: web.Request) -> web.Response:
         if market.quote == coin and not (
             account.has_positions(symbol) or account.has_open_orders(symbol)
         ):
-            account.position_mode[symbol] = mode
+            _set_mode(account, symbol, mode)
     return ok(ex, {})
+
+
+def _set_mode(account: BybitAccount, symbol: str, mode: int) -> None:
+    if mode == 3:
+        account.futures.hedged.add(symbol)
+    else:
+        account.futures.hedged.discard(symbol)
 
 
 @routes.post("/v5/account/set-margin-mode")
@@ -167,29 +177,7 @@ async def switch_isolated(request: web.Request) -> web.Response:
 
 @routes.post("/v5/position/trading-stop")
 async def trading_stop(request: web.Request) -> web.Response:
-    """Set (a price), keep (absent) or cancel ("0") the position's take-profit / stop-loss."""
+    """Take-profit, stop-loss (Full or Partial) and trailing stop of a position (bybit_tpsl)."""
     ex, account, params, market = await _linear(request)
-    if (params.text("tpslMode") or "Full") != "Full":
-        raise not_supported("tpslMode Partial (Full is)")
-    if params.decimal("trailingStop") not in (None, ZERO):
-        raise not_supported("trailing stops")
-    account.check_position_idx(market.symbol, params.integer("positionIdx") or 0)
-    take_profit, stop_loss = params.decimal("takeProfit"), params.decimal("stopLoss")
-    position = account.futures.positions[market.symbol]
-    if position.qty == 0:
-        raise be.params_error("can not set tp/sl/ts for zero position")
-    side = "Buy" if position.qty > 0 else "Sell"
-    last = account.futures.price_of(market.symbol)
-    check_tpsl(
-        market,
-        side,
-        last,
-        take_profit if take_profit else None,
-        stop_loss if stop_loss else None,
-    )
-    current = account.protection.get(market.symbol) or Protection()
-    account.protection[market.symbol] = Protection(
-        take_profit=current.take_profit if take_profit is None else (take_profit or None),
-        stop_loss=current.stop_loss if stop_loss is None else (stop_loss or None),
-    )
+    bybit_tpsl.trading_stop(account, market, params)
     return ok(ex, {})

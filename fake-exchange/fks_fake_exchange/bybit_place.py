@@ -13,7 +13,7 @@ import uuid
 from decimal import Decimal
 
 from fks_fake_exchange import bybit_errors as be
-from fks_fake_exchange.bybit_account import BybitAccount, BybitOrder
+from fks_fake_exchange.bybit_account import IDX_SIDE, BybitAccount, BybitOrder
 from fks_fake_exchange.bybit_errors import BybitError, from_engine
 from fks_fake_exchange.bybit_orders import (
     NewBybitOrder,
@@ -48,7 +48,7 @@ def place(account: BybitAccount, new: NewBybitOrder) -> BybitOrder:
         raise be.duplicate_link_id()
     if new.category == "spot":
         return _place_spot(account, new)
-    account.check_position_idx(new.market.symbol, new.position_idx)
+    account.position_side(new.market.symbol, new.position_idx)  # 10001 if not the mode's
     if new.trigger_price is not None:
         return _place_conditional(account, new)
     return _place_linear(account, new)
@@ -137,6 +137,7 @@ def _place_linear(account: BybitAccount, new: NewBybitOrder) -> BybitOrder:
         time_in_force="GTC" if new.time_in_force == "PostOnly" else new.time_in_force,
         reduce_only=new.reduce_only,
         client_order_id=account.internal_id(),
+        position_side=IDX_SIDE[new.position_idx],
     )
     try:
         placed = account.futures.place(request)
@@ -153,6 +154,7 @@ def _place_linear(account: BybitAccount, new: NewBybitOrder) -> BybitOrder:
             take_profit=new.take_profit,
             stop_loss=new.stop_loss,
             tpsl_pending=new.take_profit is not None or new.stop_loss is not None,
+            position_idx=new.position_idx,
         )
     )
     account.settle(market.symbol)
@@ -179,6 +181,7 @@ def _place_conditional(account: BybitAccount, new: NewBybitOrder) -> BybitOrder:
         close_position=False,
         client_algo_id=account.internal_id(),
         working_type="CONTRACT_PRICE",
+        position_side=IDX_SIDE[new.position_idx],
     )
     try:
         algo = account.futures.place_algo(request)
@@ -196,6 +199,7 @@ def _place_conditional(account: BybitAccount, new: NewBybitOrder) -> BybitOrder:
             trigger_price=new.trigger_price,
             trigger_direction=new.trigger_direction,
             algo_id=algo.algo_id,
+            position_idx=new.position_idx,
         )
     )
 
@@ -308,7 +312,7 @@ def amend(
         reduce_only=isinstance(current, FuturesOrder) and current.reduce_only,
         take_profit=order.take_profit,
         stop_loss=order.stop_loss,
-        position_idx=0,
+        position_idx=order.position_idx,
     )
     last = account.futures.price_of(order.symbol)
     if new.category == "spot":

@@ -1,5 +1,5 @@
 """The JSON shapes of Bybit V5 answers (the ``result`` part): instruments, tickers, orders,
-executions, positions and the unified wallet. Numbers are strings, as on Bybit."""
+executions (positions and the wallet: :mod:`bybit_views_position`). Numbers are strings."""
 
 from __future__ import annotations
 
@@ -8,21 +8,14 @@ from decimal import Decimal
 
 from fks_fake_exchange import marketdata
 from fks_fake_exchange.bybit_account import BybitAccount, BybitOrder
-from fks_fake_exchange.decimals import ZERO, fmt_plain
-from fks_fake_exchange.futures import FuturesFill
+from fks_fake_exchange.bybit_views_position import LAUNCH_TIME, f
+from fks_fake_exchange.bybit_views_position import opt as _opt
+from fks_fake_exchange.bybit_views_position import position_view as position_view  # re-export
+from fks_fake_exchange.bybit_views_position import wallet_view as wallet_view  # re-export
+from fks_fake_exchange.decimals import ZERO
+from fks_fake_exchange.futures_records import FuturesFill
 from fks_fake_exchange.markets import Market
 from fks_fake_exchange.orders import MARKET_LIKE, Fill, SpotOrder
-
-LAUNCH_TIME = "1584230400000"
-
-
-def f(value: Decimal) -> str:
-    return fmt_plain(value)
-
-
-def _opt(value: Decimal | None) -> str:
-    return "" if value is None else f(value)
-
 
 # --- market data -----------------------------------------------------------------------------
 
@@ -222,7 +215,7 @@ def order_view(account: BybitAccount, order: BybitOrder) -> dict[str, object]:
         "qty": f(facts.qty),
         "side": "Buy" if facts.side == "BUY" else "Sell",
         "isLeverage": "0" if order.category == "spot" else "",
-        "positionIdx": 0,
+        "positionIdx": order.position_idx,
         "orderStatus": account.status(order),
         "createType": order.create_type,
         "cancelType": order.cancel_type,
@@ -309,125 +302,3 @@ def execution_view(
 
 def _closed(fill: Fill | FuturesFill) -> Decimal:
     return fill.qty if isinstance(fill, FuturesFill) and fill.realized_pnl != 0 else ZERO
-
-
-# --- positions and wallet ----------------------------------------------------------------------
-
-
-def position_view(account: BybitAccount, symbol: str, now: int) -> dict[str, object]:
-    engine = account.futures
-    position = engine.positions[symbol]
-    price = engine.price_of(symbol)
-    size = abs(position.qty)
-    leverage = engine.leverage[symbol]
-    guard = account.protection.get(symbol)
-    realized = sum(
-        (t.realized_pnl - t.commission for t in engine.trades if t.symbol == symbol), ZERO
-    )
-    side = "" if position.qty == 0 else ("Buy" if position.qty > 0 else "Sell")
-    return {
-        "positionIdx": 0,
-        "riskId": 1,
-        "riskLimitValue": "2000000",
-        "symbol": symbol,
-        "side": side,
-        "size": f(size),
-        "avgPrice": f(position.entry_price),
-        "positionValue": f(size * position.entry_price),
-        "tradeMode": 1 if account.margin_mode == "ISOLATED_MARGIN" else 0,
-        "autoAddMargin": 0,
-        "positionStatus": "Normal",
-        "leverage": str(leverage),
-        "markPrice": f(price),
-        "liqPrice": "",
-        "bustPrice": "",
-        "positionIM": f(engine.position_margin(symbol)),
-        "positionMM": f(engine.position_margin(symbol) / 10),
-        "positionBalance": "0",
-        "tpslMode": "Full",
-        "takeProfit": _opt(guard.take_profit if guard else None) or "0",
-        "stopLoss": _opt(guard.stop_loss if guard else None) or "0",
-        "trailingStop": "0",
-        "sessionAvgPrice": "",
-        "delta": "",
-        "gamma": "",
-        "vega": "",
-        "theta": "",
-        "unrealisedPnl": f(engine.unrealized(symbol)),
-        "curRealisedPnl": f(realized) if size else "0",
-        "cumRealisedPnl": f(realized),
-        "adlRankIndicator": 2 if size else 0,
-        "createdTime": LAUNCH_TIME,
-        "updatedTime": str(position.update_time or now),
-        "seq": position.update_time,
-        "isReduceOnly": False,
-        "mmrSysUpdatedTime": "",
-        "leverageSysUpdatedTime": "",
-    }
-
-
-def wallet_view(
-    account: BybitAccount, coins: set[str] | None, prices: dict[str, Decimal]
-) -> dict[str, object]:
-    """The UNIFIED account: per coin wallet balance (free + locked in spot orders), the linear
-    positions' and orders' initial margin and unrealised PnL; ``availableToWithdraw`` is ``""``
-    as on Bybit's UTA 2.0."""
-    futures = account.futures
-    entries = []
-    totals = {"wallet": ZERO, "equity": ZERO, "im": ZERO, "upnl": ZERO}
-    for coin, bal in sorted(account.spot.balances.items()):
-        if coins is not None and coin not in coins:
-            continue
-        symbols = [s for s, m in futures.markets.items() if m.quote == coin]
-        position_im = sum((futures.position_margin(s) for s in symbols), ZERO)
-        order_im = sum((futures.order_margin(s) for s in symbols), ZERO)
-        upnl = sum((futures.unrealized(s) for s in symbols), ZERO)
-        wallet = bal.free + bal.locked
-        usd = Decimal(1) if coin in ("USDT", "USDC") else prices.get(f"{coin}USDT", ZERO)
-        totals["wallet"] += wallet * usd
-        totals["equity"] += (wallet + upnl) * usd
-        totals["im"] += (position_im + order_im) * usd
-        totals["upnl"] += upnl * usd
-        entries.append(
-            {
-                "coin": coin,
-                "equity": f(wallet + upnl),
-                "usdValue": f((wallet + upnl) * usd),
-                "walletBalance": f(wallet),
-                "locked": f(bal.locked),
-                "spotHedgingQty": "0",
-                "borrowAmount": "0",
-                "accruedInterest": "0",
-                "availableToWithdraw": "",
-                "availableToBorrow": "",
-                "bonus": "0",
-                "totalOrderIM": f(order_im),
-                "totalPositionIM": f(position_im),
-                "totalPositionMM": f(position_im / 10),
-                "unrealisedPnl": f(upnl),
-                "cumRealisedPnl": "0",
-                "marginCollateral": True,
-                "collateralSwitch": True,
-            }
-        )
-    im = totals["im"]
-    return {
-        "list": [
-            {
-                "accountType": "UNIFIED",
-                "totalEquity": f(totals["equity"]),
-                "totalWalletBalance": f(totals["wallet"]),
-                "totalMarginBalance": f(totals["equity"]),
-                "totalAvailableBalance": f(totals["equity"] - im),
-                "totalPerpUPL": f(totals["upnl"]),
-                "totalInitialMargin": f(im),
-                "totalMaintenanceMargin": f(im / 10),
-                "accountIMRate": f((im / totals["equity"]).quantize(Decimal("0.0001")))
-                if totals["equity"]
-                else "0",
-                "accountMMRate": "0",
-                "accountLTV": "0",
-                "coin": entries,
-            }
-        ]
-    }

@@ -206,8 +206,8 @@ def check_algo(new: NewAlgoOrder, mark: Decimal) -> Trail | None:
         check_futures_price(market, new.trigger_price)
     if new.price is not None:
         check_futures_price(market, new.price)
-    if new.close_position:
-        if new.quantity is not None or trail is not None:
+    if new.close_position:  # a trailing stop by rate (Binance's) cannot close the position
+        if new.quantity is not None or new.callback_rate is not None:
             raise ApiError(
                 -4136, f"Target strategy invalid for orderType {new.type},closePosition true"
             )

@@ -78,10 +78,10 @@ def test_attached_stop_loss_triggers_on_a_resting_order_filled_later(ex: Exchang
     assert ex.bybit.protection == {}
     ex.set_price("BTCUSDT", Decimal(67_000))  # fills; TP/SL move to the position
     assert ex.futures.positions["BTCUSDT"].qty == Decimal("0.01")
-    assert ex.bybit.protection["BTCUSDT"].stop_loss == 66_000
+    assert ex.bybit.protection[("BTCUSDT", "BOTH")].stop_loss == 66_000
     ex.set_price("BTCUSDT", Decimal(65_900))
     assert ex.futures.positions["BTCUSDT"].qty == 0
-    assert "BTCUSDT" not in ex.bybit.protection
+    assert ("BTCUSDT", "BOTH") not in ex.bybit.protection
     [closing] = [o for o in ex.bybit.orders.values() if o.create_type == "CreateByStopLoss"]
     assert closing.trigger_price == 66_000
 
