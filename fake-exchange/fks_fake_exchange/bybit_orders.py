@@ -53,6 +53,11 @@ class NewBybitOrder:
     def is_market(self) -> bool:
         return self.order_type == "Market"
 
+    @property
+    def reduces(self) -> bool:
+        """Reduce-only, or a hedge-mode order closing its side (a Sell of 1, a Buy of 2)."""
+        return self.reduce_only or (self.position_idx, self.side) in ((1, "Sell"), (2, "Buy"))
+
 
 def _choice(params: BybitParams, name: str, allowed: tuple[str, ...], default: str | None) -> str:
     value = params.text(name) or default
@@ -210,7 +215,7 @@ def check_linear(new: NewBybitOrder, last: Decimal) -> None:
         check_trigger(new, last)
         last = new.trigger_price
     check_linear_qty(market, new.qty, new.is_market)
-    if not new.reduce_only:
+    if not new.reduces:
         value = new.qty * (new.price if new.price is not None else last)
         if value < market.min_notional:
             raise BybitError(

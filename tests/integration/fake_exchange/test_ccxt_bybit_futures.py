@@ -101,11 +101,13 @@ async def test_hedge_mode_orders_carry_their_position_idx(fake_bybit: FakeExchan
             await ex.create_order(
                 BTC, "market", "sell", 0.01, None, {"positionIdx": 2, "reduceOnly": True}
             )
+        # closing needs no minimum notional (0.001 = 68 USDT < 100), as reduce-only orders
+        await ex.create_order(BTC, "market", "buy", 0.001, None, close)  # the short side
         fake_bybit.set_price(BTC, "67000")
         positions = {p["side"]: p for p in await ex.fetch_positions([BTC])}
-        assert (positions["long"]["contracts"], positions["short"]["contracts"]) == (0.02, 0.02)
+        assert (positions["long"]["contracts"], positions["short"]["contracts"]) == (0.02, 0.019)
         assert positions["long"]["unrealizedPnl"] == pytest.approx(-20)
-        assert positions["short"]["unrealizedPnl"] == pytest.approx(20)
+        assert positions["short"]["unrealizedPnl"] == pytest.approx(19)
     sent = _sent(fake_bybit, "/v5/order/create")
     assert [(p["side"], p.get("positionIdx"), p.get("reduceOnly")) for p in sent] == [
         ("Buy", "1", None),
@@ -114,8 +116,9 @@ async def test_hedge_mode_orders_carry_their_position_idx(fake_bybit: FakeExchan
         ("Sell", "2", None),
         ("Sell", "1", None),
         ("Sell", "2", "true"),
+        ("Buy", "2", None),
     ]
-    assert [o["positionIdx"] for o in _linear(fake_bybit)] == [1, 2, 1]
+    assert [o["positionIdx"] for o in _linear(fake_bybit)] == [1, 2, 1, 2]
 
 
 @pytest.mark.parametrize("hedged", [False, True], ids=["oneway", "hedge"])

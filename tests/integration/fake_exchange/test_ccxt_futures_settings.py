@@ -149,11 +149,13 @@ async def test_hedge_mode_orders_carry_their_position_side(fake_exchange: FakeEx
             BTC, "market", "sell", 0.01, None, {"hedged": True, "reduceOnly": True}
         )
         assert closing["info"]["positionSide"] == "LONG"
+        # closing needs no minimum notional (0.001 = 68 USDT < 100), as reduce-only orders
+        await ex.create_order(BTC, "market", "buy", 0.001, None, {"positionSide": "SHORT"})
         fake_exchange.set_price(BTC, "67000")
         positions = {p["side"]: p for p in await ex.fetch_positions([BTC])}
-        assert (positions["long"]["contracts"], positions["short"]["contracts"]) == (0.02, 0.02)
+        assert (positions["long"]["contracts"], positions["short"]["contracts"]) == (0.02, 0.019)
         assert positions["long"]["unrealizedPnl"] == pytest.approx(-20)
-        assert positions["short"]["unrealizedPnl"] == pytest.approx(20)
+        assert positions["short"]["unrealizedPnl"] == pytest.approx(19)
         # closing more than the side holds closes what there is, never opens the other way
         await ex.create_order(BTC, "market", "buy", 0.05, None, {"positionSide": "SHORT"})
         [left] = await ex.fetch_positions([BTC])
@@ -163,6 +165,7 @@ async def test_hedge_mode_orders_carry_their_position_side(fake_exchange: FakeEx
         ("BUY", "LONG", False),
         ("SELL", "SHORT", False),
         ("SELL", "LONG", False),
+        ("BUY", "SHORT", False),
         ("BUY", "SHORT", False),
     ]
 
