@@ -51,7 +51,8 @@ def _side(params: Params) -> tuple[str, str]:
         raise ApiError(-1117, "Invalid side.")
     position_side = params.text("positionSide") or "BOTH"
     if position_side not in POSITION_SIDES:
-        raise ApiError(-4003, "Invalid positionSide.")
+        # -1130, Binance's code for a value outside a parameter's set (-4003 is a quantity <= 0)
+        raise ApiError(-1130, "Data sent for parameter 'positionSide' is not valid.")
     return side, position_side
 
 

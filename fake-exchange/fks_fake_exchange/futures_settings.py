@@ -4,8 +4,9 @@ position mode (one-way / hedge) for the whole USD-M account, each refused as Bin
 - leverage (``POST /fapi/v1/leverage``): 1..the symbol's bracket maximum (125), else -4028;
   with a position: lowered under isolated margin -4161, a notional above the new leverage's cap
   -2027, a margin the account cannot hold at the new leverage -2028;
-- margin type (``POST /fapi/v1/marginType``): unchanged -4046 (ccxt: ``MarginModeAlreadySet``,
-  which its ``set_margin_mode`` swallows), with a position -4048, with open orders -4047;
+- margin type (``POST /fapi/v1/marginType``): unchanged -4046 (ccxt raises
+  ``MarginModeAlreadySet`` unless ``options.setMarginMode.throwMarginModeAlreadySet`` is
+  False), with a position -4048, with open orders -4047;
 - position mode (``POST /fapi/v1/positionSide/dual``): unchanged -4059, with a position on any
   symbol -4068, with open orders on any symbol -4067.
 """

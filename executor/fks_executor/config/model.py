@@ -68,7 +68,7 @@ class ExecutorConfig(PipelineSettings):
         seen: set[str] = set()
         for i, account in enumerate(self.accounts):
             if account.name in seen:
-                raise KeyedError(f"accounts[{i}].name", f"duplicate account {account.name!r}")
+                raise KeyedError(f"accounts[{i}].name", "the name of an earlier account again")
             seen.add(account.name)
         defaults = [i for i, a in enumerate(self.accounts) if a.default]
         if len(self.accounts) > 1 and len(defaults) != 1:

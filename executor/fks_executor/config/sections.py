@@ -238,4 +238,5 @@ def _check_network(value: str, what: str) -> None:
     try:
         ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise ValueError(f"{value!r} is not {what}") from None
+        # never the value itself: it ends up in answers, condition messages and Events
+        raise ValueError(f"holds an entry that is not {what}") from None

@@ -139,9 +139,8 @@ class ExecutionPipelineSpec(PipelineSettings):
     @model_validator(mode="after")
     def _cross_field_rules(self) -> ExecutionPipelineSpec:
         names = [account.name for account in self.accounts]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"account names must be unique (repeated: {', '.join(duplicates)})")
+        if len(set(names)) != len(names):
+            raise ValueError("account names must be unique")
         defaults = [account.name for account in self.accounts if account.default]
         if len(self.accounts) > 1 and len(defaults) != 1:
             raise ValueError(_ONE_DEFAULT["message"])

@@ -141,17 +141,3 @@ def test_sync_ccxt_trailing_stop_on_a_short(fake_exchange: FakeExchange) -> None
     fake_exchange.set_price(BTC, "67320")
     assert ex.fetch_positions([BTC]) == []
     assert ex.fetch_order(trail["id"], BTC, {"trigger": True})["status"] == "closed"
-
-
-@pytest.mark.parametrize("ccxt_id", ["binance", "bybit"])
-def test_ccxt_claims_what_the_fake_venues_serve(ccxt_id: str) -> None:
-    """ccxt's ``features`` for linear swaps: hedged orders, trigger / take-profit / stop-loss
-    orders and trailing stops on both venues (the tests above and test_ccxt_bybit_futures.py
-    place each on the fake venue); attached TP/SL on Bybit only."""
-    create = getattr(ccxt, ccxt_id)().features["swap"]["linear"]["createOrder"]
-    assert {k: bool(create[k]) for k in ("hedged", "trailing", "takeProfitPrice")} == {
-        "hedged": True,
-        "trailing": True,
-        "takeProfitPrice": True,
-    }
-    assert bool(create["attachedStopLossTakeProfit"]) is (ccxt_id == "bybit")

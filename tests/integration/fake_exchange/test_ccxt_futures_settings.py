@@ -184,3 +184,14 @@ def test_the_sync_ccxt_class_applies_and_reads_settings(fake_exchange: FakeExcha
     ex.create_order(BTC, "market", "sell", 0.01, None, {"positionSide": "SHORT"})
     with pytest.raises(ccxt.OperationRejected, match="-4068"):
         ex.set_position_mode(False)
+
+
+async def test_a_position_side_outside_long_short_both_is_a_parameter_error(
+    fake_exchange: FakeExchange,
+) -> None:
+    async with fake_exchange.ccxt(VENUE) as ex:
+        linear_errors(ex)
+        await ex.load_markets()
+        with pytest.raises(ccxt.BadRequest, match="-1130"):
+            await ex.create_order(BTC, "market", "buy", 0.01, None, {"positionSide": "MIDDLE"})
+    assert not fake_exchange.orders(symbol="BTCUSDT")

@@ -163,7 +163,7 @@ def mutated(change: Any) -> dict[str, Any]:
         ),
         (
             lambda d: d["accounts"].append({"name": "a", "exchange": "kraken"}),
-            "accounts[1].name: duplicate account 'a'",
+            "accounts[1].name: the name of an earlier account again",
         ),
         (
             lambda d: d["accounts"][0].update(apiKeyEnv="K"),
@@ -171,12 +171,12 @@ def mutated(change: Any) -> dict[str, Any]:
         ),
         (
             lambda d: d["webhook"].update(allowedSources=["tradingview", "bogus"]),
-            "webhook.allowedSources: 'bogus' is not a CIDR, an IP address or the preset "
-            "'tradingview'",
+            "webhook.allowedSources: holds an entry that is not a CIDR, an IP address or the "
+            "preset 'tradingview'",
         ),
         (
             lambda d: d["webhook"].update(trustedProxies=["tradingview"]),
-            "webhook.trustedProxies: 'tradingview' is not a CIDR or an IP address",
+            "webhook.trustedProxies: holds an entry that is not a CIDR or an IP address",
         ),
         (
             lambda d: d.update(state={"backend": "redis", "redisUrlEnv": ""}),

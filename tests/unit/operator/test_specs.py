@@ -103,7 +103,7 @@ def test_default_account_among_several() -> None:
             "spec",
             "exactly one account",
         ),
-        ({"accounts": [{"name": "a"}, {"name": "a"}]}, "spec", "unique (repeated: a)"),
+        ({"accounts": [{"name": "a"}, {"name": "a"}]}, "spec", "account names must be unique"),
         (
             {"autoscaling": {"minReplicas": 5, "maxReplicas": 2}},
             "spec.autoscaling",
@@ -155,3 +155,14 @@ def test_min_replicas() -> None:
     redis = {"backend": "redis", "redisSecretRef": {"name": "r"}}
     scaled = pipeline(state=redis, replicas=1, autoscaling={"enabled": True, "minReplicas": 3})
     assert scaled.spec.min_replicas == 3
+
+
+@pytest.mark.parametrize("field", ["allowedSources", "trustedProxies"])
+def test_a_bad_source_entry_is_not_repeated_in_the_condition(field: str) -> None:
+    """The message goes to the pipeline's condition and Events: a secret pasted into the
+    list must not be copied there."""
+    with pytest.raises(SpecError) as e:
+        pipeline(webhook={field: ["sk-PASTED-SECRET"]})
+    assert e.value.path.startswith(f"spec.webhook.{field}")
+    assert "not a CIDR" in str(e.value)
+    assert "PASTED" not in str(e.value)
