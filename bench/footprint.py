@@ -43,7 +43,7 @@ from tests.harness.controlplane import rss_of  # noqa: E402
 from tests.harness.fake_exchange import FakeExchange, fake_exchange_process  # noqa: E402
 from tests.harness.procs import ManagedProcess, free_port, http_ok  # noqa: E402
 
-from fks_executor.store import MemorySignalStore  # noqa: E402
+from fks_executor.state.store import MemorySignalStore  # noqa: E402
 
 SECRET = "bench-secret-" + uuid.uuid4().hex
 BIN = Path(sys.executable).parent

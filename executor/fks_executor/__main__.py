@@ -95,9 +95,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     lazy_packages()
     import prometheus_client
 
-    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # SPEC names only
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # documented names only
 
-    from fks_executor.app import SHUTDOWN_GRACE_SECONDS, create_app
+    from fks_executor.app import create_app
+    from fks_executor.runtime import SHUTDOWN_GRACE_SECONDS
     from fks_executor.serving import serve
 
     try:

@@ -33,24 +33,13 @@ from fks_executor.metrics import Metrics
 __all__ = ["AuditLog"]
 
 
-_second: tuple[int, str] = (-1, "")
-_millisecond: tuple[int, str] = (-1, "")
 _PIPE_BUF = 4096
 
 
 def _utc(now: float) -> str:
-    """``now`` as ISO 8601 UTC with milliseconds; the text of the last second and of the last
-    millisecond are kept (an alert records its lines within a millisecond or two)."""
-    global _second, _millisecond
-    ms = int(now * 1000)
-    if _millisecond[0] == ms:
-        return _millisecond[1]
-    seconds, millis = divmod(ms, 1000)
-    if _second[0] != seconds:
-        _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
-    text = f"{_second[1]}.{millis:03d}Z"
-    _millisecond = (ms, text)
-    return text
+    """``now`` as ISO 8601 UTC with milliseconds."""
+    seconds, millis = divmod(int(now * 1000), 1000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}Z"
 
 
 class AuditLog:

@@ -8,10 +8,8 @@ simulated); ``Outcome`` is the recorded result of one signal, the body of every 
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from fks_executor.values import value
 
 if TYPE_CHECKING:
     from fks_executor.errors import ExecutorError
@@ -28,7 +26,7 @@ class OrderType(enum.StrEnum):
     LIMIT = "limit"
 
 
-@value
+@dataclass(frozen=True, slots=True)
 class Signal:
     """A validated, normalised alert. ``symbol`` is as sent (resolved against markets later)."""
 
@@ -84,7 +82,7 @@ class Signal:
         return cls(**values)
 
 
-@value
+@dataclass(frozen=True, slots=True)
 class OrderResult:
     """One order as the exchange (or the dry-run simulator) reports it."""
 
@@ -127,7 +125,7 @@ class OrderResult:
         }
 
 
-@value
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """The answer body for one signal: ``{"status", "reason", "signal_id", "order", ...}``."""
 

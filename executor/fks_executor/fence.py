@@ -1,34 +1,26 @@
 """The order fence: one check between "this process may act for this signal" and an order.
 
-Intake runs each signal's execution with the signal store's ``fence`` installed here (a
-context variable, set for the execution and removed when it ends, so it reaches nothing else:
-the execution may run in its request's task, whose context a pipelined request copies); the
-exchange layer
-calls :func:`check_fence` right before each order request leaves. With Redis the fence raises
-``LeaseLost`` once this replica can no longer prove it owns its signals (another replica may
-take them over); with the single-replica journal it is a no-op. The check is local: it costs
-no round trip on the order path.
+Each signal executes in a task of its own (``fks_executor.execution``), which installs the
+signal store's ``fence`` in its context: it reaches that execution and nothing else. The
+exchange layer calls :func:`check_fence` right before each order request leaves. With Redis
+the fence raises ``LeaseLost`` once this replica can no longer prove it owns its signals
+(another replica may take them over); with the single-replica journal it is a no-op. The
+check is local: it costs no round trip on the order path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 
-__all__ = ["check_fence", "install_fence", "remove_fence"]
+__all__ = ["check_fence", "install_fence"]
 
 _FENCE: ContextVar[Callable[[], None] | None] = ContextVar("fks_order_fence", default=None)
 
 
-def install_fence(fence: Callable[[], None] | None) -> Token[Callable[[], None] | None]:
-    """Use ``fence`` for orders sent from the current context (returns the reset token)."""
-    return _FENCE.set(fence)
-
-
-def remove_fence(token: Token[Callable[[], None] | None]) -> None:
-    """Undo ``install_fence`` (a context shared by later work, e.g. a pipelined request that
-    copies the current one's context, must not inherit it)."""
-    _FENCE.reset(token)
+def install_fence(fence: Callable[[], None] | None) -> None:
+    """Use ``fence`` for orders sent from the current context (the current task's)."""
+    _FENCE.set(fence)
 
 
 def check_fence() -> None:

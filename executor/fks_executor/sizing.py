@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fks_executor.errors import InvalidPayload, RiskLimit
-from fks_executor.values import value
 
 __all__ = [
     "Candle",
@@ -71,7 +70,7 @@ class SizingRules:
     """Cap on one order's notional."""
 
 
-@value
+@dataclass(frozen=True, slots=True)
 class SizeDecision:
     """The size of one order, and how it was reached (for the audit trail)."""
 
@@ -88,7 +87,7 @@ class SizeDecision:
     """``maxOrderSizeUSD`` or ``maxPositionSizeUSD`` when a cap reduced the size."""
 
 
-@value
+@dataclass(frozen=True, slots=True)
 class Candle:
     """One OHLCV bar (``timestamp`` in ms, as ccxt reports it)."""
 

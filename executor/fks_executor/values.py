@@ -1,15 +1,8 @@
-"""``@value``: the decorator of the records built for every alert (signal, plan, orders,
-outcome, journal record, fill).
+"""``@value``: a frozen, slotted dataclass (equal values hash equal; ``dataclasses.replace``
+makes changed copies). What it says to the type checker is what it is at run time.
 
-A ``@value`` class is a frozen dataclass to the type checker — mypy (strict on the three
-packages, ``make lint`` in CI) refuses any assignment to its fields — and a plain slotted
-dataclass at run time. A frozen dataclass's ``__init__`` sets each field through
-``object.__setattr__``, about 0.1 µs a field: with a dozen such records per alert that was
-8 µs of a dry-run alert's ~170 µs (the intake bench's ratio to a bare endpoint went from 0.38
-to 0.42 without it). Equal values hash equal, as with frozen dataclasses;
-``dataclasses.replace`` makes changed copies.
-
-Records built once (config, markets, capabilities) stay ``@dataclass(frozen=True)``.
+Kept for the exchange layer's records, which still use the name; new code writes
+``@dataclass(frozen=True, slots=True)``.
 """
 
 from __future__ import annotations
@@ -24,4 +17,4 @@ T = TypeVar("T")
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def value(cls: type[T]) -> type[T]:
-    return dataclass(slots=True, unsafe_hash=True)(cls)
+    return dataclass(frozen=True, slots=True)(cls)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from fks_executor.domain import Action, Signal
-from fks_executor.journal import SqliteSignalStore
+from fks_executor.state.journal import SqliteSignalStore
 from tests.integration.executor.helpers import SECRET, alert, running_executor
 
 

@@ -17,8 +17,8 @@ import redis.asyncio as aioredis
 from fks_executor.domain import Action, Outcome, Signal
 from fks_executor.errors import LeaseLost, StateUnavailable
 from fks_executor.ratelimit import RateLimiter
-from fks_executor.redis_store import RedisSignalStore
-from fks_executor.store import SignalState
+from fks_executor.state.redis_store import RedisSignalStore
+from fks_executor.state.store import SignalState
 from tests.harness.redis import redis_server
 from tests.integration.executor.helpers import (
     SECRET,

@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from fks_executor.ledgers import RedisFillsLedger, SqliteFillsLedger, build_ledger
-from fks_executor.risk import Fill, FillsLedger, MemoryFillsLedger, realised_pnl
+from fks_executor.fills import Fill, realised_pnl
+from fks_executor.state.ledgers import (
+    FillsLedger,
+    MemoryFillsLedger,
+    SqliteFillsLedger,
+    build_ledger,
+)
+from fks_executor.state.redis_ledger import RedisFillsLedger
 
 DAY = datetime(2025, 3, 10, tzinfo=UTC).timestamp()
 H = 3600.0

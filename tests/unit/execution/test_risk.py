@@ -7,14 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from fks_executor.errors import RiskLimit, SymbolNotAllowed
-from fks_executor.risk import (
-    Fill,
+from fks_executor.fills import Fill, compact, realised_pnl, utc_day_start
+from fks_executor.risk import check_daily_loss, check_symbol_allowed
+from fks_executor.state.ledgers import (
     MemoryFillsLedger,
-    check_daily_loss,
-    check_symbol_allowed,
-    compact,
-    realised_pnl,
-    utc_day_start,
 )
 
 DAY = datetime(2025, 3, 10, tzinfo=UTC).timestamp()  # 00:00 UTC

@@ -17,12 +17,13 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from fks_executor.app import SHUTDOWN_GRACE_SECONDS, create_app
+from fks_executor.app import create_app
 from fks_executor.config import ExecutorConfig, parse_config, resolve_secrets
 from fks_executor.domain import Action, OrderResult, Outcome, Signal
 from fks_executor.exchange.client_ids import Leg, client_order_id
 from fks_executor.execution import SignalExecutor
-from fks_executor.store import SignalStore
+from fks_executor.runtime import SHUTDOWN_GRACE_SECONDS
+from fks_executor.state.store import SignalStore
 
 SECRET = "unit-test-secret-4f1c2a9e7b3d"
 CLIENT = ("127.0.0.1", 40000)
@@ -137,8 +138,10 @@ async def serve_http(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app behind a real uvicorn server (as ``fks-executor`` runs it) on a free loopback
     port, and an httpx client to it. ``ASGITransport`` returns a response only once the app
-    has returned; an execution answered 202 at the deadline goes on in its request's task.
-    ``grace``: uvicorn's graceful-shutdown period when the block exits."""
+    has returned, which it does at the response deadline at the latest.
+    ``grace``: the graceful-shutdown period when the block exits (uvicorn's for requests in
+    flight, then the runtime's for executions still running)."""
+    app.state.runtime.shutdown_grace = grace
     server = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -1,5 +1,5 @@
 """The response deadline and shutdown, behind a real uvicorn (as ``fks-executor`` serves):
-202 at the deadline while the request's task goes on executing, the body timeout, and what a
+202 at the deadline while the execution goes on in its own task, the body timeout, and what a
 shutdown does to executions still running."""
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.routing import Route
 
-from fks_executor.app import Webhook
 from fks_executor.domain import Outcome, Signal
-from fks_executor.store import MemorySignalStore, UnabandonedWrites
+from fks_executor.state.store import MemorySignalStore, UnabandonedWrites
 from tests.unit.executor.helpers import (
     SECRET,
     SlowExecutor,
@@ -88,9 +86,7 @@ async def test_a_body_that_does_not_arrive_in_time_is_refused(tmp_path: Path) ->
     """A sender that sends its headers and then trickles (or never sends) the body does not
     hold the request open: it is answered invalid_json once the body timeout has passed."""
     app = make_app(make_config(tmp_path))
-    routes = [route for route in app.router.routes if isinstance(route, Route)]
-    (webhook,) = {route.endpoint for route in routes if isinstance(route.endpoint, Webhook)}
-    webhook.body_timeout = 0.3
+    app.state.runtime.intake.body_timeout = 0.3
     async with serve_http(app) as http:
         host, port = http.base_url.host, http.base_url.port
         reader, writer = await asyncio.open_connection(host, port)

@@ -11,8 +11,8 @@ import pytest
 
 from fks_executor.domain import Action, Outcome, Signal
 from fks_executor.errors import StateUnavailable
-from fks_executor.journal import SqliteSignalStore, check_journal_path
-from fks_executor.store import SignalState
+from fks_executor.state.journal import SqliteSignalStore, check_journal_path
+from fks_executor.state.store import SignalState
 from tests.unit.executor.helpers import SECRET
 
 

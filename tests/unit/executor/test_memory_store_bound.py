@@ -10,7 +10,7 @@ import tracemalloc
 import pytest
 
 from fks_executor.domain import Action, Outcome, Signal
-from fks_executor.store import MemorySignalStore
+from fks_executor.state.store import MemorySignalStore
 
 
 class Clock:
@@ -69,7 +69,7 @@ async def test_dropping_young_records_is_logged_not_silent(
 ) -> None:
     clock = Clock()
     store = MemorySignalStore(max_records=2, clock=clock)
-    with caplog.at_level(logging.WARNING, logger="fks_executor.store"):
+    with caplog.at_level(logging.WARNING, logger="fks_executor.state.store"):
         for i in range(5):
             clock.now += 10
             await done(store, f"s{i}")
@@ -78,7 +78,7 @@ async def test_dropping_young_records_is_logged_not_silent(
     assert "memory signal store full (2 records): dropped 1 settled records" in warnings[0]
     assert "the oldest kept was received 10 s ago" in warnings[0]
     clock.now += MemorySignalStore.WARN_EVERY
-    with caplog.at_level(logging.WARNING, logger="fks_executor.store"):
+    with caplog.at_level(logging.WARNING, logger="fks_executor.state.store"):
         await done(store, "later")
     assert len(caplog.records) == 2
 

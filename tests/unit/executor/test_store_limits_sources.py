@@ -13,7 +13,7 @@ import pytest
 from fks_executor.domain import Action, Outcome, Signal
 from fks_executor.ratelimit import RateLimiter
 from fks_executor.sources import UNKNOWN, SourcePolicy
-from fks_executor.store import MemorySignalStore, SignalRecord, SignalState
+from fks_executor.state.store import MemorySignalStore, SignalRecord, SignalState
 
 
 def sig(signal_id: str = "s1") -> Signal:
@@ -175,31 +175,6 @@ async def test_rate_limit_is_per_pipeline() -> None:
         assert await a.allow("x") is False
     finally:
         await a.close()
-
-
-async def test_memory_limiter_expiry_pass_is_throttled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The stock storage starts an expiry pass over every key after each hit; ours at most
-    once a second (this also fails loudly if limits renames the hook we override)."""
-    from limits.storage import MemoryStorage
-
-    passes = []
-    original = MemoryStorage._MemoryStorage__schedule_expiry  # type: ignore[attr-defined]
-
-    def counting(self: MemoryStorage) -> None:
-        passes.append(1)
-        original(self)
-
-    monkeypatch.setattr(MemoryStorage, "_MemoryStorage__schedule_expiry", counting)
-    limiter = RateLimiter.in_memory(1000, "p")
-    try:
-        for i in range(200):
-            assert await limiter.allow(f"10.0.0.{i}")
-        assert len(passes) == 1
-    finally:
-        await limiter.close()
-
-
-# --- sources ----------------------------------------------------------------------------
 
 
 def test_empty_allowlist_allows_everyone() -> None:

@@ -1,25 +1,29 @@
-"""The webhook's ASGI edge: headers as intake sees them, and the body read under its limit."""
+"""The webhook's edge: headers as intake sees them, and the body read under its limit (the body
+timeout is tested behind a real server: test_deadline_and_shutdown.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from starlette.requests import Request
 
-from fks_executor.app import header_map, read_limited
+from fks_executor.app import body_chunks, header_map
 from fks_executor.errors import BodyTooLarge, InvalidJson
+from fks_executor.intake import read_body
 
 
-def receiving(*messages: dict[str, Any]) -> tuple[Callable[[], Awaitable[Any]], list[int]]:
-    """An ASGI ``receive`` handing out ``messages`` in order, and how many were taken."""
+def streaming(*chunks: bytes) -> tuple[AsyncIterator[bytes], list[int]]:
+    """A body arriving in ``chunks``, and how many were taken."""
     taken = [0]
 
-    async def receive() -> Any:
-        taken[0] += 1
-        return messages[taken[0] - 1]
+    async def chunked() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            taken[0] += 1
+            yield chunk
 
-    return receive, taken
+    return chunked(), taken
 
 
 def test_header_names_are_lower_case_and_repeated_lines_are_joined() -> None:
@@ -37,37 +41,34 @@ def test_header_names_are_lower_case_and_repeated_lines_are_joined() -> None:
 
 
 async def test_a_body_in_several_chunks_is_read_whole() -> None:
-    receive, taken = receiving(
-        {"type": "http.request", "body": b'{"a":', "more_body": True},
-        {"type": "http.request", "body": b"", "more_body": True},
-        {"type": "http.request", "body": b"1}", "more_body": False},
-    )
-    assert await read_limited(receive, {}, 64) == b'{"a":1}'
+    body, taken = streaming(b'{"a":', b"", b"1}")
+    assert await read_body(body, None, limit=64) == b'{"a":1}'
     assert taken[0] == 3
 
 
 async def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
-    receive, taken = receiving()
+    body, taken = streaming(b"x")
     with pytest.raises(BodyTooLarge):
-        await read_limited(receive, {"content-length": "65"}, 64)
+        await read_body(body, "65", limit=64)
     assert taken[0] == 0
 
 
 async def test_a_streamed_body_is_refused_as_soon_as_it_passes_the_limit() -> None:
-    receive, taken = receiving(
-        {"type": "http.request", "body": b"x" * 40, "more_body": True},
-        {"type": "http.request", "body": b"x" * 40, "more_body": True},
-        {"type": "http.request", "body": b"never read", "more_body": False},
-    )
+    body, taken = streaming(b"x" * 40, b"x" * 40, b"never read")
     with pytest.raises(BodyTooLarge):
-        await read_limited(receive, {}, 64)
+        await read_body(body, None, limit=64)
     assert taken[0] == 2
 
 
 async def test_a_client_gone_mid_body_is_invalid_json_not_an_internal_error() -> None:
-    receive, _ = receiving(
+    messages: list[dict[str, Any]] = [
         {"type": "http.request", "body": b'{"symbol":', "more_body": True},
         {"type": "http.disconnect"},
-    )
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    request = Request({"type": "http", "method": "POST", "headers": []}, receive)
     with pytest.raises(InvalidJson, match="disconnected before the body was complete"):
-        await read_limited(receive, {"content-length": "100"}, 64 * 1024)
+        await read_body(body_chunks(request), "100", limit=64 * 1024)

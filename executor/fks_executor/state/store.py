@@ -29,8 +29,8 @@ longer act for the signals it holds (Redis only).
 Backends:
 
 - ``MemorySignalStore``: process memory (one replica; lost on restart; dry-run only).
-- ``SqliteSignalStore`` (``fks_executor.journal``): a durable journal for one replica.
-- ``RedisSignalStore`` (``fks_executor.redis_store``): shared by replicas, with ownership.
+- ``SqliteSignalStore`` (``fks_executor.state.journal``): a durable journal for one replica.
+- ``RedisSignalStore`` (``fks_executor.state.redis_store``): shared by replicas, with ownership.
 
 A ``complete()`` that has started is finished even when its caller is cancelled (a shutdown
 stopping an execution whose order went out): the backends that await I/O run the write through
@@ -49,12 +49,12 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import orjson
 
 from fks_executor.domain import Outcome, Signal
-from fks_executor.values import value
 
 __all__ = [
     "DEFAULT_RETENTION_SECONDS",
@@ -69,7 +69,7 @@ __all__ = [
 
 DEFAULT_RETENTION_SECONDS = 24 * 3600.0
 
-log = logging.getLogger("fks_executor.store")
+log = logging.getLogger("fks_executor.state")
 
 
 class SignalState(enum.StrEnum):
@@ -88,7 +88,7 @@ def next_unsettled(outcome: Outcome, previous: float | None, now: float) -> floa
     return now if outcome.unsettled else previous
 
 
-@value
+@dataclass(frozen=True, slots=True)
 class SignalRecord:
     signal: Signal
     state: SignalState
@@ -135,7 +135,7 @@ class SignalRecord:
         )
 
 
-@value
+@dataclass(frozen=True, slots=True)
 class Claim:
     """The result of ``claim``: ``won`` -> execute ``record.signal`` (attempt
     ``record.attempts``); else ``record`` is the existing record (a duplicate)."""

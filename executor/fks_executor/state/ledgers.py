@@ -1,5 +1,7 @@
-"""Durable fills ledgers for ``dailyLossLimitUSD`` (the contract is ``risk.FillsLedger``).
+"""Fills ledgers for ``dailyLossLimitUSD``: the ``FillsLedger`` contract and its backends.
 
+- :class:`MemoryFillsLedger`: process memory (one process; what the exchange layer uses when
+  the limit is off).
 - :class:`SqliteFillsLedger`: tables ``fills`` and ``legs`` in the journal's SQLite file (its
   own connection, WAL, fsync'ed commits): a restarted executor still sees today's losses.
 - :class:`RedisFillsLedger`: hashes ``fks:<pipeline>:fills`` and ``fks:<pipeline>:legs``
@@ -17,18 +19,22 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
 from fks_executor.errors import StateUnavailable
-from fks_executor.risk import Fill, FillsLedger, MemoryFillsLedger, compact, fill_key, utc_day_start
+from fks_executor.fills import Fill, compact, fill_key, utc_day_start
+from fks_executor.state.errors import SQLITE_ERRORS
 
-__all__ = ["RedisFillsLedger", "SqliteFillsLedger", "build_ledger"]
+__all__ = [
+    "FillsLedger",
+    "MemoryFillsLedger",
+    "SqliteFillsLedger",
+    "build_ledger",
+]
 
-log = logging.getLogger("fks_executor.ledgers")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS fills (key TEXT PRIMARY KEY, ts REAL NOT NULL, fill TEXT NOT NULL);
@@ -36,11 +42,68 @@ CREATE TABLE IF NOT EXISTS legs (cid TEXT PRIMARY KEY, leg TEXT NOT NULL);
 """
 
 
-def _encode(fill: Fill) -> str:
+class FillsLedger(Protocol):
+    """Where this pipeline's fills are kept, and the protective legs still resting on the
+    exchange whose fills are not seen yet (``legs``: client order id -> a JSON-ready
+    description the exchange layer writes and reads back).
+
+    Implementations: :class:`MemoryFillsLedger` (one process), :class:`SqliteFillsLedger`
+    (next to the journal: survives restarts) and ``RedisFillsLedger`` (shared by replicas). A
+    fill is keyed by its client order id, so recording the same order twice (a resumed signal
+    finding its order) counts it once.
+    """
+
+    async def record(self, fill: Fill) -> None: ...
+
+    async def fills(self) -> Sequence[Fill]: ...
+
+    async def track_leg(self, client_order_id: str, leg: dict[str, Any]) -> None: ...
+
+    async def forget_leg(self, client_order_id: str) -> None: ...
+
+    async def legs(self) -> dict[str, dict[str, Any]]: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryFillsLedger:
+    """In-process ledger; compacts fills older than the current UTC day on each record."""
+
+    def __init__(self) -> None:
+        self._fills: dict[str, Fill] = {}
+        self._legs: dict[str, dict[str, Any]] = {}
+        self._lock = asyncio.Lock()
+
+    async def record(self, fill: Fill) -> None:
+        async with self._lock:
+            self._fills[fill_key(fill)] = fill
+            day = utc_day_start(fill.timestamp)
+            if any(f.timestamp < day for f in self._fills.values()):
+                kept = compact(list(self._fills.values()), before=day)
+                self._fills = {fill_key(f): f for f in kept}
+
+    async def fills(self) -> Sequence[Fill]:
+        async with self._lock:
+            return tuple(self._fills.values())
+
+    async def track_leg(self, client_order_id: str, leg: dict[str, Any]) -> None:
+        self._legs[client_order_id] = leg
+
+    async def forget_leg(self, client_order_id: str) -> None:
+        self._legs.pop(client_order_id, None)
+
+    async def legs(self) -> dict[str, dict[str, Any]]:
+        return dict(self._legs)
+
+    async def close(self) -> None:
+        return None
+
+
+def encode_fill(fill: Fill) -> str:
     return json.dumps(dataclasses.asdict(fill), separators=(",", ":"))
 
 
-def _decode(text: str | bytes) -> Fill:
+def decode_fill(text: str | bytes) -> Fill:
     return Fill(**json.loads(text))
 
 
@@ -58,7 +121,7 @@ class SqliteFillsLedger:
                 await db.execute("PRAGMA synchronous=FULL")
                 await db.execute("PRAGMA busy_timeout=2000")
                 await db.executescript(_SCHEMA)
-            except (OSError, aiosqlite.Error) as exc:
+            except SQLITE_ERRORS as exc:
                 raise StateUnavailable(f"fills ledger {self.path} cannot be opened") from exc
             self._db = db
         return self._db
@@ -72,18 +135,18 @@ class SqliteFillsLedger:
                 try:
                     await db.execute(
                         "INSERT OR REPLACE INTO fills (key, ts, fill) VALUES (?, ?, ?)",
-                        (fill_key(fill), fill.timestamp, _encode(fill)),
+                        (fill_key(fill), fill.timestamp, encode_fill(fill)),
                     )
                     async with db.execute("SELECT count(*) FROM fills WHERE ts < ?", (day,)) as c:
                         row = await c.fetchone()
                     if row is not None and row[0]:
                         async with db.execute("SELECT fill FROM fills") as cursor:
-                            every = [_decode(r[0]) for r in await cursor.fetchall()]
+                            every = [decode_fill(r[0]) for r in await cursor.fetchall()]
                         await db.execute("DELETE FROM fills")
                         await db.executemany(
                             "INSERT INTO fills (key, ts, fill) VALUES (?, ?, ?)",
                             [
-                                (fill_key(f), f.timestamp, _encode(f))
+                                (fill_key(f), f.timestamp, encode_fill(f))
                                 for f in compact(every, before=day)
                             ],
                         )
@@ -91,94 +154,47 @@ class SqliteFillsLedger:
                 except BaseException:
                     await db.execute("ROLLBACK")
                     raise
-            except (OSError, aiosqlite.Error) as exc:
+            except SQLITE_ERRORS as exc:
                 raise StateUnavailable("fills ledger write failed") from exc
 
     async def fills(self) -> Sequence[Fill]:
         db = await self._conn()
         try:
             async with db.execute("SELECT fill FROM fills") as cursor:
-                return tuple(_decode(r[0]) for r in await cursor.fetchall())
-        except (OSError, aiosqlite.Error) as exc:
+                return tuple(decode_fill(r[0]) for r in await cursor.fetchall())
+        except SQLITE_ERRORS as exc:
             raise StateUnavailable("fills ledger read failed") from exc
 
     async def track_leg(self, client_order_id: str, leg: dict[str, Any]) -> None:
         db = await self._conn()
-        await db.execute(
-            "INSERT OR REPLACE INTO legs (cid, leg) VALUES (?, ?)",
-            (client_order_id, json.dumps(leg)),
-        )
+        try:
+            await db.execute(
+                "INSERT OR REPLACE INTO legs (cid, leg) VALUES (?, ?)",
+                (client_order_id, json.dumps(leg)),
+            )
+        except SQLITE_ERRORS as exc:
+            raise StateUnavailable("fills ledger write failed") from exc
 
     async def forget_leg(self, client_order_id: str) -> None:
         db = await self._conn()
-        await db.execute("DELETE FROM legs WHERE cid = ?", (client_order_id,))
+        try:
+            await db.execute("DELETE FROM legs WHERE cid = ?", (client_order_id,))
+        except SQLITE_ERRORS as exc:
+            raise StateUnavailable("fills ledger write failed") from exc
 
     async def legs(self) -> dict[str, dict[str, Any]]:
         db = await self._conn()
-        async with db.execute("SELECT cid, leg FROM legs") as cursor:
-            return {str(cid): json.loads(leg) for cid, leg in await cursor.fetchall()}
+        try:
+            async with db.execute("SELECT cid, leg FROM legs") as cursor:
+                rows = await cursor.fetchall()
+        except SQLITE_ERRORS as exc:
+            raise StateUnavailable("fills ledger read failed") from exc
+        return {str(cid): json.loads(leg) for cid, leg in rows}
 
     async def close(self) -> None:
         if self._db is not None:
             await self._db.close()
             self._db = None
-
-
-class RedisFillsLedger:
-    def __init__(self, client: Any, pipeline: str) -> None:
-        self._redis = client
-        self._fills = f"fks:{pipeline}:fills"
-        self._legs = f"fks:{pipeline}:legs"
-
-    async def _call(self, coro: Any) -> Any:
-        try:
-            return await coro
-        except Exception as exc:  # redis errors, OSError, timeouts
-            raise StateUnavailable("fills ledger (Redis) unreachable") from exc
-
-    async def record(self, fill: Fill) -> None:
-        await self._call(self._redis.hset(self._fills, fill_key(fill), _encode(fill)))
-        await self._call(self._compact(utc_day_start(fill.timestamp)))
-
-    async def _compact(self, day: float) -> None:
-        from redis.exceptions import WatchError
-
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(self._fills)
-                    raw = await pipe.hgetall(self._fills)
-                    every = [_decode(v) for v in raw.values()]
-                    if not any(f.timestamp < day for f in every):
-                        await pipe.unwatch()
-                        return
-                    kept = compact(every, before=day)
-                    pipe.multi()
-                    pipe.delete(self._fills)
-                    pipe.hset(self._fills, mapping={fill_key(f): _encode(f) for f in kept})
-                    await pipe.execute()
-                    return
-                except WatchError:
-                    continue  # another replica recorded a fill meanwhile: read again
-
-    async def fills(self) -> Sequence[Fill]:
-        raw = await self._call(self._redis.hgetall(self._fills))
-        return tuple(_decode(v) for v in raw.values())
-
-    async def track_leg(self, client_order_id: str, leg: dict[str, Any]) -> None:
-        await self._call(self._redis.hset(self._legs, client_order_id, json.dumps(leg)))
-
-    async def forget_leg(self, client_order_id: str) -> None:
-        await self._call(self._redis.hdel(self._legs, client_order_id))
-
-    async def legs(self) -> dict[str, dict[str, Any]]:
-        raw = await self._call(self._redis.hgetall(self._legs))
-        return {
-            (k.decode() if isinstance(k, bytes) else str(k)): json.loads(v) for k, v in raw.items()
-        }
-
-    async def close(self) -> None:
-        return None
 
 
 def build_ledger(
@@ -192,6 +208,8 @@ def build_ledger(
     limit is on, else process memory (nothing reads it then, so no I/O on the order path)."""
     if daily_loss_limit_usd > 0:
         if redis_client is not None:
+            from fks_executor.state.redis_ledger import RedisFillsLedger
+
             return RedisFillsLedger(redis_client, pipeline)
         if journal_path:
             return SqliteFillsLedger(journal_path)

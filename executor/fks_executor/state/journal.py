@@ -1,6 +1,6 @@
 """The durable signal store of a single replica: an SQLite journal (``state.journalPath``).
 
-Same contract as ``fks_executor.store`` (claim / complete / get / unfinished / take_over), on
+Same contract as ``fks_executor.state.store`` (claim / complete / get / unfinished / take_over), on
 disk: a claimed signal is committed (as ``executing``) before intake answers and before any
 order can leave, so an executor that is killed and restarted still knows every signal it
 accepted, answers their redeliveries ``duplicate``, and finds the unfinished ones
@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +33,8 @@ import orjson
 
 from fks_executor.domain import Outcome, Signal
 from fks_executor.errors import StateUnavailable
-from fks_executor.store import (
+from fks_executor.state.errors import SQLITE_ERRORS
+from fks_executor.state.store import (
     DEFAULT_RETENTION_SECONDS,
     Claim,
     SignalRecord,
@@ -122,7 +124,7 @@ class SqliteSignalStore:
             await self._db.execute("PRAGMA busy_timeout=2000")
             await self._db.executescript(_SCHEMA)
             await self._purge()
-        except (OSError, aiosqlite.Error) as exc:
+        except SQLITE_ERRORS as exc:
             await self.close()
             # aiosqlite stops its worker thread without waiting; let it finish while the loop
             # that must hear about it still runs.
@@ -158,7 +160,7 @@ class SqliteSignalStore:
         try:
             cursor = await self.db.execute(sql, args)
             return cursor.rowcount
-        except (OSError, aiosqlite.Error) as exc:
+        except SQLITE_ERRORS as exc:
             raise StateUnavailable("signal journal write failed") from exc
 
     async def _purge(self) -> None:
@@ -212,7 +214,7 @@ class SqliteSignalStore:
                 (signal_id,),
             ) as cursor:
                 row = await cursor.fetchone()
-        except (OSError, aiosqlite.Error) as exc:
+        except SQLITE_ERRORS as exc:
             raise StateUnavailable("signal journal read failed") from exc
         if row is None or float(row[2]) < self._clock() - self.retention:
             return None
@@ -225,7 +227,7 @@ class SqliteSignalStore:
                 " ORDER BY received_at"
             ) as cursor:
                 rows = await cursor.fetchall()
-        except (OSError, aiosqlite.Error) as exc:
+        except SQLITE_ERRORS as exc:
             raise StateUnavailable("signal journal read failed") from exc
         return [_record(row) for row in rows]
 
@@ -243,6 +245,6 @@ class SqliteSignalStore:
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('ready-probe', ?)",
                 (repr(self._clock()),),
             )
-        except (OSError, aiosqlite.Error, StateUnavailable):
+        except (sqlite3.Error, OSError, StateUnavailable):
             return False
         return True

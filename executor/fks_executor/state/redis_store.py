@@ -38,12 +38,13 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fks_executor.domain import Outcome, Signal
 from fks_executor.errors import LeaseLost, StateUnavailable
-from fks_executor.store import (
+from fks_executor.state.redis_client import REDIS_ERRORS
+from fks_executor.state.store import (
     DEFAULT_RETENTION_SECONDS,
     Claim,
     SignalRecord,
@@ -54,7 +55,9 @@ from fks_executor.store import (
 
 __all__ = ["DEFAULT_LEASE_SECONDS", "RedisSignalStore", "owner_id"]
 
-log = logging.getLogger("fks_executor.redis_store")
+log = logging.getLogger("fks_executor.state")
+
+T = TypeVar("T")
 
 DEFAULT_LEASE_SECONDS = 30.0
 
@@ -202,7 +205,7 @@ class RedisSignalStore:
                 await self._heartbeat
             self._heartbeat = None
         self._valid_until = float("-inf")
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(*REDIS_ERRORS):
             await self._redis.delete(self._lease_key)
 
     async def renew(self) -> None:
@@ -243,7 +246,7 @@ class RedisSignalStore:
         """A warning when Redis does not persist claims (AOF off), else None."""
         try:
             info = await self._redis.info("persistence")
-        except Exception:
+        except REDIS_ERRORS:
             return None
         if str(info.get("aof_enabled", "1")) in ("0", "False", "false"):
             return (
@@ -255,10 +258,10 @@ class RedisSignalStore:
 
     # --- the store --------------------------------------------------------------------------
 
-    async def _call(self, coro: Any) -> Any:
+    async def _call(self, coro: Awaitable[T]) -> T:
         try:
             return await coro
-        except Exception as exc:  # redis.exceptions.RedisError, OSError, timeouts
+        except REDIS_ERRORS as exc:
             raise StateUnavailable("signal store (Redis) unreachable") from exc
 
     async def claim(self, signal: Signal) -> Claim:
@@ -347,6 +350,6 @@ class RedisSignalStore:
     async def ping(self) -> bool:
         try:
             await self._redis.set(self._probe, "1", px=10_000)
-        except Exception:
+        except REDIS_ERRORS:
             return False
         return True
