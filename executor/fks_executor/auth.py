@@ -1,4 +1,5 @@
-"""Webhook authentication (SPEC §3): HMAC signature header, body passphrase, or either.
+"""Webhook authentication: HMAC signature header, body passphrase, or either
+(docs/executor.md, "Authentication").
 
 - ``hmac``: ``X-Webhook-Signature`` (or ``X-Signature``) is the hex HMAC-SHA256 of the raw
   body keyed with the shared secret, optionally prefixed ``sha256=``.

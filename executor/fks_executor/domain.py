@@ -146,7 +146,7 @@ class Outcome:
 
     @classmethod
     def from_error(cls, error: ExecutorError, signal_id: str | None) -> Outcome:
-        """THE translation of a refusal into its answer (SPEC §3 table)."""
+        """THE translation of a refusal into its answer (docs/executor.md, "Answers")."""
         return cls(
             status=error.status,
             signal_id=signal_id,

@@ -1,4 +1,5 @@
-"""The executor's error tree: every refusal a caller can see, with its SPEC §3 answer.
+"""The executor's error tree: every refusal a caller can see, with its answer
+(docs/executor.md, "Answers").
 
 ::
 

@@ -1,4 +1,5 @@
-"""The executor's Prometheus metrics (names are part of the SPEC §3 contract).
+"""The executor's Prometheus metrics (names are part of the contract:
+docs/executor.md, "Metrics").
 
 One ``Metrics`` per app, on its own registry (tests build several apps in one process).
 The exchange layer and the circuit breaker get this object and update their own series:

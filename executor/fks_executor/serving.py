@@ -13,7 +13,7 @@ connection meets before any request reaches the app (docs/executor.md, "Connecti
   request's first byte on a kept-alive connection): else ``408 header_timeout`` and the
   connection is closed. uvicorn times out only idle kept-alive connections, so a client that
   never finishes its headers would hold its connection (and what it sent) for good. The body
-  then has ``fks_executor.app.BODY_TIMEOUT_SECONDS`` of its own.
+  then has ``fks_executor.intake.BODY_TIMEOUT_SECONDS`` of its own.
 """
 
 from __future__ import annotations

@@ -181,8 +181,8 @@ def size_position(
     )
     if room <= 0:
         raise RiskLimit(
-            f"maxPositionSizeUSD reached: the position is {abs(signed_position_usd):.2f} USD "
-            f"(limit {rules.max_position_size_usd:g} USD)"
+            f"maxPositionSizeUSD reached: the position on this side is at the limit "
+            f"({rules.max_position_size_usd:g} USD)"
         )
     if notional > room:
         notional, capped_by = room, "maxPositionSizeUSD"
@@ -214,9 +214,9 @@ def _size_by_method(
                 "size); send stop_loss, or amount/size_usd, or use another method"
             )
         if side == "buy" and stop_loss >= price:
-            raise InvalidPayload(f"stop_loss: must be below the entry price {price:g} for a buy")
+            raise InvalidPayload("stop_loss: must be below the entry price for a buy")
         if side == "sell" and stop_loss <= price:
-            raise InvalidPayload(f"stop_loss: must be above the entry price {price:g} for a sell")
+            raise InvalidPayload("stop_loss: must be above the entry price for a sell")
         return balance_usd * rules.risk_per_trade / abs(price - stop_loss)
     if rules.method is SizingMethod.VOLATILITY:
         if atr_value is None:

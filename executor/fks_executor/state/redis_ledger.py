@@ -13,10 +13,9 @@ from typing import Any, TypeVar
 
 from redis.exceptions import WatchError
 
-from fks_executor.errors import StateUnavailable
 from fks_executor.fills import Fill, compact, fill_key, utc_day_start
 from fks_executor.state.ledgers import decode_fill, encode_fill
-from fks_executor.state.redis_client import REDIS_ERRORS
+from fks_executor.state.redis_client import call
 
 __all__ = ["RedisFillsLedger"]
 
@@ -29,11 +28,8 @@ class RedisFillsLedger:
         self._fills = f"fks:{pipeline}:fills"
         self._legs = f"fks:{pipeline}:legs"
 
-    async def _call(self, coro: Awaitable[T]) -> T:
-        try:
-            return await coro
-        except REDIS_ERRORS as exc:
-            raise StateUnavailable("fills ledger (Redis) unreachable") from exc
+    async def _call(self, request: Awaitable[T]) -> T:
+        return await call(request, "fills ledger")
 
     async def record(self, fill: Fill) -> None:
         await self._call(self._redis.hset(self._fills, fill_key(fill), encode_fill(fill)))

@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 
 from fks_executor.domain import Outcome, Signal
 from fks_executor.errors import LeaseLost, StateUnavailable
-from fks_executor.state.redis_client import REDIS_ERRORS
+from fks_executor.state.redis_client import REDIS_ERRORS, call
 from fks_executor.state.store import (
     DEFAULT_RETENTION_SECONDS,
     Claim,
@@ -258,11 +258,8 @@ class RedisSignalStore:
 
     # --- the store --------------------------------------------------------------------------
 
-    async def _call(self, coro: Awaitable[T]) -> T:
-        try:
-            return await coro
-        except REDIS_ERRORS as exc:
-            raise StateUnavailable("signal store (Redis) unreachable") from exc
+    async def _call(self, request: Awaitable[T]) -> T:
+        return await call(request, "signal store")
 
     async def claim(self, signal: Signal) -> Claim:
         now = self._clock()
