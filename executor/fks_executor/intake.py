@@ -18,6 +18,7 @@ audited here, in one place. This is the one place that checks the alert's accoun
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from fks_executor.domain import Outcome
 from fks_executor.errors import (
     BodyTooLarge,
     ExecutorError,
+    InternalError,
     InvalidJson,
     InvalidPayload,
     InvalidSignature,
@@ -47,6 +49,8 @@ from fks_executor.sources import SourcePolicy
 from fks_executor.state.store import SignalRecord, SignalState, SignalStore
 
 __all__ = ["BODY_TIMEOUT_SECONDS", "MAX_BODY_BYTES", "Intake", "IntakeRequest", "read_body"]
+
+log = logging.getLogger("fks_executor.intake")
 
 MAX_BODY_BYTES = 64 * 1024
 #: How long the body may take to arrive once the headers are in.
@@ -111,8 +115,13 @@ class Intake:
             elif isinstance(exc, _VALIDATION):
                 self.metrics.validation_failures.labels(exc.reason).inc()
             outcome = Outcome.from_error(exc, seen.signal_id)
-            self._audit(outcome, seen)
-            return outcome
+        except Exception:
+            # A bug: answered 500 and audited like any refusal (every request gets its audit
+            # line); the traceback goes to the log, never to the caller.
+            log.exception("internal error while taking in a webhook (signal %s)", seen.signal_id)
+            outcome = Outcome.from_error(InternalError(), seen.signal_id)
+        self._audit(outcome, seen)
+        return outcome
 
     async def _admit(self, request: IntakeRequest, seen: _Seen) -> Claimed | Outcome:
         config = self.config

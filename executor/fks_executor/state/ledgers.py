@@ -115,6 +115,7 @@ class SqliteFillsLedger:
 
     async def _conn(self) -> aiosqlite.Connection:
         if self._db is None:
+            db = None
             try:
                 db = await aiosqlite.connect(self.path, isolation_level=None)
                 await db.execute("PRAGMA journal_mode=WAL")
@@ -122,6 +123,8 @@ class SqliteFillsLedger:
                 await db.execute("PRAGMA busy_timeout=2000")
                 await db.executescript(_SCHEMA)
             except SQLITE_ERRORS as exc:
+                if db is not None:
+                    await db.close()
                 raise StateUnavailable(f"fills ledger {self.path} cannot be opened") from exc
             self._db = db
         return self._db
