@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Scope
+from starlette.types import Receive, Scope
 
 from fks_executor.config import ExecutorConfig, ResolvedSecrets
 from fks_executor.domain import Outcome
@@ -31,7 +31,7 @@ from fks_executor.metrics import CONTENT_TYPE
 from fks_executor.runtime import Runtime, build_runtime
 from fks_executor.state.store import SignalStore
 
-__all__ = ["body_chunks", "create_app", "header_map"]
+__all__ = ["RequestBody", "create_app", "header_map"]
 
 log = logging.getLogger("fks_executor")
 
@@ -52,13 +52,26 @@ def header_map(scope: Scope) -> dict[str, str]:
     return headers
 
 
-async def body_chunks(request: Request) -> AsyncIterator[bytes]:
-    """The body as it streams in; a client gone before its end is ``InvalidJson``."""
-    try:
-        async for chunk in request.stream():
-            yield chunk
-    except ClientDisconnect:
-        raise InvalidJson("the client disconnected before the body was complete") from None
+class RequestBody:
+    """A request's body as it streams in, chunk by chunk (read once); a client gone before
+    its end is ``InvalidJson``: there is nothing to parse."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._done = False
+
+    def __aiter__(self) -> RequestBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._done:
+            raise StopAsyncIteration
+        message = await self._receive()
+        if message["type"] != "http.request":  # http.disconnect
+            raise InvalidJson("the client disconnected before the body was complete")
+        self._done = not message.get("more_body", False)
+        chunk: bytes = message.get("body", b"")
+        return chunk
 
 
 def create_app(
@@ -109,7 +122,7 @@ async def webhook(request: Request) -> Response:
         IntakeRequest(
             peer=client.host if client else None,
             headers=header_map(request.scope),
-            body=body_chunks(request),
+            body=RequestBody(request.receive),
         )
     )
     if isinstance(admitted, Outcome):

@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from starlette.requests import Request
 
-from fks_executor.app import body_chunks, header_map
+from fks_executor.app import RequestBody, header_map
 from fks_executor.errors import BodyTooLarge, InvalidJson
 from fks_executor.intake import read_body
 
@@ -69,6 +68,5 @@ async def test_a_client_gone_mid_body_is_invalid_json_not_an_internal_error() ->
     async def receive() -> dict[str, Any]:
         return messages.pop(0)
 
-    request = Request({"type": "http", "method": "POST", "headers": []}, receive)
     with pytest.raises(InvalidJson, match="disconnected before the body was complete"):
-        await read_body(body_chunks(request), "100", limit=64 * 1024)
+        await read_body(RequestBody(receive), "100", limit=64 * 1024)
