@@ -1,6 +1,7 @@
 """Executing a claimed signal: the deadline and its 202, the order fence, the recorded
 outcome, recovery of signals left unfinished, and the drain at shutdown
-(docs/executor.md, "Response deadline" and "State and restarts").
+(docs/executor.md, "Answers" and "Guarantees: at most one order per signal, no accepted signal
+lost").
 
 Intake hands over a :class:`Claimed` signal: journaled as ``executing`` by the signal store,
 before anything was answered or sent. :meth:`Execution.answer` runs it as a task of its own

@@ -1,5 +1,5 @@
 """Intake: from an HTTP request to a claimed signal, or the answer that refuses it
-(docs/executor.md, "Webhook"), checked in this order:
+(docs/executor.md, "Alerts" and "Answers"), checked in this order:
 
 1. source allowlist (403 ``ip_not_allowed``)      6. schema (422 ``invalid_payload``), account
 2. rate limit per source (429 ``rate_limited``)       (422 ``unknown_account``)

@@ -5,7 +5,7 @@ Start: open the signal store, start the executor (load markets), then resume the
 process that is gone left unfinished (with Redis, also every ``lease / 3`` s: those of dead
 replicas). Stop: wait up to ``SHUTDOWN_GRACE_SECONDS`` for executions still running (then
 cancel them: they stay journaled and are resumed by the next executor), and close everything
-(docs/executor.md, "State and restarts").
+(docs/executor.md, "Run" and "State backends").
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """What the executor remembers: signal stores (idempotency and the journal of execution) and
-fills ledgers (``dailyLossLimitUSD``), each one contract with three backends.
+fills ledgers (``dailyLossLimitUSD``), each one contract with three backends (docs/executor.md,
+"Idempotency" and "State backends").
 
 ==================  =================================  ==================================
 backend             signal store                       fills ledger
