@@ -1,5 +1,5 @@
 """The webhook's edge: headers as intake sees them, and the body read under its limit (the body
-timeout is tested behind a real server: test_deadline_and_shutdown.py)."""
+timeout is tested behind a real server: test_execution.py)."""
 
 from __future__ import annotations
 
