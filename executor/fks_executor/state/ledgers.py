@@ -125,6 +125,9 @@ class SqliteFillsLedger:
             except SQLITE_ERRORS as exc:
                 if db is not None:
                     await db.close()
+                # aiosqlite stops its worker thread without waiting; let it finish while the
+                # loop that must hear about it still runs (as the journal does).
+                await asyncio.sleep(0.05)
                 raise StateUnavailable(f"fills ledger {self.path} cannot be opened") from exc
             self._db = db
         return self._db
