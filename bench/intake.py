@@ -77,6 +77,21 @@ def wrk(url: str, seconds: float, connections: int, tag: str) -> dict[str, float
     return result
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pid: int, url: str, seconds: float, connections: int, tag: str) -> dict[str, float]:
+    """A wrk run, with the server's CPU time per request: unlike requests per second, it does
+    not depend on what else the machine runs at the time."""
+    before = cpu_seconds(pid)
+    result = wrk(url, seconds, connections, tag)
+    result["cpu_us"] = (cpu_seconds(pid) - before) * 1e6 / max(result["requests"], 1)
+    return result
+
+
 def counter(metrics: str, status: str) -> float:
     total = 0.0
     for line in metrics.splitlines():
@@ -167,9 +182,10 @@ def main() -> int:
             for i in range(args.rounds):
                 print(f"round {i + 1}/{args.rounds}: bare endpoint, then executor intake ...",
                       flush=True)  # fmt: skip
-                bares.append(wrk(bare_url, args.seconds, args.connections, f"bare{i}"))
+                c = args.connections
+                bares.append(measured(bare.pid, bare_url, args.seconds, c, f"bare{i}"))
                 before = httpx.get(url + "/metrics").text
-                runs.append(wrk(url, args.seconds, args.connections, f"run{i}"))
+                runs.append(measured(executor.pid, url, args.seconds, c, f"run{i}"))
                 after = httpx.get(url + "/metrics").text
                 executed_now = counter(after, "dry_run") - counter(before, "dry_run")
                 # wrk does not count requests still in flight when it stops; the server does
@@ -210,6 +226,12 @@ def main() -> int:
     )
     print(f"  {executed:.0f} unique alerts executed (dry_run) in the measured runs")
     print(f"ratio intake / bare   : {ratio:8.2f}")
+    bare_cpu = min(r["cpu_us"] for r in bares)
+    cpu = min(r["cpu_us"] for r in runs)
+    print(
+        f"server CPU per request: bare {bare_cpu:.0f} us, executor {cpu:.0f} us per alert; "
+        f"bare / executor {bare_cpu / cpu:.2f} (what the ratio is on an idle machine)"
+    )
     print(f"steady {STEADY_RATE:g}/s latency  : p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
           f"max {max(lat):.2f} ms ({len(lat)} alerts)")  # fmt: skip
     print(f"  p99 of each steady round: [{rounds_p99}] ms")
