@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 import kopf
+from kopf._core.engines.indexing import OperatorIndexers  # kopf.operator(indexers=...)
 from kopf._core.engines.peering import Identity  # the type of kopf.operator(identity=...)
 from lightkube.config.kubeconfig import SingleConfig
 
@@ -97,7 +98,12 @@ async def run(
     metrics.serve(settings.metrics_port)
     api = KubeApi(config, field_manager=settings.field_manager, observer=metrics)
     catalog = ccxt_catalog()
-    controller = Controller(api, settings, catalog=catalog, metrics=metrics)
+    # The indices are the reconcile's watch caches: created here, so the controller can read
+    # them outside kopf's handlers (docs/operator.md, "Watch caches").
+    indexers = OperatorIndexers()
+    controller = Controller(
+        api, settings, catalog=catalog, metrics=metrics, indices=indexers.indices
+    )
     kopf_settings = kopf.OperatorSettings()
     configure(kopf_settings)
     registry = build_registry(controller, config)
@@ -128,6 +134,7 @@ async def run(
         await kopf.operator(
             registry=registry,
             settings=kopf_settings,
+            indexers=indexers,
             standalone=True,
             identity=_identity(),
             clusterwide=not settings.namespaces,

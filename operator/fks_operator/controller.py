@@ -3,9 +3,10 @@
 kopf's watch handlers (:mod:`fks_operator.handlers`) only call the ``*_event`` methods here,
 which decide which objects to look at again and queue them; workers take keys from the queue
 and run :func:`~fks_operator.reconcile.reconcile_pipeline` or
-:func:`~fks_operator.reconcile.reconcile_account`. A key is never reconciled twice at once;
+:func:`~fks_operator.reconcile.reconcile_account`, which read from the watch caches
+(:mod:`fks_operator.caches`, kept by kopf's indices). A key is never reconciled twice at once;
 a failed one comes back with exponential backoff; every ``resync`` seconds everything is
-reconciled again with the apply cache cleared (a safety net for anything a watch missed).
+reconciled again from the caches (which writes nothing when nothing changed).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from typing import Any
 from fks_operator import references
 from fks_operator.accounts import ExchangeCatalog
 from fks_operator.builders.meta import INSTANCE_LABEL
+from fks_operator.caches import Indices, SecretCache, WatchCache
 from fks_operator.discovery import ApiDiscovery
 from fks_operator.drift import ChildKey, ChildStates
 from fks_operator.errors import ApiError, KubeError
-from fks_operator.kube import ACCOUNT, PIPELINE, KubeApi
+from fks_operator.kube import ACCOUNT, PIPELINE, SECRET, KubeApi
 from fks_operator.live import LiveSwitches
 from fks_operator.metrics import Metrics
 from fks_operator.reconcile import (
@@ -81,19 +83,21 @@ class Controller:
         *,
         catalog: ExchangeCatalog,
         metrics: Metrics,
+        indices: Indices,
         discovery_ttl: float = 30.0,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.queue: WorkQueue[Key] = WorkQueue()
+        cache = WatchCache(indices)
         self.ctx = Context(
             api=api,
             settings=settings,
             catalog=catalog,
-            children=ChildStates(settings.field_manager),
-            discovery=ApiDiscovery(
-                lambda kind, namespace: api.serves(kind, namespace), ttl=discovery_ttl
-            ),
+            cache=cache,
+            secrets=SecretCache(lambda namespace, name: api.get(SECRET, namespace, name)),
+            children=ChildStates(settings.field_manager, cache.child),
+            discovery=ApiDiscovery(cache.serves, ttl=discovery_ttl),
             live=LiveSwitches(),
         )
         self._signatures: dict[Key, tuple[str, int, bool]] = {}
@@ -121,6 +125,7 @@ class Controller:
             self._pipelines.discard((namespace, name))
             self._signatures.pop(key, None)
             self.queue.forget(key)
+            self.ctx.written.pop(key, None)
             self.ctx.children.forget(namespace, {f"{name}-executor", f"{name}-executor-config"})
             return
         self._pipelines.add((namespace, name))
@@ -140,6 +145,7 @@ class Controller:
             self._accounts.discard((namespace, name))
             self._signatures.pop(key, None)
             self.queue.forget(key)
+            self.ctx.written.pop(key, None)
             self.ctx.live.forget(str(meta.get("uid", "")))
         else:
             self._accounts.add((namespace, name))
@@ -165,7 +171,9 @@ class Controller:
         accounts, pipelines = list(accounts), list(pipelines)
         if not accounts and not pipelines:
             self._secret_hashes.pop((namespace, name), None)
+            self.ctx.secrets.forget(namespace, name)
             return
+        self.ctx.secrets.observed(namespace, name, None if event_type == "DELETED" else body)
         digest = "" if event_type == "DELETED" else _data_hash(body)
         if event_type is not None and self._secret_hashes.get((namespace, name)) == digest:
             return  # metadata-only change: nothing the operator reads
@@ -185,12 +193,12 @@ class Controller:
         owner = owner or (labels.get(INSTANCE_LABEL) if isinstance(labels, Mapping) else None)
         key = (kind, namespace, name)
         if event_type == "DELETED":
-            self.ctx.children.observe(key, None, None)
             if kind == "Deployment":
                 self._deployment_status.pop((namespace, name), None)
             drifted = True
         else:
-            drifted = self.ctx.children.observe(key, body, references.owner_uid(body))
+            # The watch cache (kopf's index) already holds this event's state of the child.
+            drifted = self.ctx.children.drifted(key)
             if kind == "Deployment":
                 status = json.dumps(body.get("status") or {}, sort_keys=True)
                 if self._deployment_status.get((namespace, name)) != status:
@@ -241,7 +249,6 @@ class Controller:
         while True:
             await asyncio.sleep(seconds)
             log.debug("resync: reconciling %d pipelines, %d accounts", *self._counts())
-            self.ctx.children.reset_applied()
             self.enqueue_all()
 
     def _counts(self) -> tuple[int, int]:

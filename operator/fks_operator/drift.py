@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 ChildKey = tuple[str, str, str]
 """(kind, namespace, name) of a child."""
+
+APPLIED_ANNOTATION = "execution.fks.io/applied"
+"""Annotation on every child: the digest of the manifest the operator last applied, so that a
+restarted operator can tell, from its watch cache alone, that a child needs no apply."""
 
 
 def digest(manifest: Mapping[str, Any]) -> str:
@@ -51,80 +54,102 @@ def fingerprint(body: Mapping[str, Any], field_manager: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Observed:
-    """A child as last seen (watch event or API response)."""
+def contains(live: Any, wanted: Any) -> bool:
+    """Whether ``live`` has every field of ``wanted`` with the same value (lists: same length,
+    item by item). Fields the server added (defaults) do not matter; a value the server
+    normalised (e.g. a quantity) reads as different, which only costs an apply."""
+    if isinstance(wanted, Mapping):
+        return isinstance(live, Mapping) and all(
+            key in live and contains(live[key], value) for key, value in wanted.items()
+        )
+    if isinstance(wanted, list):
+        return (
+            isinstance(live, list)
+            and len(live) == len(wanted)
+            and all(contains(a, b) for a, b in zip(live, wanted, strict=True))
+        )
+    return bool(live == wanted)
 
-    uid: str
-    fingerprint: str
-    owner_uid: str | None
+
+def with_digest(manifest: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The manifest to apply, annotated with its own digest (:data:`APPLIED_ANNOTATION`), and
+    that digest."""
+    manifest_digest = digest(manifest)
+    meta = dict(manifest["metadata"])
+    meta["annotations"] = {**(meta.get("annotations") or {}), APPLIED_ANNOTATION: manifest_digest}
+    return {**manifest, "metadata": meta}, manifest_digest
+
+
+class Observation(Protocol):
+    """A child as the watch cache last showed it (:class:`fks_operator.caches.ChildRecord`)."""
+
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def owner_uid(self) -> str | None: ...
+    @property
+    def applied_digest(self) -> str: ...
+    def body(self) -> dict[str, Any]: ...
 
 
 class ChildStates:
-    """Per child: the last apply (digest, fingerprint) and the last observation."""
+    """Per child: the last apply (digest, fingerprint); what the watch shows comes from
+    ``lookup`` (the watch cache)."""
 
-    def __init__(self, field_manager: str) -> None:
+    def __init__(
+        self, field_manager: str, lookup: Callable[[ChildKey], Observation | None]
+    ) -> None:
         self.field_manager = field_manager
+        self._lookup = lookup
         self._applied: dict[ChildKey, tuple[str, str]] = {}
-        self._observed: dict[ChildKey, Observed | None] = {}  # None: known to be absent
 
-    def _observation(self, body: Mapping[str, Any], owner_uid: str | None) -> Observed:
-        meta = body.get("metadata") or {}
-        return Observed(
-            uid=str(meta.get("uid", "")),
-            fingerprint=fingerprint(body, self.field_manager),
-            owner_uid=owner_uid,
-        )
-
-    def observe(self, key: ChildKey, body: Mapping[str, Any] | None, owner_uid: str | None) -> bool:
-        """Record a watch event (``body`` None: deleted). Returns whether the child now differs
-        from what the operator last applied (drift, or never applied by this process)."""
-        if body is None:
-            self._observed[key] = None
-            return True
-        seen = self._observation(body, owner_uid)
-        self._observed[key] = seen
+    def drifted(self, key: ChildKey) -> bool:
+        """Whether the child, as the watch shows it now, differs from what the operator last
+        applied (drift, deleted, or never applied or adopted by this process)."""
+        seen = self._lookup(key)
         applied = self._applied.get(key)
-        return applied is None or applied[1] != seen.fingerprint
+        return seen is None or applied is None or applied[1] != seen.fingerprint
 
     def applied(self, key: ChildKey, manifest_digest: str, response: Mapping[str, Any]) -> None:
-        """Record a successful apply and the object the API server returned. Only the watch
-        updates what is observed: until the echo of this write arrives the child is not
-        :meth:`confirmed` (and a reconcile in between applies it again, a no-op)."""
+        """Record a successful apply and the object the API server returned. Until the watch
+        shows this write, the child is not :meth:`confirmed` (and a reconcile in between applies
+        it again, a no-op)."""
         self._applied[key] = (manifest_digest, fingerprint(response, self.field_manager))
 
-    def up_to_date(self, key: ChildKey, manifest_digest: str) -> bool:
-        """Whether applying ``manifest_digest`` to the child would change nothing."""
+    def up_to_date(self, key: ChildKey, manifest: Mapping[str, Any], manifest_digest: str) -> bool:
+        """Whether applying ``manifest`` (annotated, with ``manifest_digest``) would change
+        nothing. A child this process has not applied yet (a restart) is *adopted* when the
+        watch shows it carrying this digest and every field of ``manifest`` unchanged."""
         applied = self._applied.get(key)
-        return applied is not None and applied[0] == manifest_digest and self.confirmed(key)
+        if applied is not None:
+            return applied[0] == manifest_digest and self.confirmed(key)
+        seen = self._lookup(key)
+        if seen is None or seen.applied_digest != manifest_digest:
+            return False
+        if not contains(seen.body(), manifest):
+            return False
+        self._applied[key] = (manifest_digest, seen.fingerprint)
+        return True
 
     def confirmed(self, key: ChildKey) -> bool:
         """Whether the watch has shown the child as the operator last applied it."""
         applied = self._applied.get(key)
-        seen = self._observed.get(key)
+        seen = self._lookup(key)
         return applied is not None and seen is not None and applied[1] == seen.fingerprint
 
-    def known_absent(self, key: ChildKey) -> bool:
-        """Whether the child is known not to exist (deleted, or never seen since a 404)."""
-        return key in self._observed and self._observed[key] is None
-
-    def observed(self, key: ChildKey) -> Observed | None:
-        return self._observed.get(key)
+    def observed(self, key: ChildKey) -> Observation | None:
+        """The child as the watch shows it (None: it does not exist, or is not labelled as the
+        operator's)."""
+        return self._lookup(key)
 
     def absent(self, key: ChildKey) -> None:
-        """Record that the child does not exist (after a delete or a 404)."""
-        self._observed[key] = None
+        """Forget the last apply of a child just deleted."""
         self._applied.pop(key, None)
-
-    def reset_applied(self) -> None:
-        """Forget every apply, so the next reconcile of each child applies it again."""
-        self._applied.clear()
 
     def forget(self, namespace: str, names: set[str]) -> None:
         """Drop everything about the children named ``names`` in ``namespace``."""
-        for store in (self._applied, self._observed):
-            for key in [k for k in store if k[1] == namespace and k[2] in names]:
-                del store[key]
+        for key in [k for k in self._applied if k[1] == namespace and k[2] in names]:
+            del self._applied[key]
 
     def __len__(self) -> int:
-        return len(self._observed)
+        return len(self._applied)

@@ -1,5 +1,6 @@
 """kopf wiring: thin watch handlers that tell the :class:`~fks_operator.controller.Controller`
-what to look at again, the indices that map an account or Secret to its users, login, probes.
+what to look at again, the indices that map an account or Secret to its users, the indices that
+are the reconcile's watch caches (:mod:`fks_operator.caches`), login, probes.
 
 Only low-level ``@kopf.on.event`` handlers and ``@kopf.index`` are used, on purpose: kopf's
 change-detecting handlers (``on.create/update/resume``) keep a diff-base and progress per object
@@ -18,9 +19,9 @@ from typing import Any
 import kopf
 from lightkube.config.kubeconfig import SingleConfig
 
-from fks_operator import references
+from fks_operator import caches, references
 from fks_operator.controller import Controller
-from fks_operator.discovery import OPTIONAL_CRDS
+from fks_operator.discovery import OPTIONAL_CRDS, crd_serves
 from fks_operator.kube import CHILD_KINDS
 from fks_operator.specs import GROUP, VERSION
 
@@ -112,6 +113,51 @@ def build_registry(controller: Controller, config: SingleConfig) -> kopf.Operato
         secret = references.account_secret(body)
         return {(namespace or "", secret): name} if secret else {}
 
+    # -- the watch caches (kopf holds every handler until their first lists are complete) -----
+
+    @kopf.index(GROUP, VERSION, "executionpipelines", id=caches.PIPELINES, registry=registry)
+    async def fks_pipelines(
+        namespace: str | None, name: str, body: kopf.Body, **_: Any
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(namespace or "", name): caches.custom_resource(body)}
+
+    @kopf.index(GROUP, VERSION, "exchangeaccounts", id=caches.ACCOUNTS, registry=registry)
+    async def fks_accounts(
+        namespace: str | None, name: str, body: kopf.Body, **_: Any
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(namespace or "", name): caches.custom_resource(body)}
+
+    field_manager = controller.settings.field_manager
+
+    async def fks_children(
+        namespace: str | None, name: str, body: kopf.Body, **_: Any
+    ) -> dict[tuple[str, str, str], caches.ChildRecord]:
+        key = (str(body.get("kind", "")), namespace or "", name)
+        return {key: caches.child_record(body, field_manager)}
+
+    for kind in CHILD_KINDS:
+        kopf.index(
+            kind.group,
+            kind.version,
+            kind.plural,
+            id=caches.child_index(kind),
+            registry=registry,
+        )(fks_children)
+
+    def is_optional_crd(name: str, **_: Any) -> bool:
+        return name in OPTIONAL_CRDS
+
+    @kopf.index(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        id=caches.OPTIONAL_CRDS_INDEX,
+        when=is_optional_crd,
+        registry=registry,
+    )
+    async def fks_optional_crds(name: str, body: kopf.Body, **_: Any) -> dict[str, bool]:
+        return {name: crd_serves(body)}
+
     # -- watches ---------------------------------------------------------------------------
 
     @kopf.on.event(GROUP, VERSION, "executionpipelines", id="pipelines", registry=registry)
@@ -144,9 +190,6 @@ def build_registry(controller: Controller, config: SingleConfig) -> kopf.Operato
         kopf.on.event(
             kind.group, kind.version, kind.plural, id=f"child-{kind.plural}", registry=registry
         )(child_event)
-
-    def is_optional_crd(name: str, **_: Any) -> bool:
-        return name in OPTIONAL_CRDS
 
     @kopf.on.event(
         "apiextensions.k8s.io",

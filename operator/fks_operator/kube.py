@@ -1,5 +1,6 @@
 """The one seam to the Kubernetes API: every read and write of the reconcile loop goes through
-:class:`KubeApi` (kopf's own watch streams aside).
+:class:`KubeApi` (kopf's own watch streams aside; the reconcile reads from the watch caches,
+:mod:`fks_operator.caches`, and reads here only a Secret it has not seen yet).
 
 Objects in and out are plain JSON dicts, so the pure builders' manifests go to the API as they
 are and what comes back is compared with plain ``==``. Under the hood: lightkube's
@@ -235,32 +236,6 @@ class KubeApi:
             raise
         return dict(obj)
 
-    async def list(self, kind: Kind, namespace: str) -> list[Body]:
-        """Every object of ``kind`` in ``namespace``."""
-        items: list[Body] = []
-        async with _translated(self._observer, "list", kind, f"{kind.kind} in {namespace}"):
-            async for obj in self._client.list(_CLASSES[kind].main, namespace=namespace):
-                items.append(dict(obj))
-        return items
-
-    async def serves(self, kind: Kind, namespace: str) -> bool:
-        """Whether the API server serves ``kind`` (and lets the operator list it) in
-        ``namespace``: a one-item list, answered 404 when the API is not installed."""
-        try:
-            async with _translated(self._observer, "list", kind, f"{kind.kind} in {namespace}"):
-                async for _ in self._client.list(
-                    _CLASSES[kind].main, namespace=namespace, chunk_size=1
-                ):
-                    break
-        except ApiError as exc:
-            if exc.code == 404:
-                return False
-            if exc.code == 403:
-                log.warning("cannot list %s in %s (forbidden): treating as absent", kind, namespace)
-                return False
-            raise
-        return True
-
     async def apply(self, manifest: Mapping[str, Any], *, dry_run: bool = False) -> Body:
         """Server-side apply with the fixed field manager, taking over conflicting fields
         (``dry_run``: validated and defaulted by the server, not stored)."""
@@ -302,16 +277,26 @@ class KubeApi:
         return True
 
     async def patch_status(
-        self, kind: Kind, namespace: str, name: str, status: Mapping[str, Any]
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: str | None = None,
     ) -> Body:
         """Merge-patch ``status`` through the status subresource (spec is never touched).
-        Keys to remove must be given as None."""
+        Keys to remove must be given as None. With ``resource_version`` the server refuses
+        (409) unless the object is still at that version (the patch was computed from it)."""
         what = _what(kind, namespace, name)
+        patch: Body = {"status": dict(status)}
+        if resource_version is not None:
+            patch["metadata"] = {"resourceVersion": resource_version}
         async with _translated(self._observer, "patch_status", kind, what):
             obj = await self._client.patch(
                 _CLASSES[kind].status,
                 name,
-                {"status": dict(status)},
+                patch,
                 namespace=namespace,
                 patch_type=PatchType.MERGE,
             )

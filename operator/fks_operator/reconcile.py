@@ -1,11 +1,14 @@
 """One reconcile of one object: read the current state, call the pure core, write the difference.
 
-Level-based and idempotent: every call reads what it needs from the API (never trusts the event
-that queued it), so running it twice, or after a restart, gives the same result. Writes:
+Level-based and idempotent: every call reads what it needs from the watch caches
+(:mod:`fks_operator.caches`; never from the event that queued it, and never from the API server
+once a Secret has been read), so running it twice, or after a restart, gives the same result.
+Writes:
 
 - children by server-side apply (skipped when :mod:`fks_operator.drift` says nothing changed),
 - optional children no longer wanted are deleted (only when they are this pipeline's),
-- ``status`` through the status subresource, only when it differs from what is stored,
+- ``status`` through the status subresource, only when it differs from what is cached, with
+  the cached ``resourceVersion`` as a precondition (a stale cache gets a 409, never clobbers),
 - Events on transitions (a problem appears, executors become ready, an account goes live).
 
 It never writes ``spec`` (or metadata) of a custom resource.
@@ -31,6 +34,7 @@ from fks_operator.builders import (
     public_url,
 )
 from fks_operator.builders.plan import HELD_NOTE, Plan, held_plan, hold_plan, run_plan
+from fks_operator.caches import SecretCache, WatchCache, custom_resource
 from fks_operator.conditions import (
     AccountReason,
     Condition,
@@ -40,9 +44,9 @@ from fks_operator.conditions import (
     merge_conditions,
 )
 from fks_operator.discovery import ApiDiscovery, ServedApis
-from fks_operator.drift import ChildKey, ChildStates, digest
+from fks_operator.drift import ChildKey, ChildStates, with_digest
 from fks_operator.errors import ApiError, KubeError, RenderError, SpecError
-from fks_operator.kube import ACCOUNT, DEPLOYMENT, PIPELINE, SECRET, Body, Kind, KubeApi
+from fks_operator.kube import ACCOUNT, DEPLOYMENT, PIPELINE, Body, Kind, KubeApi
 from fks_operator.live import LiveSwitches
 from fks_operator.readiness import Problem, executors_state, pipeline_problems
 from fks_operator.settings import OperatorSettings
@@ -71,10 +75,34 @@ class Context:
     api: KubeApi
     settings: OperatorSettings
     catalog: ExchangeCatalog
+    cache: WatchCache
+    secrets: SecretCache
     children: ChildStates
     discovery: ApiDiscovery
     live: LiveSwitches
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    written: dict[tuple[str, str, str], tuple[str, Body]] = field(default_factory=dict)
+    """Status written by this process that the watch cache has not shown yet: key ->
+    (the resourceVersion the write was based on, the object the API server returned)."""
+
+    def current(self, kind: Kind, namespace: str, name: str) -> Body | None:
+        """A pipeline or account as the cache shows it, or as this process last wrote it while
+        the cache still shows the version that write replaced."""
+        key = (kind.kind, namespace, name)
+        lookup = self.cache.pipeline if kind is PIPELINE else self.cache.account
+        body = lookup(namespace, name)
+        own = self.written.get(key)
+        if body is None or own is None:
+            self.written.pop(key, None)
+            return body
+        if own[0] == _resource_version(body):
+            return own[1]
+        del self.written[key]  # the cache has caught up (or moved past)
+        return body
+
+
+def _resource_version(body: Mapping[str, Any]) -> str:
+    return str((body.get("metadata") or {}).get("resourceVersion", ""))
 
 
 # --- pure helpers -------------------------------------------------------------------------------
@@ -183,12 +211,19 @@ async def _write_status(
     patch = status_patch(body.get("status") or {}, status)
     if patch is None:
         return False
+    based_on = _resource_version(body)
     try:
-        await ctx.api.patch_status(kind, meta["namespace"], meta["name"], patch)
+        written = await ctx.api.patch_status(
+            kind, meta["namespace"], meta["name"], patch, resource_version=based_on or None
+        )
     except ApiError as exc:
         if exc.code == 404:
             return False  # deleted since it was read: nothing to report on
-        raise
+        raise  # 409: the cache was stale; retried once the watch has caught up
+    ctx.written[(kind.kind, meta["namespace"], meta["name"])] = (
+        based_on,
+        custom_resource(written),
+    )
     ready = find_condition(status.get("conditions"), ConditionType.READY) or {}
     log.info(
         "%s %s/%s: Ready=%s %s: %s",
@@ -202,28 +237,9 @@ async def _write_status(
     return True
 
 
-class _Secrets:
-    """Secret ``data`` read once per reconcile (None: the Secret does not exist)."""
-
-    def __init__(self, api: KubeApi, namespace: str) -> None:
-        self._api = api
-        self._namespace = namespace
-        self.data: dict[str, SecretData | None] = {}
-
-    async def prefetch(self, names: set[str]) -> None:
-        """Read the Secrets ``names`` concurrently."""
-        await asyncio.gather(*(self.get(name) for name in sorted(names)))
-
-    async def get(self, name: str) -> SecretData | None:
-        if name not in self.data:
-            body = await self._api.get(SECRET, self._namespace, name)
-            self.data[name] = None if body is None else dict(body.get("data") or {})
-        return self.data[name]
-
-
-async def _evaluate(ctx: Context, account: ExchangeAccount, secrets: _Secrets) -> AccountReadiness:
+async def _evaluate(ctx: Context, account: ExchangeAccount) -> AccountReadiness:
     ref = account.spec.credentials_secret_ref
-    data = await secrets.get(ref.name) if ref is not None else None
+    data = await ctx.secrets.get(account.metadata.namespace, ref.name) if ref else None
     # The first look at ccxt imports it and may instantiate an exchange class: not on the loop.
     return await asyncio.to_thread(evaluate_account, account.spec, data, ctx.catalog)
 
@@ -235,15 +251,14 @@ async def _evaluate(ctx: Context, account: ExchangeAccount, secrets: _Secrets) -
 class _Inputs:
     accounts: dict[str, ExchangeAccount]
     readiness: dict[str, AccountReadiness]
-    secrets: _Secrets
+    secrets: dict[str, SecretData | None]
 
 
 async def _load_inputs(ctx: Context, pipeline: ExecutionPipeline) -> _Inputs:
-    """The pipeline's accounts and every Secret it needs, read concurrently."""
+    """The pipeline's accounts and every Secret it needs (from the caches)."""
     namespace, spec = pipeline.namespace, pipeline.spec
-    secrets = _Secrets(ctx.api, namespace)
     names = spec.account_names
-    bodies = await asyncio.gather(*(ctx.api.get(ACCOUNT, namespace, name) for name in names))
+    bodies = [ctx.current(ACCOUNT, namespace, name) for name in names]
     accounts: dict[str, ExchangeAccount] = {}
     readiness: dict[str, AccountReadiness] = {}
     for name, body in zip(names, bodies, strict=True):
@@ -260,9 +275,9 @@ async def _load_inputs(ctx: Context, pipeline: ExecutionPipeline) -> _Inputs:
     for account in accounts.values():
         if account.spec.credentials_secret_ref is not None:
             wanted.add(account.spec.credentials_secret_ref.name)
-    await secrets.prefetch(wanted)
+    secrets = await ctx.secrets.get_many(namespace, wanted)
     for name, account in accounts.items():
-        readiness[name] = await _evaluate(ctx, account, secrets)
+        readiness[name] = await _evaluate(ctx, account)
     return _Inputs(accounts, readiness, secrets)
 
 
@@ -274,7 +289,7 @@ def _plan(
     apis: ServedApis,
 ) -> tuple[Plan, list[Problem]]:
     """The plan for this reconcile, and the problems to report (a render error is one)."""
-    secrets = inputs.secrets.data
+    secrets = inputs.secrets
     try:
         children = build_children(
             pipeline,
@@ -298,15 +313,15 @@ async def _apply(ctx: Context, manifest: Mapping[str, Any]) -> Body | None:
     server returned, or None when skipped."""
     meta = manifest["metadata"]
     key = (manifest["kind"], meta["namespace"], meta["name"])
-    manifest_digest = digest(manifest)
-    if ctx.children.up_to_date(key, manifest_digest):
+    manifest, manifest_digest = with_digest(manifest)
+    if ctx.children.up_to_date(key, manifest, manifest_digest):
         return None
     try:
         body = await ctx.api.apply(manifest)
     except ApiError as exc:
-        optional = {kind.kind for kind in kube.OPTIONAL_APIS}
-        if exc.code == 404 and manifest["kind"] in optional:
-            ctx.discovery.invalidate()  # the API went away since it was last checked
+        kind = kube.kind_of(manifest["apiVersion"], manifest["kind"])
+        if exc.code in (403, 404) and kind in kube.OPTIONAL_APIS:
+            ctx.discovery.refused(kind, meta["namespace"])  # skipped by the retry
         if exc.code != 422:
             raise
         body = await _recreate(ctx, manifest, manifest_digest, exc)
@@ -344,18 +359,10 @@ async def _recreate(
 async def _delete(ctx: Context, kind: Kind, namespace: str, name: str, owner_uid: str) -> None:
     """Delete an optional child that is no longer wanted, if it exists and is this pipeline's."""
     key = (kind.kind, namespace, name)
-    if ctx.children.known_absent(key):
-        return
     seen = ctx.children.observed(key)
     if seen is None:
-        body = await ctx.api.get(kind, namespace, name)
-        if body is None:
-            ctx.children.absent(key)
-            return
-        owner = references.owner_uid(body)
-        ctx.children.observe(key, body, owner)
-    else:
-        owner = seen.owner_uid
+        return  # absent, or not labelled as the operator's: nothing of ours to delete
+    owner = seen.owner_uid
     if owner != owner_uid:
         log.warning(
             "%s %s/%s is not a child of this pipeline (owner uid %s): left alone",
@@ -395,7 +402,8 @@ async def _execute(
         if manifest["kind"] == "Deployment":
             deployment = body
     if deployment is None:
-        deployment = await ctx.api.get(DEPLOYMENT, namespace, name)
+        seen = ctx.cache.child((DEPLOYMENT.kind, namespace, name))
+        deployment = seen.rollout if seen is not None else None
     return deployment
 
 
@@ -425,7 +433,7 @@ async def _pipeline_invalid(ctx: Context, body: Body, error: SpecError) -> None:
 
 async def reconcile_pipeline(ctx: Context, namespace: str, name: str) -> Outcome:
     """Bring one ExecutionPipeline's children and status in line with its spec and inputs."""
-    body = await ctx.api.get(PIPELINE, namespace, name)
+    body = ctx.current(PIPELINE, namespace, name)
     if body is None or body["metadata"].get("deletionTimestamp"):
         return Outcome(GONE)  # the garbage collector removes the children (owner references)
     try:
@@ -434,8 +442,8 @@ async def reconcile_pipeline(ctx: Context, namespace: str, name: str) -> Outcome
         await _pipeline_invalid(ctx, body, exc)
         return Outcome(INVALID)
     inputs = await _load_inputs(ctx, pipeline)
-    problems = pipeline_problems(pipeline, inputs.accounts, inputs.readiness, inputs.secrets.data)
-    apis = await ctx.discovery.snapshot(namespace)
+    problems = pipeline_problems(pipeline, inputs.accounts, inputs.readiness, inputs.secrets)
+    apis = ctx.discovery.snapshot(namespace)
     plan, problems = _plan(ctx, pipeline, inputs, problems, apis)
     if plan.held:
         problems = [*problems, Problem(problems[0].reason, HELD_NOTE)]
@@ -499,7 +507,7 @@ async def _announce_live(ctx: Context, body: Body, account: ExchangeAccount) -> 
         ),
     )
     namespace = account.metadata.namespace
-    for pipeline in await ctx.api.list(PIPELINE, namespace):
+    for pipeline in ctx.cache.pipelines_in(namespace):
         if account.name in references.pipeline_accounts(pipeline):
             await _post(ctx, pipeline, live_notice_for_pipeline(account, pipeline))
     log.warning("ExchangeAccount %s/%s switched to live", namespace, account.name)
@@ -507,7 +515,7 @@ async def _announce_live(ctx: Context, body: Body, account: ExchangeAccount) -> 
 
 async def reconcile_account(ctx: Context, namespace: str, name: str) -> Outcome:
     """Evaluate one ExchangeAccount, announce a switch to live, and write its status."""
-    body = await ctx.api.get(ACCOUNT, namespace, name)
+    body = ctx.current(ACCOUNT, namespace, name)
     if body is None or body["metadata"].get("deletionTimestamp"):
         return Outcome(GONE)
     meta = body["metadata"]
@@ -520,7 +528,7 @@ async def reconcile_account(ctx: Context, namespace: str, name: str) -> Outcome:
         readiness = AccountReadiness(False, AccountReason.INVALID_SPEC, str(exc))
         result = INVALID
     else:
-        readiness = await _evaluate(ctx, account, _Secrets(ctx.api, namespace))
+        readiness = await _evaluate(ctx, account)
         uid = str(meta.get("uid", ""))
         observed = int(previous.get("observedGeneration", 0) or 0)
         if ctx.live.check(uid, account.spec, generation=generation, observed_generation=observed):

@@ -9,8 +9,9 @@ from typing import Any, cast
 import pytest
 
 from fks_operator.accounts import StaticCatalog
+from fks_operator.caches import ACCOUNTS, OPTIONAL_CRDS_INDEX, PIPELINES, child_index, child_record
 from fks_operator.controller import Controller
-from fks_operator.kube import KubeApi
+from fks_operator.kube import CHILD_KINDS, DEPLOYMENT, KubeApi
 from fks_operator.metrics import Metrics
 from fks_operator.settings import OperatorSettings
 from tests.unit.operator.conftest import account_obj, pipeline_obj
@@ -26,6 +27,23 @@ class NoApi:
         raise AssertionError(f"the intake called the API ({name})")
 
 
+def indices() -> dict[str, dict[Any, list[Any]]]:
+    """Empty watch caches, shaped like kopf's indices."""
+    ids = [PIPELINES, ACCOUNTS, OPTIONAL_CRDS_INDEX, *(child_index(k) for k in CHILD_KINDS)]
+    return {index: {} for index in ids}
+
+
+def watched(controller: Controller, event: str | None, body: dict[str, Any]) -> None:
+    """What kopf does for a child's watch event: update the index, then call the handler."""
+    store = controller.ctx.cache._indices[child_index(DEPLOYMENT)]
+    key = ("Deployment", body["metadata"]["namespace"], body["metadata"]["name"])
+    if event == "DELETED":
+        cast(dict[Any, Any], store).pop(key, None)
+    else:
+        cast(dict[Any, Any], store)[key] = [child_record(body, "fks-operator")]
+    controller.child_event(event, body)
+
+
 @pytest.fixture
 async def controller() -> Controller:
     return Controller(
@@ -33,6 +51,7 @@ async def controller() -> Controller:
         OperatorSettings(),
         catalog=StaticCatalog(frozenset(), frozenset()),
         metrics=Metrics(),
+        indices=indices(),
     )
 
 
@@ -110,19 +129,19 @@ def deployment(status: dict[str, Any], **meta: Any) -> dict[str, Any]:
 
 
 async def test_child_events_queue_the_owner(controller: Controller) -> None:
-    controller.child_event(None, deployment({}))
+    watched(controller, None, deployment({}))
     assert await drain(controller) == [P]
     # The reconcile applies it; the echo of that apply is nothing new.
     key = ("Deployment", "trading", "btc-momentum-executor")
     controller.ctx.children.applied(key, "digest", deployment({}))
-    controller.child_event("MODIFIED", deployment({}))
+    watched(controller, "MODIFIED", deployment({}))
     assert await drain(controller) == []
-    controller.child_event("MODIFIED", deployment({"readyReplicas": 1}))  # pods progressed
+    watched(controller, "MODIFIED", deployment({"readyReplicas": 1}))  # pods progressed
     assert await drain(controller) == [P]
     edited = deployment({"readyReplicas": 1}, generation=2)  # someone changed the spec
-    controller.child_event("MODIFIED", edited)
+    watched(controller, "MODIFIED", edited)
     assert await drain(controller) == [P]
-    controller.child_event("DELETED", deployment({"readyReplicas": 1}))
+    watched(controller, "DELETED", deployment({"readyReplicas": 1}))
     assert await drain(controller) == [P]
 
 
@@ -132,7 +151,7 @@ async def test_a_child_without_owner_reference_is_found_by_its_label(
     orphan = deployment(
         {}, ownerReferences=[], labels={"app.kubernetes.io/instance": "btc-momentum"}
     )
-    controller.child_event("MODIFIED", orphan)
+    watched(controller, "MODIFIED", orphan)
     assert await drain(controller) == [P]
 
 

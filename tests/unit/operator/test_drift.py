@@ -6,7 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from fks_operator.drift import ChildStates, digest, fingerprint
+from fks_operator.caches import ChildRecord, child_record
+from fks_operator.drift import ChildStates, contains, digest, fingerprint, with_digest
 
 MANAGER = "fks-operator"
 KEY = ("Deployment", "trading", "btc-momentum-executor")
@@ -25,7 +26,7 @@ def child(
                 {"manager": "kube-controller-manager", "operation": "Update",
                  "subresource": "status", "fieldsV1": {"f:status": {}}},
             ],
-            "ownerReferences": [{"uid": "p1", "controller": True}],
+            "ownerReferences": [{"kind": "ExecutionPipeline", "uid": "p1", "controller": True}],
         },
         "status": {"readyReplicas": 0},
     }  # fmt: skip
@@ -50,52 +51,101 @@ def test_fingerprint_changes_with_our_fields_generation_and_uid() -> None:
     assert fingerprint(child(uid="u2"), MANAGER) != base
 
 
+class Watch:
+    """The watch cache of one child, as kopf's index keeps it."""
+
+    def __init__(self) -> None:
+        self.record: ChildRecord | None = None
+
+    def show(self, body: dict[str, Any] | None) -> None:
+        self.record = None if body is None else child_record(body, MANAGER)
+
+    def __call__(self, key: tuple[str, str, str]) -> ChildRecord | None:
+        return self.record if key == KEY else None
+
+
 def test_up_to_date_only_after_the_watch_confirms_the_apply() -> None:
-    states = ChildStates(MANAGER)
-    manifest_digest = digest({"spec": {"replicas": 1}})
-    assert not states.up_to_date(KEY, manifest_digest)
+    watch = Watch()
+    states = ChildStates(MANAGER, watch)
+    manifest, manifest_digest = with_digest({"kind": "Deployment", "metadata": {}, "spec": {}})
+    assert not states.up_to_date(KEY, manifest, manifest_digest)
     states.applied(KEY, manifest_digest, child(rv="11"))
     assert not states.confirmed(KEY)
-    assert not states.up_to_date(KEY, manifest_digest), "trusted before the watch saw it"
-    drift = states.observe(KEY, child(rv="11"), "p1")
-    assert not drift
+    assert not states.up_to_date(KEY, manifest, manifest_digest), "trusted before the watch"
+    watch.show(child(rv="11"))
+    assert not states.drifted(KEY)
     assert states.confirmed(KEY)
-    assert states.up_to_date(KEY, manifest_digest)
-    assert not states.up_to_date(KEY, digest({"spec": {"replicas": 2}})), "a new manifest"
+    assert states.up_to_date(KEY, manifest, manifest_digest)
+    other, other_digest = with_digest({"kind": "Deployment", "metadata": {}, "spec": {"x": 1}})
+    assert not states.up_to_date(KEY, other, other_digest), "a new manifest"
 
 
 def test_drift_and_deletion_make_the_child_stale() -> None:
-    states = ChildStates(MANAGER)
-    manifest_digest = digest({"x": 1})
+    watch = Watch()
+    states = ChildStates(MANAGER, watch)
+    manifest, manifest_digest = with_digest({"metadata": {}, "x": 1})
     states.applied(KEY, manifest_digest, child())
-    states.observe(KEY, child(), "p1")
-    assert states.observe(KEY, child(ours={"f:spec": {"f:other": {}}}), "p1") is True
-    assert not states.up_to_date(KEY, manifest_digest)
-    states.observe(KEY, child(), "p1")
-    assert states.observe(KEY, None, None) is True
-    assert states.known_absent(KEY)
-    assert not states.up_to_date(KEY, manifest_digest)
+    watch.show(child())
+    assert not states.drifted(KEY)
+    watch.show(child(ours={"f:spec": {"f:other": {}}}))
+    assert states.drifted(KEY)
+    assert not states.up_to_date(KEY, manifest, manifest_digest)
+    watch.show(None)
+    assert states.drifted(KEY)
+    assert states.observed(KEY) is None
+    assert not states.up_to_date(KEY, manifest, manifest_digest)
 
 
 def test_status_updates_are_not_drift() -> None:
-    states = ChildStates(MANAGER)
+    watch = Watch()
+    states = ChildStates(MANAGER, watch)
     states.applied(KEY, digest({}), child())
-    states.observe(KEY, child(), "p1")
     rolled = child(rv="12")
     rolled["status"] = {"readyReplicas": 1}
-    assert states.observe(KEY, rolled, "p1") is False
+    watch.show(rolled)
+    assert not states.drifted(KEY)
 
 
-def test_absent_forget_and_reset() -> None:
-    states = ChildStates(MANAGER)
+def test_a_restarted_operator_adopts_a_child_that_carries_its_manifest_unchanged() -> None:
+    watch = Watch()
+    states = ChildStates(MANAGER, watch)
+    manifest, manifest_digest = with_digest(
+        {"kind": "Service", "metadata": {"name": "x"}, "spec": {"ports": [{"port": 8000}]}}
+    )
+    live = {**child(), **copy.deepcopy(manifest)}
+    live["metadata"] = {**child()["metadata"], **manifest["metadata"]}
+    live["spec"]["ports"][0]["protocol"] = "TCP"  # a server default: not a difference
+    watch.show(live)
+    assert states.up_to_date(KEY, manifest, manifest_digest), "no apply needed"
+    assert states.confirmed(KEY)
+
+    edited = copy.deepcopy(live)
+    edited["spec"]["ports"][0]["port"] = 9000
+    watch.show(edited)
+    fresh = ChildStates(MANAGER, watch)
+    assert not fresh.up_to_date(KEY, manifest, manifest_digest), "someone changed a field"
+
+    newer, newer_digest = with_digest({**manifest, "spec": {"ports": [{"port": 8000}]}, "x": 1})
+    watch.show(live)
+    assert not ChildStates(MANAGER, watch).up_to_date(KEY, newer, newer_digest), "new manifest"
+
+
+def test_contains_compares_what_the_manifest_sets() -> None:
+    assert contains({"a": 1, "b": [{"c": 1, "d": 2}]}, {"b": [{"c": 1}]})
+    assert not contains({"b": [{"c": 1}, {"c": 2}]}, {"b": [{"c": 1}]}), "an extra list item"
+    assert not contains({"a": 1}, {"a": 1, "b": 2}), "a field removed"
+    assert not contains({"a": "1"}, {"a": 1})
+
+
+def test_absent_and_forget() -> None:
+    watch = Watch()
+    states = ChildStates(MANAGER, watch)
     states.applied(KEY, digest({}), child())
-    states.observe(KEY, child(), "p1")
+    watch.show(child())
     assert states.observed(KEY) is not None
     assert states.observed(KEY).owner_uid == "p1"  # type: ignore[union-attr]
-    states.reset_applied()
-    assert not states.up_to_date(KEY, digest({}))
     states.absent(KEY)
-    assert states.known_absent(KEY)
+    assert states.drifted(KEY), "nothing applied any more"
+    states.applied(KEY, digest({}), child())
     states.forget("trading", {"btc-momentum-executor"})
-    assert not states.known_absent(KEY)
     assert len(states) == 0

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fks_operator.discovery import OPTIONAL_CRDS, ApiDiscovery
-from fks_operator.errors import ApiUnavailable
-from fks_operator.kube import HTTP_ROUTE, INGRESS, SERVICE_MONITOR, Kind
+from fks_operator.discovery import OPTIONAL_CRDS, ApiDiscovery, crd_serves
+from fks_operator.kube import HTTP_ROUTE, INGRESS, SERVICE_MONITOR
 from fks_operator.live import LiveSwitches
 from fks_operator.reconcile import live_notice_for_pipeline, status_patch, transition_notices
 from tests.unit.operator.conftest import account, pipeline_obj
@@ -96,41 +95,37 @@ class Clock:
         return self.now
 
 
-async def test_discovery_caches_per_kind_and_namespace_and_can_be_invalidated() -> None:
-    answers: list[tuple[str, str]] = []
-    served = {SERVICE_MONITOR: False, HTTP_ROUTE: True}
-
-    async def probe(kind: Kind, namespace: str) -> bool:
-        answers.append((kind.kind, namespace))
-        return served[kind]
-
+def test_discovery_follows_the_crds_and_a_refusal_lasts_the_ttl() -> None:
+    installed = {SERVICE_MONITOR: False, HTTP_ROUTE: True}
     clock = Clock()
-    discovery = ApiDiscovery(probe, ttl=30, clock=clock)
-    assert await discovery.served(SERVICE_MONITOR, "a") is False
-    assert await discovery.served(HTTP_ROUTE, "a") is True, "each kind has its own answer"
-    served[SERVICE_MONITOR] = True
-    assert await discovery.served(SERVICE_MONITOR, "a") is False, "cached"
-    assert await discovery.served(SERVICE_MONITOR, "b") is True
+    discovery = ApiDiscovery(installed.__getitem__, ttl=30, clock=clock)
+    assert discovery.served(SERVICE_MONITOR, "a") is False
+    assert discovery.served(HTTP_ROUTE, "a") is True, "each kind has its own answer"
+    installed[SERVICE_MONITOR] = True  # its CRD appeared (watch event)
+    assert discovery.served(SERVICE_MONITOR, "a") is True, "at once, no TTL"
+    discovery.refused(SERVICE_MONITOR, "a")  # e.g. 403 in that namespace
+    assert discovery.served(SERVICE_MONITOR, "a") is False
+    assert discovery.served(SERVICE_MONITOR, "b") is True, "only in that namespace"
     clock.now += 31
-    assert await discovery.served(SERVICE_MONITOR, "a") is True, "re-checked after the TTL"
-    served[SERVICE_MONITOR] = False
-    discovery.invalidate()
-    assert await discovery.served(SERVICE_MONITOR, "a") is False, "re-checked after invalidate()"
-    assert answers == [
-        ("ServiceMonitor", "a"),
-        ("HTTPRoute", "a"),
-        ("ServiceMonitor", "b"),
-        ("ServiceMonitor", "a"),
-        ("ServiceMonitor", "a"),
-    ]
+    assert discovery.served(SERVICE_MONITOR, "a") is True, "tried again after the TTL"
+    discovery.refused(SERVICE_MONITOR, "a")
+    discovery.invalidate()  # a CRD changed
+    assert discovery.served(SERVICE_MONITOR, "a") is True
 
 
-async def test_discovery_failure_means_not_served() -> None:
-    async def probe(kind: Kind, namespace: str) -> bool:
-        # The API server unreachable for the check: a failure no real server gives on demand.
-        raise ApiUnavailable("unreachable")
+def crd(name: str, *, version: str = "v1", established: bool = True) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "spec": {"versions": [{"name": version, "served": True}]},
+        "status": {"conditions": [{"type": "Established", "status": str(established)}]},
+    }
 
-    assert await ApiDiscovery(probe).served(HTTP_ROUTE, "a") is False
+
+def test_a_crd_serves_its_kind_once_established_with_the_version_written() -> None:
+    assert crd_serves(crd("httproutes.gateway.networking.k8s.io"))
+    assert not crd_serves(crd("httproutes.gateway.networking.k8s.io", established=False))
+    assert not crd_serves(crd("httproutes.gateway.networking.k8s.io", version="v1beta1"))
+    assert not crd_serves(crd("widgets.example.com"))
 
 
 def test_the_optional_crds_are_the_ones_the_operator_watches_for() -> None:
@@ -140,11 +135,8 @@ def test_the_optional_crds_are_the_ones_the_operator_watches_for() -> None:
     }
 
 
-async def test_a_snapshot_answers_for_every_kind_of_child() -> None:
-    async def probe(kind: Kind, namespace: str) -> bool:
-        return kind is HTTP_ROUTE
-
-    apis = await ApiDiscovery(probe).snapshot("a")
+def test_a_snapshot_answers_for_every_kind_of_child() -> None:
+    apis = ApiDiscovery(lambda kind: kind is HTTP_ROUTE).snapshot("a")
     assert (apis.service_monitor, apis.http_route) == (False, True)
     assert apis.serves(HTTP_ROUTE) is True
     assert apis.serves(SERVICE_MONITOR) is False
