@@ -185,13 +185,13 @@ class SecretCache:
         while key not in self._data:
             reading = self._reading.get(key)
             if reading is None:
+                self._events_while_reading[key] = 0
                 reading = asyncio.ensure_future(self._read(key))
                 self._reading[key] = reading
             await asyncio.shield(reading)
         return self._data[key]
 
     async def _read(self, key: ObjectKey) -> None:
-        self._events_while_reading[key] = 0
         try:
             body = await self._fetch(*key)
             self.reads += 1

@@ -81,6 +81,16 @@ class Operator:
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
 
+    def caught_up(self) -> bool:
+        """Whether this process has reconciled at least as many times as it knows pipelines and
+        accounts (its first listing queues each once) and its queue is empty."""
+        try:
+            stats = httpx.get(self.healthz, timeout=2, trust_env=False).json()["reconcile"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return False
+        known = stats["pipelines"] + stats["accounts"]
+        return bool(stats["reconciles"] >= known and not stats["queued"] and not stats["active"])
+
     def metrics(self) -> str:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         return httpx.get(url, timeout=5, trust_env=False).text
