@@ -24,19 +24,14 @@ from fks_operator import references
 from fks_operator.accounts import ExchangeCatalog
 from fks_operator.builders.meta import INSTANCE_LABEL
 from fks_operator.caches import Indices, SecretCache, WatchCache
+from fks_operator.context import Context
 from fks_operator.discovery import ApiDiscovery
 from fks_operator.drift import ChildKey, ChildStates
 from fks_operator.errors import ApiError, KubeError
 from fks_operator.kube import ACCOUNT, PIPELINE, SECRET, KubeApi
 from fks_operator.live import LiveSwitches
 from fks_operator.metrics import Metrics
-from fks_operator.reconcile import (
-    ERROR,
-    GONE,
-    Context,
-    reconcile_account,
-    reconcile_pipeline,
-)
+from fks_operator.reconcile import ERROR, GONE, reconcile_account, reconcile_pipeline
 from fks_operator.settings import OperatorSettings
 from fks_operator.workqueue import QueueClosed, WorkQueue, backoff
 

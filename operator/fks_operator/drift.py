@@ -15,6 +15,11 @@ does not set change neither. Watch events keep the observed fingerprint current;
 has none. Anything unknown means "apply". A child the watch has not yet shown as applied is not
 *confirmed*; the controller looks again a few seconds after an apply, so a change the watch
 missed (e.g. a child deleted before its watch started) is still corrected.
+
+A restarted process has applied nothing yet. Every applied child carries the digest of its
+manifest (:data:`APPLIED_ANNOTATION`); a child whose annotation is the digest of the manifest
+to apply, and which still has every field of that manifest (:func:`contains`, against the
+watch cache's copy), is *adopted*: recorded as applied, without a request.
 """
 
 from __future__ import annotations

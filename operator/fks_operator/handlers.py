@@ -70,9 +70,6 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.watching.client_timeout = 330  # ...and never hang on a dead stream
     settings.watching.connect_timeout = 30
     settings.networking.request_timeout = 60
-    # kopf waits this long after an object's event for more events of it, to handle only the
-    # last; the controller's queue already coalesces, so waiting only adds latency (0.1 s).
-    settings.batching.batch_window = 0.01
     for kind in CHILD_KINDS:
         settings.watching.label_selectors[(kind.group, kind.version, kind.plural)] = (
             MANAGED_SELECTOR

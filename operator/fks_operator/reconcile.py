@@ -18,23 +18,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from fks_operator import kube, references
-from fks_operator.accounts import AccountReadiness, ExchangeCatalog, SecretData, evaluate_account
+from fks_operator import references
+from fks_operator.accounts import AccountReadiness, SecretData, evaluate_account
 from fks_operator.builders import (
     build_account_status,
     build_children,
     build_pipeline_status,
-    executor_name,
     pipeline_conditions,
     public_url,
 )
 from fks_operator.builders.plan import HELD_NOTE, Plan, held_plan, hold_plan, run_plan
-from fks_operator.caches import SecretCache, WatchCache, custom_resource
+from fks_operator.caches import custom_resource
+from fks_operator.child_writes import execute
 from fks_operator.conditions import (
     AccountReason,
     Condition,
@@ -43,13 +42,12 @@ from fks_operator.conditions import (
     find_condition,
     merge_conditions,
 )
-from fks_operator.discovery import ApiDiscovery, ServedApis
-from fks_operator.drift import ChildKey, ChildStates, with_digest
+from fks_operator.context import Context, resource_version
+from fks_operator.discovery import ServedApis
+from fks_operator.drift import ChildKey
 from fks_operator.errors import ApiError, KubeError, RenderError, SpecError
-from fks_operator.kube import ACCOUNT, DEPLOYMENT, PIPELINE, Body, Kind, KubeApi
-from fks_operator.live import LiveSwitches
+from fks_operator.kube import ACCOUNT, PIPELINE, Body, Kind
 from fks_operator.readiness import Problem, executors_state, pipeline_problems
-from fks_operator.settings import OperatorSettings
 from fks_operator.specs import ExchangeAccount, ExecutionPipeline, parse_account, parse_pipeline
 
 log = logging.getLogger(__name__)
@@ -66,43 +64,6 @@ class Outcome:
 
 
 LIVE_REASON = "LiveTradingEnabled"
-
-
-@dataclass
-class Context:
-    """Everything a reconcile needs besides the object's name."""
-
-    api: KubeApi
-    settings: OperatorSettings
-    catalog: ExchangeCatalog
-    cache: WatchCache
-    secrets: SecretCache
-    children: ChildStates
-    discovery: ApiDiscovery
-    live: LiveSwitches
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    written: dict[tuple[str, str, str], tuple[str, Body]] = field(default_factory=dict)
-    """Status written by this process that the watch cache has not shown yet: key ->
-    (the resourceVersion the write was based on, the object the API server returned)."""
-
-    def current(self, kind: Kind, namespace: str, name: str) -> Body | None:
-        """A pipeline or account as the cache shows it, or as this process last wrote it while
-        the cache still shows the version that write replaced."""
-        key = (kind.kind, namespace, name)
-        lookup = self.cache.pipeline if kind is PIPELINE else self.cache.account
-        body = lookup(namespace, name)
-        own = self.written.get(key)
-        if body is None or own is None:
-            self.written.pop(key, None)
-            return body
-        if own[0] == _resource_version(body):
-            return own[1]
-        del self.written[key]  # the cache has caught up (or moved past)
-        return body
-
-
-def _resource_version(body: Mapping[str, Any]) -> str:
-    return str((body.get("metadata") or {}).get("resourceVersion", ""))
 
 
 # --- pure helpers -------------------------------------------------------------------------------
@@ -211,7 +172,7 @@ async def _write_status(
     patch = status_patch(body.get("status") or {}, status)
     if patch is None:
         return False
-    based_on = _resource_version(body)
+    based_on = resource_version(body)
     try:
         written = await ctx.api.patch_status(
             kind, meta["namespace"], meta["name"], patch, resource_version=based_on or None
@@ -308,105 +269,6 @@ def _plan(
     return run_plan(children), problems
 
 
-async def _apply(ctx: Context, manifest: Mapping[str, Any]) -> Body | None:
-    """Apply one child unless nothing changed since the last apply; returns the object the API
-    server returned, or None when skipped."""
-    meta = manifest["metadata"]
-    key = (manifest["kind"], meta["namespace"], meta["name"])
-    manifest, manifest_digest = with_digest(manifest)
-    if ctx.children.up_to_date(key, manifest, manifest_digest):
-        return None
-    try:
-        body = await ctx.api.apply(manifest)
-    except ApiError as exc:
-        kind = kube.kind_of(manifest["apiVersion"], manifest["kind"])
-        if exc.code in (403, 404) and kind in kube.OPTIONAL_APIS:
-            ctx.discovery.refused(kind, meta["namespace"])  # skipped by the retry
-        if exc.code != 422:
-            raise
-        body = await _recreate(ctx, manifest, manifest_digest, exc)
-    ctx.children.applied(key, manifest_digest, body)
-    log.info("applied %s %s/%s", key[0], key[1], key[2])
-    return body
-
-
-async def _recreate(
-    ctx: Context, manifest: Mapping[str, Any], manifest_digest: str, error: ApiError
-) -> Body:
-    """The API server refused the apply as invalid. When the manifest is valid on its own (a
-    dry-run apply under a scratch name passes), the live child carries someone else's
-    conflicting fields that apply cannot remove (e.g. a Service port renumbered by hand, which
-    apply would add next to the operator's, duplicating its name): delete and re-create it.
-    Otherwise the manifest itself is at fault: re-raise, touch nothing."""
-    meta = manifest["metadata"]
-    scratch = {**manifest, "metadata": {**meta, "name": f"fks-validate-{manifest_digest[:12]}"}}
-    try:
-        await ctx.api.apply(scratch, dry_run=True)
-    except ApiError:
-        raise error from None
-    kind = kube.kind_of(manifest["apiVersion"], manifest["kind"])
-    log.warning(
-        "%s %s/%s was changed in a way apply cannot undo (%s): re-creating it",
-        kind,
-        meta["namespace"],
-        meta["name"],
-        error.message,
-    )
-    await ctx.api.delete(kind, meta["namespace"], meta["name"])
-    return await ctx.api.apply(manifest)
-
-
-async def _delete(ctx: Context, kind: Kind, namespace: str, name: str, owner_uid: str) -> None:
-    """Delete an optional child that is no longer wanted, if it exists and is this pipeline's."""
-    key = (kind.kind, namespace, name)
-    seen = ctx.children.observed(key)
-    if seen is None:
-        return  # absent, or not labelled as the operator's: nothing of ours to delete
-    owner = seen.owner_uid
-    if owner != owner_uid:
-        log.warning(
-            "%s %s/%s is not a child of this pipeline (owner uid %s): left alone",
-            kind,
-            namespace,
-            name,
-            owner,
-        )
-        return
-    await ctx.api.delete(kind, namespace, name)
-    ctx.children.absent(key)
-    log.info("deleted %s %s/%s (no longer wanted)", kind, namespace, name)
-
-
-async def _execute(
-    ctx: Context,
-    pipeline: ExecutionPipeline,
-    plan: Plan,
-    apis: ServedApis,
-    applied: list[ChildKey],
-) -> Body | None:
-    """Carry out ``plan`` (appending what it applies to ``applied``); returns the executor
-    Deployment as it is now (None: absent)."""
-    namespace, name = pipeline.namespace, executor_name(pipeline)
-    # Deletions first: a held pipeline's HPA must be gone before the Deployment is scaled to 0.
-    for api_version, kind_name in plan.delete:
-        kind = kube.kind_of(api_version, kind_name)
-        if not apis.serves(kind):
-            continue  # the API does not exist, so neither can the object
-        await _delete(ctx, kind, namespace, name, pipeline.metadata.uid)
-    deployment: Body | None = None
-    for manifest in plan.apply:
-        body = await _apply(ctx, manifest)
-        if body is not None:
-            meta = manifest["metadata"]
-            applied.append((manifest["kind"], meta["namespace"], meta["name"]))
-        if manifest["kind"] == "Deployment":
-            deployment = body
-    if deployment is None:
-        seen = ctx.cache.child((DEPLOYMENT.kind, namespace, name))
-        deployment = seen.rollout if seen is not None else None
-    return deployment
-
-
 def _invalid_conditions(generation: int, message: str) -> list[Condition]:
     reason = PipelineReason.INVALID_SPEC
     return [
@@ -452,7 +314,7 @@ async def reconcile_pipeline(ctx: Context, namespace: str, name: str) -> Outcome
     deployment: Body | None = None
     applied: list[ChildKey] = []
     try:
-        deployment = await _execute(ctx, pipeline, plan, apis, applied)
+        deployment = await execute(ctx, pipeline, plan, apis, applied)
     except ApiError as exc:
         if exc.namespace_gone:
             raise  # nothing more to say, or write, in a namespace being deleted

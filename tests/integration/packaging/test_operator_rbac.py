@@ -56,20 +56,28 @@ OPERATOR_BIN = Path(sys.executable).parent / "fks-operator"
 OWNER_PLURALS = {("execution.fks.io", "ExecutionPipeline"): "executionpipelines"}
 FINALIZERS: Triple = ("execution.fks.io", "executionpipelines/finalizers", "update")
 
-#: Grants the scenario below may not exercise, and the operator code that needs them.
+#: Grants the scenario below may not exercise, and why the chart keeps them. The operator
+#: reconciles from watch caches (docs/operator.md, "Watch caches"): it reads a referenced
+#: Secret only when a reconcile needs it before the Secret watch has shown it, and no longer
+#: reads children at all; `get` on the children stays granted (kopf and `kubectl auth can-i`
+#: users expect get/list/watch together; dropping it is the chart's call).
 MAY_GO_UNUSED: dict[Triple, str] = {
-    (group, plural, "get"): (
-        "reconcile._delete reads an optional child that its watch has not reported yet before "
-        "deleting it (checks the owner); usually the watch has seen it already"
-    )
-    for group, plural in (
-        ("autoscaling", "horizontalpodautoscalers"),
-        ("policy", "poddisruptionbudgets"),
-        ("monitoring.coreos.com", "servicemonitors"),
-        ("networking.k8s.io", "networkpolicies"),
-        ("networking.k8s.io", "ingresses"),
-        ("gateway.networking.k8s.io", "httproutes"),
-    )
+    ("", "secrets", "get"): (
+        "caches.SecretCache reads a referenced Secret its watch has not shown yet; at a cold "
+        "start the watch usually comes first"
+    ),
+    **{
+        (group, plural, "get"): "children come from the watch cache; not read by the operator"
+        for group, plural in (
+            ("apps", "deployments"),
+            ("autoscaling", "horizontalpodautoscalers"),
+            ("policy", "poddisruptionbudgets"),
+            ("monitoring.coreos.com", "servicemonitors"),
+            ("networking.k8s.io", "networkpolicies"),
+            ("networking.k8s.io", "ingresses"),
+            ("gateway.networking.k8s.io", "httproutes"),
+        )
+    },
 }
 
 
