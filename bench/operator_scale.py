@@ -140,7 +140,8 @@ def create_namespace(cluster: KubeCluster, name: str) -> None:
 
 
 def delete_namespace(cluster: KubeCluster, name: str) -> None:
-    cluster.kubectl("delete", "namespace", name, "--timeout=180s")
+    # A namespace with a thousand pipelines' children and pods takes minutes to empty here.
+    cluster.kubectl("delete", "namespace", name, "--timeout=900s", timeout=960)
 
 
 class Recorder:
