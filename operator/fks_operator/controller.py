@@ -107,8 +107,10 @@ class Controller:
 
     # -- intake: called by the watch handlers; cheap and synchronous ----------------------------
 
-    def enqueue(self, kind: str, namespace: str, name: str) -> None:
-        self.queue.add((kind, namespace, name))
+    def enqueue(self, kind: str, namespace: str, name: str, *, urgent: bool = True) -> None:
+        """Queue a reconcile; ``urgent`` unless only a Deployment's progress or a resync asks
+        for it (see :mod:`fks_operator.workqueue`)."""
+        self.queue.add((kind, namespace, name), urgent=urgent)
         self.metrics.queue_depth.set(len(self.queue))
 
     def pipeline_event(self, event_type: str | None, body: Mapping[str, Any]) -> None:
@@ -183,6 +185,7 @@ class Controller:
         meta = _meta(body)
         namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
         kind = str(body.get("kind", ""))
+        urgent = True  # deleted or drifted; only a Deployment's progress can wait
         owner = references.owner_pipeline(body)
         labels = meta.get("labels") or {}
         owner = owner or (labels.get(INSTANCE_LABEL) if isinstance(labels, Mapping) else None)
@@ -198,9 +201,10 @@ class Controller:
                 status = json.dumps(body.get("status") or {}, sort_keys=True)
                 if self._deployment_status.get((namespace, name)) != status:
                     self._deployment_status[(namespace, name)] = status
+                    urgent = drifted
                     drifted = True
         if owner and drifted:
-            self.enqueue(_PIPELINE, namespace, owner)
+            self.enqueue(_PIPELINE, namespace, owner, urgent=urgent)
 
     def optional_api_changed(self) -> None:
         """The CRD of an optional child (ServiceMonitor, HTTPRoute) appeared, changed or went
@@ -208,11 +212,11 @@ class Controller:
         self.ctx.discovery.invalidate()
         self.enqueue_all()
 
-    def enqueue_all(self) -> None:
+    def enqueue_all(self, *, urgent: bool = True) -> None:
         for namespace, name in sorted(self._accounts):
-            self.enqueue(_ACCOUNT, namespace, name)
+            self.enqueue(_ACCOUNT, namespace, name, urgent=urgent)
         for namespace, name in sorted(self._pipelines):
-            self.enqueue(_PIPELINE, namespace, name)
+            self.enqueue(_PIPELINE, namespace, name, urgent=urgent)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -244,7 +248,7 @@ class Controller:
         while True:
             await asyncio.sleep(seconds)
             log.debug("resync: reconciling %d pipelines, %d accounts", *self._counts())
-            self.enqueue_all()
+            self.enqueue_all(urgent=False)
 
     def _counts(self) -> tuple[int, int]:
         return len(self._pipelines), len(self._accounts)

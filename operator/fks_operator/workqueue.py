@@ -4,12 +4,15 @@ Watch events only say "look at this object again"; the reconcile reads the curre
 key waiting in the queue is queued once however many events name it, a key is never reconciled
 by two workers at once, and a key added while it is being reconciled runs once more afterwards
 (the event may have come after the reconcile read its inputs). Failed keys come back after an
-exponential backoff.
+exponential backoff. *Urgent* keys (a spec or input changed, an object seen for the first time,
+drift) are handed out before the others (a Deployment's progress, a resync, a retry), so that
+after a cold start every object is reconciled once before any is looked at again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
@@ -31,7 +34,11 @@ class WorkQueue(Generic[K]):
     """Keys to reconcile. Use from one event loop only (no locking needed)."""
 
     def __init__(self) -> None:
-        self._order: asyncio.Queue[K | _Closed] = asyncio.Queue()
+        # (0 urgent | 1 normal | 2 closing, sequence, key): FIFO within a priority. A key made
+        # urgent while waiting has two entries; the later one finds it no longer waiting.
+        self._order: asyncio.PriorityQueue[tuple[int, int, K | _Closed]] = asyncio.PriorityQueue()
+        self._sequence = itertools.count()
+        self._urgent: set[K] = set()  # waiting with an urgent entry
         self._waiting: set[K] = set()  # in _order
         self._active: set[K] = set()  # handed to a worker, not done yet
         self._again: set[K] = set()  # added while active: requeue on done()
@@ -50,8 +57,8 @@ class WorkQueue(Generic[K]):
     def delayed(self) -> int:
         return len(self._timers)
 
-    def add(self, key: K) -> None:
-        """Queue ``key`` now (no-op when already waiting)."""
+    def add(self, key: K, *, urgent: bool = False) -> None:
+        """Queue ``key`` now (no-op when already waiting, unless it becomes urgent)."""
         if self._closed:
             return
         timer = self._timers.pop(key, None)
@@ -60,10 +67,12 @@ class WorkQueue(Generic[K]):
         if key in self._active:
             self._again.add(key)
             return
-        if key in self._waiting:
+        if key in self._waiting and (key in self._urgent or not urgent):
             return
         self._waiting.add(key)
-        self._order.put_nowait(key)
+        if urgent:
+            self._urgent.add(key)
+        self._order.put_nowait((0 if urgent else 1, next(self._sequence), key))
 
     def add_after(self, key: K, delay: float) -> None:
         """Queue ``key`` after ``delay`` seconds; an earlier pending add wins."""
@@ -88,11 +97,12 @@ class WorkQueue(Generic[K]):
     async def get(self) -> K:
         """The next key; the caller must call :meth:`done` with it when finished."""
         while True:
-            item = await self._order.get()
+            _, _, item = await self._order.get()
             if isinstance(item, _Closed):
                 raise QueueClosed
-            if item in self._waiting:  # always true; kept for clarity with forget()
+            if item in self._waiting:  # false for the older entry of a key made urgent
                 self._waiting.discard(item)
+                self._urgent.discard(item)
                 self._active.add(item)
                 return item
 
@@ -116,7 +126,7 @@ class WorkQueue(Generic[K]):
             timer.cancel()
         self._timers.clear()
         for _ in range(waiters):
-            self._order.put_nowait(_CLOSED)
+            self._order.put_nowait((2, next(self._sequence), _CLOSED))
 
 
 def backoff(failures: int, *, base: float = 0.5, cap: float = 300.0) -> float:

@@ -76,3 +76,21 @@ def test_backoff_doubles_up_to_the_cap() -> None:
     assert [backoff(n) for n in range(5)] == [0.0, 0.5, 1.0, 2.0, 4.0]
     assert backoff(30) == 300.0
     assert backoff(10_000) == 300.0
+
+
+async def test_urgent_keys_go_first_and_a_waiting_key_can_become_urgent() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    for key in ("progress-1", "progress-2", "progress-3"):
+        queue.add(key)  # e.g. a Deployment's status moved
+    queue.add("new", urgent=True)  # seen for the first time
+    queue.add("progress-3", urgent=True)  # then its spec changed
+    queue.add("new")  # a later non-urgent event does not demote it
+    assert len(queue) == 4
+    got = [await queue.get() for _ in range(4)]
+    assert got == ["new", "progress-3", "progress-1", "progress-2"]
+    assert len(queue) == 0
+    for key in got:
+        queue.done(key)
+    queue.add("y")
+    assert await queue.get() == "y", "the stale normal entry of progress-3 is skipped"
+    assert len(queue) == 0
