@@ -59,16 +59,18 @@ FINALIZERS: Triple = ("execution.fks.io", "executionpipelines/finalizers", "upda
 #: Grants the scenario below may not exercise, and why the chart keeps them. The operator
 #: reconciles from watch caches (docs/operator.md, "Watch caches"): it reads a referenced
 #: Secret only when a reconcile needs it before the Secret watch has shown it, and no longer
-#: reads children at all; `get` on the children stays granted (kopf and `kubectl auth can-i`
-#: users expect get/list/watch together; dropping it is the chart's call).
+#: reads custom resources or children at all; `get` on them stays granted (get/list/watch go
+#: together for readers of the chart; dropping it is the chart's call).
 MAY_GO_UNUSED: dict[Triple, str] = {
     ("", "secrets", "get"): (
         "caches.SecretCache reads a referenced Secret its watch has not shown yet; at a cold "
         "start the watch usually comes first"
     ),
     **{
-        (group, plural, "get"): "children come from the watch cache; not read by the operator"
+        (group, plural, "get"): "objects come from the watch caches; not read by the operator"
         for group, plural in (
+            ("execution.fks.io", "executionpipelines"),
+            ("execution.fks.io", "exchangeaccounts"),
             ("apps", "deployments"),
             ("autoscaling", "horizontalpodautoscalers"),
             ("policy", "poddisruptionbudgets"),
