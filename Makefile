@@ -94,7 +94,7 @@ bench-footprint: venv ## Executor RSS idle and after 100,000 alerts, start to /r
 	$(PY) bench/footprint.py
 
 .PHONY: bench-operator
-bench-operator: venv control-plane ## Operator scale on the local control plane: apply->Deployment, cold start of 200, RSS (~3 min)
+bench-operator: venv control-plane ## Operator scale on the local control plane: apply->Deployment, cold start of 1,000, RSS, write rate, resync requests (12-15 min)
 	$(PY) bench/operator_scale.py
 
 .PHONY: images
