@@ -24,6 +24,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -51,7 +52,13 @@ class AuditLog:
         self._owned = False
         self._fd = -1
         self._pending: list[bytes] = []
+        self._listeners: list[Callable[[Mapping[str, Any]], None]] = []
         self._open()
+
+    def subscribe(self, listener: Callable[[Mapping[str, Any]], None]) -> None:
+        """Call ``listener`` with every event recorded from now on (the notifier's seam:
+        docs/notifications.md). It runs inside ``record``: it must not block or raise."""
+        self._listeners.append(listener)
 
     def _open(self) -> None:
         if self.path:
@@ -89,6 +96,8 @@ class AuditLog:
             if value is not None:
                 event[key] = value
         line = orjson.dumps(event, default=str, option=orjson.OPT_APPEND_NEWLINE)
+        for listener in self._listeners:
+            listener(event)
         if not self._pending:
             try:
                 asyncio.get_running_loop().call_soon(self.flush)

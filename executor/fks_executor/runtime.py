@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fks_executor.audit import AuditLog
 from fks_executor.auth import Authenticator
@@ -30,6 +30,9 @@ from fks_executor.ratelimit import RateLimiter
 from fks_executor.state.journal import SqliteSignalStore, check_journal_path
 from fks_executor.state.ledgers import FillsLedger, build_ledger
 from fks_executor.state.store import DEFAULT_RETENTION_SECONDS, MemorySignalStore, SignalStore
+
+if TYPE_CHECKING:
+    from fks_executor.notify import Notifier
 
 __all__ = ["SHUTDOWN_GRACE_SECONDS", "Runtime", "build_runtime"]
 
@@ -58,9 +61,13 @@ class Runtime:
     recover_every: float | None = None
     """Redis: how often to look for signals of dead replicas to take over."""
     shutdown_grace: float = SHUTDOWN_GRACE_SECONDS
+    notifier: Notifier | None = None
+    """Posts notifications from the audit trail (docs/notifications.md); None without any."""
     _recoverer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        if self.notifier is not None:
+            await self.notifier.start()
         await self.store.open()
         await self.executor.start()
         # What is alive now (ccxt's tables, loaded markets: ~90,000 objects) lives as long as
@@ -116,6 +123,8 @@ class Runtime:
                 await step()
             except Exception:  # one part failing to close must not keep the others open
                 log.exception("error during shutdown")
+        if self.notifier is not None:
+            await self.notifier.close()
         self.audit.close()
 
     async def readiness(self) -> dict[str, bool]:
@@ -136,6 +145,12 @@ def build_runtime(
     executor or store. ccxt is imported here (by the exchange layer), not before."""
     metrics = Metrics(config.pipeline, [a.name for a in config.accounts])
     audit = AuditLog(config.audit.path, config.pipeline, metrics)
+    notifier = None
+    if config.notifications:  # (httpx is imported only then)
+        from fks_executor.notify import Notifier
+
+        notifier = Notifier(config, secrets, metrics.registry)
+        audit.subscribe(notifier.on_audit)
     retention = max(DEFAULT_RETENTION_SECONDS, 2 * config.webhook.max_signal_age_seconds)
     rpm = config.rate_limit.requests_per_minute
     redis = None
@@ -196,4 +211,5 @@ def build_runtime(
         ledger=ledger,
         redis=redis,
         recover_every=recover_every,
+        notifier=notifier,
     )

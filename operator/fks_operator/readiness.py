@@ -74,7 +74,8 @@ def pipeline_problems(
 
     ``accounts`` holds the pipeline's ExchangeAccounts that exist and parse; ``readiness`` the
     verdict on every account that exists (one whose spec does not parse has a verdict but no
-    entry in ``accounts``); ``secrets`` the data of the webhook and Redis Secrets (None: missing).
+    entry in ``accounts``); ``secrets`` the data of the webhook, Redis and notification
+    Secrets (None: missing).
     An account without credentials only serves dry-run pipelines.
     """
     problems: list[Problem] = []
@@ -112,6 +113,10 @@ def pipeline_problems(
         redis = _secret_problem("Redis", spec.state.redis_secret_ref, secrets)
         if redis is not None:
             problems.append(redis)
+    for target in spec.notifications:
+        notify = _secret_problem(f"notification {target.name!r}", target.secret_ref, secrets)
+        if notify is not None:
+            problems.append(notify)
     return problems
 
 

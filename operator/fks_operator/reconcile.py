@@ -229,10 +229,11 @@ async def _load_inputs(ctx: Context, pipeline: ExecutionPipeline) -> _Inputs:
             accounts[name] = parse_account(body)
         except SpecError as exc:
             readiness[name] = AccountReadiness(False, AccountReason.INVALID_SPEC, str(exc))
-    # Every Secret the pods could read: webhook, Redis, and each account's credentials.
+    # Every Secret the pods could read: webhook, Redis, notifications, each account's keys.
     wanted = {spec.webhook.secret_ref.name}
     if spec.state.backend == "redis" and spec.state.redis_secret_ref is not None:
         wanted.add(spec.state.redis_secret_ref.name)
+    wanted.update(target.secret_ref.name for target in spec.notifications)
     for account in accounts.values():
         if account.spec.credentials_secret_ref is not None:
             wanted.add(account.spec.credentials_secret_ref.name)

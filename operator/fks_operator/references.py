@@ -35,13 +35,17 @@ def pipeline_accounts(body: Mapping[str, Any]) -> list[str]:
 
 
 def pipeline_secrets(body: Mapping[str, Any]) -> list[str]:
-    """Names of the Secrets a pipeline refers to directly: the webhook secret and, with backend
-    redis, the Redis secret (account credentials are reached through the accounts)."""
+    """Names of the Secrets a pipeline refers to directly: the webhook secret, with backend
+    redis the Redis secret, and each notification's (account credentials are reached through
+    the accounts)."""
     spec = _mapping(body.get("spec"))
     names = {_name(_mapping(_mapping(spec.get("webhook")).get("secretRef")).get("name"))}
     state = _mapping(spec.get("state"))
     if state.get("backend") == "redis":
         names.add(_name(_mapping(state.get("redisSecretRef")).get("name")))
+    notifications = spec.get("notifications")
+    for item in notifications if isinstance(notifications, list) else ():
+        names.add(_name(_mapping(_mapping(item).get("secretRef")).get("name")))
     return sorted(name for name in names if name)
 
 

@@ -12,6 +12,7 @@ resources and to render this file, and the CRDs are generated from them (docs/cr
 
     types     the vocabulary: base model, enumerations, constrained types
     sections  webhook, accounts, risk, rate limit, circuit breaker, state, ...
+    notifications  the destinations of notifications (shared with the pipeline's spec)
     model     PipelineSettings (shared with the pipeline's spec), ExecutorConfig
     loading   YAML -> ExecutorConfig, ConfigError, the embedded default
     secrets   environment -> ResolvedSecrets
@@ -25,6 +26,13 @@ from fks_executor.config.loading import (
     parse_config,
 )
 from fks_executor.config.model import ExecutorConfig, PipelineSettings
+from fks_executor.config.notifications import (
+    NOTIFICATION_EVENTS,
+    NotificationConfig,
+    NotificationEvent,
+    NotificationTarget,
+    NotificationType,
+)
 from fks_executor.config.secrets import AccountCredentials, ResolvedSecrets, resolve_secrets
 from fks_executor.config.sections import (
     TRADINGVIEW_SOURCES,
@@ -44,6 +52,7 @@ from fks_executor.config.sections import (
 
 __all__ = [
     "DEFAULT_CONFIG_YAML",
+    "NOTIFICATION_EVENTS",
     "TRADINGVIEW_SOURCES",
     "AccountConfig",
     "AccountCredentials",
@@ -53,6 +62,10 @@ __all__ = [
     "ExecutionConfig",
     "ExecutorConfig",
     "ListenConfig",
+    "NotificationConfig",
+    "NotificationEvent",
+    "NotificationTarget",
+    "NotificationType",
     "PipelineSettings",
     "RateLimitConfig",
     "ResolvedSecrets",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from fks_executor.config.notifications import NotificationConfig
 from fks_executor.config.sections import (
     AccountConfig,
     AuditConfig,
@@ -51,6 +52,8 @@ class ExecutorConfig(PipelineSettings):
     accounts: tuple[AccountConfig, ...] = Field(min_length=1, strict=False)
     state: StateConfig = Field(default_factory=StateConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    notifications: tuple[NotificationConfig, ...] = Field(default=(), max_length=16, strict=False)
+    """Where the executor reports its decisions (docs/notifications.md)."""
 
     @model_validator(mode="after")
     def _deadline(self) -> ExecutorConfig:
@@ -70,6 +73,10 @@ class ExecutorConfig(PipelineSettings):
             if account.name in seen:
                 raise KeyedError(f"accounts[{i}].name", "the name of an earlier account again")
             seen.add(account.name)
+        names = [n.name for n in self.notifications]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise KeyedError(f"notifications[{i}].name", "the name of an earlier notification again")
         defaults = [i for i, a in enumerate(self.accounts) if a.default]
         if len(self.accounts) > 1 and len(defaults) != 1:
             raise KeyedError(

@@ -35,6 +35,8 @@ class ResolvedSecrets:
     webhook_secret: SecretStr
     accounts: Mapping[str, AccountCredentials] = field(default_factory=dict)
     redis_url: SecretStr | None = None
+    notifications: Mapping[str, SecretStr] = field(default_factory=dict)
+    """Each notification's URL or bot token, by notification name."""
 
 
 def resolve_secrets(
@@ -73,4 +75,18 @@ def resolve_secrets(
     redis_url = None
     if config.state.backend == "redis":
         redis_url = need(config.state.redis_url_env, "state.redisUrlEnv", "the Redis URL")
-    return ResolvedSecrets(webhook_secret=webhook, accounts=accounts, redis_url=redis_url)
+    notifications = {
+        target.name: need(
+            target.secret_env,
+            f"notifications[{i}].secretEnv",
+            f"the {'bot token' if target.type == 'telegram' else 'URL'} of notification "
+            f"{target.name}",
+        )
+        for i, target in enumerate(config.notifications)
+    }
+    return ResolvedSecrets(
+        webhook_secret=webhook,
+        accounts=accounts,
+        redis_url=redis_url,
+        notifications=notifications,
+    )

@@ -7,8 +7,10 @@ trading ones a :class:`~.live.LiveExchange` (refused without credentials). Both 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fks_executor.audit import AuditLog
-from fks_executor.breaker import CircuitBreaker
+from fks_executor.breaker import BreakerState, CircuitBreaker
 from fks_executor.config import AccountConfig, ConfigError, ExecutorConfig, ResolvedSecrets
 from fks_executor.exchange.base import Credentials, ExchangeClient
 from fks_executor.exchange.live import LiveExchange
@@ -20,6 +22,16 @@ from fks_executor.metrics import Metrics
 from fks_executor.risk import FillsLedger
 
 __all__ = ["build_trader"]
+
+
+def _audit_breaker(audit: AuditLog) -> Callable[[str, BreakerState], None]:
+    """Each breaker transition as an audit line ``circuit_breaker`` (reason open, half_open,
+    closed): what the notifier's circuit_open event comes from."""
+
+    def record(account: str, state: BreakerState) -> None:
+        audit.record("circuit_breaker", account=account, reason=state.name.lower())
+
+    return record
 
 
 def build_trader(
@@ -40,6 +52,7 @@ def build_trader(
             account.name,
             failure_threshold=cb.failure_threshold,
             reset_timeout=cb.reset_timeout_seconds,
+            on_change=_audit_breaker(audit) if audit is not None else None,
         )
         if metrics is not None:
             # Read at every scrape: an open breaker shows half-open the moment its reset

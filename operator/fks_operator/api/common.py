@@ -68,6 +68,14 @@ class RedisSecretRef(SecretKeySelector):
     """Key in the Secret holding the URL."""
 
 
+class NotificationSecretRef(SecretKeySelector):
+    """The Secret key holding the webhook URL (slack, discord, webhook) or the bot token
+    (telegram)."""
+
+    key: DataKey = "url"
+    """Key in the Secret holding the URL or token."""
+
+
 class Condition(ContractModel):
     """A metav1.Condition."""
 

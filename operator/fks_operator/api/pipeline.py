@@ -11,12 +11,13 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, model_validator
 
-from fks_executor.config import PipelineSettings, WebhookPolicy
+from fks_executor.config import NotificationTarget, PipelineSettings, WebhookPolicy
 from fks_executor.config.types import ContractModel, CrdSchema, Mode, StateBackend
 from fks_operator.api.common import (
     Condition,
     Int32,
     Int64,
+    NotificationSecretRef,
     ObjectMeta,
     RedisSecretRef,
     WebhookSecretRef,
@@ -85,6 +86,13 @@ class Webhook(WebhookPolicy):
     expose: Expose = Field(default_factory=Expose)
 
 
+class Notification(NotificationTarget):
+    """A destination for notifications (docs/notifications.md): the executor posts the events
+    listed to it, off the order path."""
+
+    secret_ref: NotificationSecretRef
+
+
 class State(ContractModel):
     """Where idempotency and in-flight signal state is kept."""
 
@@ -135,12 +143,24 @@ class ExecutionPipelineSpec(PipelineSettings):
     pod_template: PodTemplate = Field(default_factory=PodTemplate)
     monitoring: Monitoring = Field(default_factory=Monitoring)
     network_policy: NetworkPolicySpec = Field(default_factory=NetworkPolicySpec)
+    notifications: Annotated[
+        tuple[Notification, ...],
+        # a list map keyed by name: the API server refuses two notifications of one name
+        CrdSchema(**{"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}),
+    ] = Field(default=(), max_length=16, strict=False)
+    """Where the executor reports orders filled, refused or failed, circuit breakers opening,
+    the daily loss limit, the kill switch and live orders: Slack, Discord, Telegram or any
+    webhook (docs/notifications.md). Delivered off the order path: a slow or failing
+    destination never delays or fails an order."""
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> ExecutionPipelineSpec:
         names = [account.name for account in self.accounts]
         if len(set(names)) != len(names):
             raise ValueError("account names must be unique")
+        targets = [n.name for n in self.notifications]
+        if len(set(targets)) != len(targets):
+            raise ValueError("notification names must be unique")
         defaults = [account.name for account in self.accounts if account.default]
         if len(self.accounts) > 1 and len(defaults) != 1:
             raise ValueError(_ONE_DEFAULT["message"])

@@ -19,6 +19,8 @@ from fks_executor.config import (
     AuditConfig,
     ExecutorConfig,
     ListenConfig,
+    NotificationConfig,
+    NotificationTarget,
     PipelineSettings,
     StateConfig,
     Venue,
@@ -55,6 +57,12 @@ def account_env_names(account: ExchangeAccount) -> tuple[str, str, str]:
     prefix = account_env_prefix(account.name)
     password = f"{prefix}_PASSWORD" if ref.password_key else ""
     return f"{prefix}_API_KEY", f"{prefix}_SECRET", password
+
+
+def notification_env(name: str) -> str:
+    """``FKS_NOTIFY_<NAME>``: the variable holding a notification's URL or bot token (names
+    are lower case letters, digits and '-', so two names never map to one variable)."""
+    return "FKS_NOTIFY_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
 def credentials_wired(pipeline: ExecutionPipeline) -> bool:
@@ -112,6 +120,13 @@ def executor_config(
     memory = spec.state.backend == "memory"
     settings = {name: getattr(spec, name) for name in PipelineSettings.model_fields}
     policy = {name: getattr(spec.webhook, name) for name in WebhookPolicy.model_fields}
+    notifications = tuple(
+        NotificationConfig(
+            **{name: getattr(target, name) for name in NotificationTarget.model_fields},
+            secret_env=notification_env(target.name),
+        )
+        for target in spec.notifications
+    )
     try:
         return ExecutorConfig(
             **settings,
@@ -126,6 +141,7 @@ def executor_config(
                 journal_path=JOURNAL_PATH if memory else "",
             ),
             audit=AuditConfig(path=""),
+            notifications=notifications,
         )
     except ValidationError as exc:
         raise RenderError(f"executor config: {first_problem(exc)}") from None

@@ -16,6 +16,7 @@ from fks_operator.builders.config import (
     WEBHOOK_SECRET_ENV,
     account_env_names,
     credentials_wired,
+    notification_env,
     pipeline_accounts,
 )
 from fks_operator.specs import ExchangeAccount, ExecutionPipeline
@@ -36,8 +37,9 @@ class SecretKeyRef:
 def secret_key_refs(
     pipeline: ExecutionPipeline, accounts: Mapping[str, ExchangeAccount]
 ) -> list[SecretKeyRef]:
-    """Every Secret key the executor reads: the webhook secret, the Redis URL (backend redis)
-    and, unless the pipeline is dry-run, each account's API key, secret and password."""
+    """Every Secret key the executor reads: the webhook secret, the Redis URL (backend redis),
+    each notification's URL or bot token and, unless the pipeline is dry-run, each account's
+    API key, secret and password."""
     spec = pipeline.spec
     refs = [
         SecretKeyRef(WEBHOOK_SECRET_ENV, spec.webhook.secret_ref.name, spec.webhook.secret_ref.key)
@@ -45,6 +47,9 @@ def secret_key_refs(
     if spec.state.backend == "redis" and spec.state.redis_secret_ref is not None:
         redis = spec.state.redis_secret_ref
         refs.append(SecretKeyRef(REDIS_URL_ENV, redis.name, redis.key))
+    for target in spec.notifications:
+        notify = target.secret_ref
+        refs.append(SecretKeyRef(notification_env(target.name), notify.name, notify.key))
     if credentials_wired(pipeline):
         for account in pipeline_accounts(pipeline, accounts):
             ref = account.spec.credentials_secret_ref
