@@ -27,6 +27,8 @@ A: dict[str, Any] = {
 }
 REDIS = {"backend": "redis", "redisSecretRef": {"name": "r"}}
 INGRESS = {"enabled": True, "host": "alerts.example.com", "tls": {"clusterIssuer": "le"}}
+SLACK = {"name": "ops", "type": "slack", "secretRef": {"name": "notify"}}
+TELEGRAM = {"name": "tg", "type": "telegram", "secretRef": {"name": "notify", "key": "token"}}
 GATEWAY = {"enabled": True, "parentRefs": [{"name": "public", "namespace": "gw"}]}
 
 
@@ -264,6 +266,42 @@ CASES: list[tuple[str, dict[str, Any], bool, str]] = [
         m(P, networkPolicy={"webhookFrom": [{"matchLabels": {"team": "a" * 64}}]}),
         False,
         "matchLabels.team",
+    ),
+    (
+        "notifications slack and telegram",
+        m(P, notifications=[SLACK, {**TELEGRAM, "chatId": "-1001234567890"}]),
+        True,
+        "",
+    ),
+    (
+        "telegram without chatId",
+        m(P, notifications=[TELEGRAM]),
+        False,
+        "chatId is required with type telegram, and only with it",
+    ),
+    (
+        "slack with chatId",
+        m(P, notifications=[{**SLACK, "chatId": "-1"}]),
+        False,
+        "chatId is required with type telegram, and only with it",
+    ),
+    (
+        "slack with endpoint",
+        m(P, notifications=[{**SLACK, "endpoint": "http://127.0.0.1:9"}]),
+        False,
+        "endpoint is for type telegram only",
+    ),
+    (
+        "two notifications of one name",
+        m(P, notifications=[SLACK, {**SLACK, "type": "discord"}]),
+        False,
+        "Duplicate value",
+    ),
+    (
+        "unknown notification event",
+        m(P, notifications=[{**SLACK, "events": ["order_lost"]}]),
+        False,
+        "events",
     ),
     ("name longer than 54", named(P, "a" * 55), False, "at most 54 characters"),
     ("dotted name", named(P, "a.b"), False, "name"),
