@@ -76,7 +76,9 @@ class ExecutorConfig(PipelineSettings):
         names = [n.name for n in self.notifications]
         for i, name in enumerate(names):
             if name in names[:i]:
-                raise KeyedError(f"notifications[{i}].name", "the name of an earlier notification again")
+                raise KeyedError(
+                    f"notifications[{i}].name", "the name of an earlier notification again"
+                )
         defaults = [i for i, a in enumerate(self.accounts) if a.default]
         if len(self.accounts) > 1 and len(defaults) != 1:
             raise KeyedError(

@@ -106,7 +106,7 @@ def test_config_rules(entry: dict[str, Any], message: str) -> None:
 
 def test_duplicate_names_and_missing_variables() -> None:
     entry = {"name": "ops", "type": "slack", "secretEnv": "FKS_NOTIFY_OPS"}
-    with pytest.raises(ConfigError, match="duplicate notification 'ops'"):
+    with pytest.raises(ConfigError, match="the name of an earlier notification again"):
         parse_config({**BASE, "notifications": [entry, entry]})
     config = parse_config({**BASE, "notifications": [entry]})
     with pytest.raises(ConfigError, match="FKS_NOTIFY_OPS is not set"):
