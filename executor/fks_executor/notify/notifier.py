@@ -180,6 +180,8 @@ class Channel:
             )
         except httpx.TransportError as exc:  # timeouts, refused/reset connections, DNS
             raise _Retry(f"no answer ({type(exc).__name__})") from None
+        except (httpx.RequestError, httpx.InvalidURL) as exc:  # redirects, a URL httpx refuses
+            raise _Final(type(exc).__name__) from None
         finally:
             self._not_before = time.monotonic() + self._interval
         status = response.status_code
@@ -212,7 +214,8 @@ class Notifier:
         self._channels: list[Channel] = []
         self._tasks: list[asyncio.Task[None]] = []
         for target in config.notifications:
-            secret = secrets.notifications[target.name].get_secret_value()
+            # (a Secret made from a file often ends in a newline)
+            secret = secrets.notifications[target.name].get_secret_value().strip()
             if not valid_url(target, secret):
                 log.warning(
                     "notification %s (%s) is off: its Secret does not hold %s",
