@@ -11,8 +11,9 @@ import pytest
 
 from fks_executor.audit import AuditLog
 from fks_executor.errors import RiskLimit
+from fks_executor.fills import Fill
 from fks_executor.notify.events import DAILY_LOSS_MARKER, FIELDS, MAX_DETAIL, notice_for
-from fks_executor.risk import Fill, check_daily_loss
+from fks_executor.risk import check_daily_loss
 
 LIVE = frozenset({"live-acct"})
 
