@@ -169,10 +169,15 @@ def test_the_examples_placeholder_secret_is_refused_until_replaced(cluster: Clus
     assert pod_count(cluster, "btc-momentum") == 0
 
     cluster.apply(secret("btc-momentum-webhook", secret="short-but-random-91c3"))
-    ready = cluster.wait_condition(
-        "executionpipeline", "btc-momentum", "Ready", "False", "WebhookSecretWeak"
-    )
-    assert "is shorter than 32 bytes" in ready["message"]
+
+    # the condition is WebhookSecretWeak already (the example value): wait for the new message
+    def says_too_short() -> dict[str, Any] | None:
+        found = cluster.condition("executionpipeline", "btc-momentum", "Ready")
+        weak = found.get("reason") == "WebhookSecretWeak"
+        return found if weak and "is shorter than 32 bytes" in found.get("message", "") else None
+
+    ready = cluster.wait(says_too_short, "Ready=False WebhookSecretWeak: shorter than 32 bytes")
+    assert ready["status"] == "False"
 
     cluster.apply(secret("btc-momentum-webhook", secret=WEBHOOK_SECRET))
     cluster.wait_ready("btc-momentum", timeout=60)
