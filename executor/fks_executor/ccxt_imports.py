@@ -5,16 +5,16 @@ first), imports all of ccxt's ~100 exchanges, once sync and once async: ~50 MiB 
 memory and ~0.4 s per process, spent on classes an executor never uses.
 
 ``lazy_packages()``, called once by ``fks-executor`` at start-up before anything imports ccxt,
-registers ``ccxt`` and ``ccxt.async_support`` as ccxt's real packages (ccxt's own import spec
-and ``__path__``, so every submodule is ccxt's own file, unchanged) whose ``__init__`` has not
-run. On them it binds what those ``__init__`` files bind, except the exchange classes:
-``__version__``, ``Exchange``, ``Precise``, the error classes and the ``decimal_to_precision``
-helpers, each taken from the ccxt module the ``__init__`` takes it from. ccxt's own modules
-need some of them (``from ccxt import BaseError`` in its websocket base, which the async
-``Exchange`` imports), the executor's exchange layer uses the errors. ``exchange_class(id)``
-then imports ``ccxt.async_support.<id>`` and what it imports itself (``binanceusdm`` is a
-``binance`` subclass), nothing else. Everything that runs is ccxt's code: only the two
-``__init__`` files' lists of exchange imports are skipped.
+registers ``ccxt``, ``ccxt.async_support`` and ``ccxt.pro`` as ccxt's real packages (ccxt's own
+import spec and ``__path__``, so every submodule is ccxt's own file, unchanged) whose
+``__init__`` has not run. On them it binds what those ``__init__`` files bind, except the
+exchange classes: ``__version__``, ``Exchange``, ``Precise``, the error classes and the
+``decimal_to_precision`` helpers, each taken from the ccxt module the ``__init__`` takes it
+from. ccxt's own modules need some of them (``from ccxt import BaseError`` in its websocket
+base, which the async ``Exchange`` imports), the executor's exchange layer uses the errors.
+``exchange_class(id)`` then imports ``ccxt.async_support.<id>`` and what it imports itself
+(``binanceusdm`` is a ``binance`` subclass), nothing else. Everything that runs is ccxt's code:
+only the two ``__init__`` files' lists of exchange imports are skipped.
 
 A name the lazy packages do not bind, such as an exchange class reached as an attribute
 (``ccxt.async_support.bybit``) or ``ccxt.exchanges``, raises an ``AttributeError`` that says
@@ -95,14 +95,24 @@ def lazy_packages() -> None:
     _bind_common(ccxt, "ccxt.base.exchange")
     vars(ccxt)["Precise"] = importlib.import_module("ccxt.base.precise").Precise
     _bind_common(_unloaded_package("ccxt.async_support"), "ccxt.async_support.base.exchange")
+    # ccxt.pro's __init__ binds the same names as async_support's (its Exchange is the async one)
+    _bind_common(_unloaded_package("ccxt.pro"), "ccxt.async_support.base.exchange")
 
 
-def exchange_class(exchange_id: str) -> type[Any] | None:
+def exchange_class(exchange_id: str, *, pro: bool = False) -> type[Any] | None:
     """ccxt's async class for ``exchange_id`` (importing its module and what that module
-    imports, nothing more), or None when ccxt has no such exchange."""
+    imports, nothing more), or None when ccxt has no such exchange. ``pro``: the ccxt.pro
+    class (the async class plus websockets), or None when ccxt.pro has none."""
     if not _EXCHANGE_ID.fullmatch(exchange_id):
         return None
-    name = f"ccxt.async_support.{exchange_id}"
+    if pro:
+        # ccxt.pro.<id> subclasses ``ccxt.async_support.<id>``, reached as an attribute of the
+        # package: bound here (as ccxt's __init__ would), for this one exchange.
+        base_class = exchange_class(exchange_id)
+        if base_class is None:
+            return None
+        setattr(sys.modules["ccxt.async_support"], exchange_id, base_class)
+    name = f"ccxt.{'pro' if pro else 'async_support'}.{exchange_id}"
     try:
         module = importlib.import_module(name)
     except ModuleNotFoundError as exc:

@@ -7,7 +7,7 @@ renders the executor config from them. A docstring here is the field's ``kubectl
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -227,6 +227,13 @@ class ExecutionConfig(ContractModel):
     proven absent after a transient exchange failure (a 5xx, 429/418, a dropped connection),
     with backoff. Past it the signal ends failed and counts as a lost trade
     (fks_lost_trades_total). At most webhook.maxSignalAgeSeconds."""
+    warm_state_max_age_seconds: float = Field(default=0.0, ge=0, le=3600)
+    """Above 0: balances, positions and tickers are kept from the venue's websocket streams
+    and an order uses them while confirmed less than this many seconds ago (else it reads
+    them by REST). 0: read by REST for every order."""
+    order_entry: Literal["rest", "websocket"] = "rest"
+    """websocket: orders without a trigger price are sent over the venue's websocket
+    (create_order_ws), with the same at-most-once protocol as REST."""
 
 
 class AuditConfig(ContractModel):

@@ -13,7 +13,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
+
+import ccxt.async_support as ccxt
 
 from fks_executor.breaker import CircuitBreaker
 from fks_executor.domain import Action, OrderResult
@@ -28,10 +31,14 @@ from fks_executor.exchange.protection import protect_separately, protect_with_oc
 from fks_executor.exchange.quirks import Capabilities
 from fks_executor.exchange.retry import RetryPolicy
 from fks_executor.exchange.sender import OrderSender, Sent
+from fks_executor.exchange.streams import AccountStreams, Snapshot, StreamSettings
 from fks_executor.exchange.venue import Venue
 from fks_executor.sizing import Candle
 
 __all__ = ["LiveExchange"]
+
+_ORDER_STAMPS: ContextVar[list[int] | None] = ContextVar("fks_order_stamps", default=None)
+"""Venue timestamps of the orders one ``execute`` sent (for the warm state's own-order rule)."""
 
 
 class LiveExchange:
@@ -50,6 +57,8 @@ class LiveExchange:
         secrets: tuple[str, ...] = (),
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        streams: StreamSettings | None = None,
+        ws_orders: bool = False,
     ) -> None:
         self.venue = Venue(
             api,
@@ -63,6 +72,10 @@ class LiveExchange:
         )
         self.data = MarketData(self.venue)
         self.sender = OrderSender(self.venue)
+        self._stream_settings = streams
+        self.streams: AccountStreams | None = None
+        self.ws_orders = ws_orders and bool(api.has.get("createOrderWs"))
+        """Orders without a trigger price go over the websocket (``create_order_ws``)."""
 
     # ------------------------------------------------------------------ identity
 
@@ -98,8 +111,27 @@ class LiveExchange:
 
     async def start(self) -> None:
         await self.data.start()
+        settings = self._stream_settings
+        if (
+            self.streams is None
+            and settings is not None
+            and settings.max_age > 0
+            and AccountStreams.supported(self.venue.api)
+        ):
+            self.streams = AccountStreams(
+                self.venue.api,
+                contract=self.venue.market_type not in ("spot", "margin"),
+                settings=settings,
+                read=self._read,
+            )
+            self.streams.start()
+
+    async def _read(self, fn: Snapshot) -> Any:
+        return await self.venue.call(Operation.READ, fn)
 
     async def close(self) -> None:
+        if self.streams is not None:
+            await self.streams.close()
         await self.venue.close()
 
     @property
@@ -115,7 +147,16 @@ class LiveExchange:
     # ------------------------------------------------------------------ reads
 
     async def fetch_price(self, symbol: str) -> float:
-        return await self.data.fetch_price(symbol)
+        streams = self.streams
+        if streams is None:
+            return await self.data.fetch_price(symbol)
+        warm = streams.price(symbol)
+        if warm is not None:
+            return warm
+        at = streams.now()
+        price = await self.data.fetch_price(symbol)
+        streams.confirm_price(symbol, price, at)
+        return price
 
     async def fetch_candles(
         self, symbol: str, timeframe: str = "1h", limit: int = 100
@@ -126,8 +167,12 @@ class LiveExchange:
         async def balance() -> Any:
             return await self.venue.api.fetch_balance()
 
+        at = self.streams.now() if self.streams is not None else 0.0
         raw = await self.venue.call(Operation.READ, balance)
-        return raw if isinstance(raw, Mapping) else {}
+        raw = raw if isinstance(raw, Mapping) else {}
+        if self.streams is not None:
+            self.streams.confirm_balance(raw, at)
+        return raw
 
     async def fetch_free_balance(self, currency: str) -> float:
         raw = await self._balance()
@@ -155,9 +200,13 @@ class LiveExchange:
     async def fetch_account_state(
         self, symbol: str, *, balance: bool = True
     ) -> tuple[float, float]:
-        """(free quote balance, signed position in base) with as few requests as possible
-        (spot: one balance request for both). ``balance=False`` skips the balance (0.0)."""
+        """(free quote balance, signed position in base) with as few requests as possible:
+        none while the account's streams keep it warm (``streams.py``), else spot: one
+        balance request for both. ``balance=False`` skips the balance (0.0)."""
         market = self.market(symbol)
+        warm = self._warm_state(market, balance=balance)
+        if warm is not None:
+            return warm
         if market.contract:
             free = await self.fetch_free_balance(market.quote) if balance else 0.0
             return free, await self.fetch_position(symbol)
@@ -165,6 +214,17 @@ class LiveExchange:
         free = num((raw.get("free") or {}).get(market.quote)) or 0.0
         total = num((raw.get("total") or {}).get(market.base)) or 0.0
         return (free if balance else 0.0), total
+
+    def _warm_state(self, market: MarketInfo, *, balance: bool) -> tuple[float, float] | None:
+        streams = self.streams
+        if streams is None:
+            return None
+        size = market.contract_size if market.contract else 1.0
+        if not balance:
+            position = streams.position_only(market.symbol, market.base)
+            return None if position is None else (0.0, position * size)
+        state = streams.account_state(market.symbol, market.base, market.quote)
+        return None if state is None else (state[0], state[1] * size)
 
     # ------------------------------------------------------------------ orders
 
@@ -192,18 +252,29 @@ class LiveExchange:
         """Send ``leg`` through the order protocol, then confirm it (its fills fetched when
         the answer lacks them)."""
         assert leg.amount is not None
-        amount = leg.amount
+        args = (
+            market.symbol,
+            leg.type,
+            leg.side,
+            leg.amount,
+            leg.price,
+            params if params is not None else leg.ccxt_params(),
+        )
         api = self.venue.api
+        over_ws = self.ws_orders and leg.trigger_price is None
 
         async def create() -> Any:
-            return await api.create_order(
-                market.symbol,
-                leg.type,
-                leg.side,
-                amount,
-                leg.price,
-                params if params is not None else leg.ccxt_params(),
-            )
+            if not over_ws:
+                return await api.create_order(*args)
+            # ccxt.pro waits for a websocket answer without a time limit: bound it by the
+            # account's request timeout, after which the outcome is unknown (looked up).
+            try:
+                return await asyncio.wait_for(api.create_order_ws(*args), api.timeout / 1000)
+            except TimeoutError:
+                raise ccxt.RequestTimeout(
+                    f"{api.id} order {leg.client_order_id}: no websocket answer within "
+                    f"{api.timeout / 1000:g}s"
+                ) from None
 
         sent = await self.sender.send(
             market,
@@ -214,6 +285,10 @@ class LiveExchange:
             deadline=deadline,
         )
         raw = await self.sender.confirm(market, leg, sent.raw)
+        stamps = _ORDER_STAMPS.get()
+        if stamps is not None:
+            keys = ("timestamp", "lastTradeTimestamp", "lastUpdateTimestamp")
+            stamps.extend(int(t) for t in (num(raw.get(k)) for k in keys) if t)
         return Sent(raw, sent.found, sent.requests)
 
     async def execute(
@@ -223,6 +298,32 @@ class LiveExchange:
         resume: bool = False,
         attempted_at: float | None = None,
         deadline: float | None = None,
+    ) -> ExecutionReport:
+        if self.streams is None:
+            return await self._execute(
+                plan, resume=resume, attempted_at=attempted_at, deadline=deadline
+            )
+        stamps: list[int] = []
+        token = _ORDER_STAMPS.set(stamps)
+        complete = False
+        try:
+            report = await self._execute(
+                plan, resume=resume, attempted_at=attempted_at, deadline=deadline
+            )
+            complete = True
+            return report
+        finally:
+            _ORDER_STAMPS.reset(token)
+            # every order of it answered: the newest venue time they carry; else unknown
+            self.streams.after_own_order(max(stamps) if complete and stamps else None)
+
+    async def _execute(
+        self,
+        plan: OrderPlan,
+        *,
+        resume: bool,
+        attempted_at: float | None,
+        deadline: float | None,
     ) -> ExecutionReport:
         market = self.market(plan.symbol)
         if plan.action is Action.CLOSE:

@@ -86,10 +86,16 @@ def _path_error_table(ex: Any, base: str, table: Mapping[str, str]) -> None:
     ex.get_exceptions_by_url = types.MethodType(get_exceptions_by_url, ex)
 
 
-def build_ccxt(account: AccountSpec, credentials: Credentials | None) -> Any:
-    """A configured, not yet started ccxt async instance (markets not loaded)."""
+def build_ccxt(
+    account: AccountSpec, credentials: Credentials | None, *, websockets: bool = False
+) -> Any:
+    """A configured, not yet started ccxt async instance (markets not loaded).
+    ``websockets``: the exchange's ccxt.pro class where ccxt has one (its websocket urls are
+    rewritten by the endpoint override like the REST ones)."""
     exchange_id = account.exchange
-    cls = exchange_class(exchange_id)
+    cls = (exchange_class(exchange_id, pro=True) if websockets else None) or exchange_class(
+        exchange_id
+    )
     if cls is None:
         raise ExchangeSetupError(
             f"accounts[{account.name}].exchange: unknown ccxt exchange {exchange_id!r}"

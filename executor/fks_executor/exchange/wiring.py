@@ -17,6 +17,7 @@ from fks_executor.exchange.live import LiveExchange
 from fks_executor.exchange.paper import PaperExchange
 from fks_executor.exchange.retry import RetryPolicy
 from fks_executor.exchange.setup import ExchangeSetupError, build_ccxt
+from fks_executor.exchange.streams import StreamSettings
 from fks_executor.exchange.trader import Trader
 from fks_executor.metrics import Metrics
 from fks_executor.risk import FillsLedger
@@ -82,13 +83,18 @@ def build_trader(
                     secret=creds.secret.get_secret_value(),
                     password=creds.password.get_secret_value() if creds.password else None,
                 )
+                execution = config.execution
+                warm = StreamSettings(max_age=execution.warm_state_max_age_seconds)
+                ws_orders = execution.order_entry == "websocket"
                 client = LiveExchange(
-                    build_ccxt(account, credentials),
+                    build_ccxt(account, credentials, websockets=warm.max_age > 0 or ws_orders),
                     account=account.name,
                     market_type=account.market_type,
                     breaker=breaker,
                     retry=retry,
                     secrets=credentials.values(),
+                    streams=warm,
+                    ws_orders=ws_orders,
                 )
         except ExchangeSetupError as exc:
             raise ConfigError(str(exc)) from None
