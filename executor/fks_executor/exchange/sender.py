@@ -101,9 +101,14 @@ class OrderSender:
 
     # ------------------------------------------------------------------ lookups
 
-    async def lookup(self, market: MarketInfo, leg: OrderLeg) -> Raw | None:
+    async def lookup(
+        self, market: MarketInfo, leg: OrderLeg, *, closed_first: bool = False
+    ) -> Raw | None:
         """The venue's order with the leg's client order id, or None (retried on network
-        failures; other failures raise ccxt's error, untranslated)."""
+        failures; other failures raise ccxt's error, untranslated). ``closed_first``: where
+        orders are listed (open, then closed), an order expected to be done (a filled market
+        order being confirmed) is looked for among closed orders first: one request when it
+        is there, else open, then closed again (it may have closed in between)."""
         quirks = self.venue.quirks
         api = self.venue.api
         cid = leg.client_order_id
@@ -124,9 +129,12 @@ class OrderSender:
             return raw if isinstance(raw, Mapping) else None
 
         query = {quirks.client_id_param: cid}
+        open_listing = (api.fetch_open_orders, {**query, **conditional})
+        closed_listing = (api.fetch_canceled_and_closed_orders, query)
         listings = (
-            (api.fetch_open_orders, {**query, **conditional}),
-            (api.fetch_canceled_and_closed_orders, query),
+            (closed_listing, open_listing, closed_listing)
+            if closed_first
+            else (open_listing, closed_listing)
         )
         for listing, params in listings:
 
@@ -138,11 +146,13 @@ class OrderSender:
                     return raw
         return None
 
-    async def find(self, market: MarketInfo, leg: OrderLeg) -> Raw | None:
+    async def find(
+        self, market: MarketInfo, leg: OrderLeg, *, closed_first: bool = False
+    ) -> Raw | None:
         """:meth:`lookup` through the breaker, errors translated."""
 
         async def lookup() -> Raw | None:
-            return await self.lookup(market, leg)
+            return await self.lookup(market, leg, closed_first=closed_first)
 
         return await self.venue.call(Operation.LOOKUP, lookup, retry=False)
 
@@ -326,12 +336,13 @@ class OrderSender:
         answers, Binance order queries), its fees are read from its trades. A lookup that
         fails leaves what is known as it is (the order exists either way)."""
         latest = raw
+        expect_done = leg.type == "market" and leg.trigger_price is None
         if _lacks_fills(raw, leg, self.venue.quirks.answer_has_fills):
             for pause in CONFIRM_WAITS:
                 if pause:
                     await self.venue.sleep(pause)
                 try:
-                    found = await self.find(market, leg)
+                    found = await self.find(market, leg, closed_first=expect_done)
                 except ExchangeUnavailable:
                     break
                 if found is not None:

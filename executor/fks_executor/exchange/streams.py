@@ -337,8 +337,17 @@ class AccountStreams:
                     pending.cancel()
                 await asyncio.gather(snapped, return_exceptions=True)
             forget()
+            self._new_listen_keys()
             await asyncio.sleep(wait)
             wait = min(wait * 2, _MAX_RETRY_SECONDS)
+
+    def _new_listen_keys(self) -> None:
+        """After a failure, a listen key (Binance's user data streams) is asked for again
+        on the next watch: the old one may have expired or been revoked, and ccxt only asks
+        for a new one once its keep-alive period has passed."""
+        for options in self.api.options.values():
+            if isinstance(options, dict) and "listenKey" in options:
+                options["lastAuthenticatedTime"] = 0
 
     async def _follow_balance(self) -> None:
         def forget() -> None:
