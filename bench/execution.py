@@ -83,7 +83,9 @@ class Http:
         self.writer.close()
 
 
-def executor_config(directory: Path, fx: FakeExchange, port: int, spot: Venue) -> Path:
+def executor_config(
+    directory: Path, fx: FakeExchange, port: int, spot: Venue, execution: dict[str, Any]
+) -> Path:
     config = {
         "pipeline": "bench-execution",
         "dryRun": False,
@@ -114,6 +116,7 @@ def executor_config(directory: Path, fx: FakeExchange, port: int, spot: Venue) -
         "rateLimit": {"requestsPerMinute": 1_000_000},
         "state": {"backend": "memory", "journalPath": str(directory / "journal.db")},
         "audit": {"path": str(directory / "audit.jsonl")},
+        "execution": execution,
     }
     path = directory / "executor.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -157,7 +160,7 @@ def metric_mean(text: str, name: str) -> float:
 
 
 async def measure(
-    fx: FakeExchange, spot: Venue, port: int, orders: int, warmup: int
+    fx: FakeExchange, spot: Venue, port: int, orders: int, warmup: int, gap: float
 ) -> dict[str, Any]:
     http = await Http.connect(port)
     async with fx.ccxt(spot.name) as ex:
@@ -197,6 +200,8 @@ async def measure(
         requests: dict[str, int] = dict.fromkeys(paths, 0)
         for i in range(-warmup, orders):
             for name, call in paths.items():
+                if name != "direct":
+                    await asyncio.sleep(gap)  # alerts on one account this far apart
                 before = fx.stats()["requests"]
                 started = time.perf_counter()
                 await call(i + warmup)
@@ -212,7 +217,9 @@ async def measure(
     return {"samples": samples, "requests": {k: v / orders for k, v in requests.items()}}
 
 
-def run_venue(spot: Venue, orders: int, warmup: int, latency_ms: int) -> tuple[dict[str, Any], str]:
+def run_venue(
+    spot: Venue, orders: int, warmup: int, latency_ms: int, gap: float, execution: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
     """(the samples and exchange requests per order, the executor's /metrics text) on one
     venue, every exchange request delayed by ``latency_ms`` (0: none)."""
     with (
@@ -222,7 +229,7 @@ def run_venue(spot: Venue, orders: int, warmup: int, latency_ms: int) -> tuple[d
         directory = Path(tmp)
         fx.set_balances({"USDT": 1_000_000_000})
         port = free_port()
-        path = executor_config(directory, fx, port, spot)
+        path = executor_config(directory, fx, port, spot, execution)
         env = {
             "FKS_WEBHOOK_SECRET": SECRET,
             "FKS_FAKE_API_KEY": fx.api_key,
@@ -235,7 +242,7 @@ def run_venue(spot: Venue, orders: int, warmup: int, latency_ms: int) -> tuple[d
             proc.wait_ready(lambda: http_ok(f"http://127.0.0.1:{port}/ready"), timeout=60)
             if latency_ms:
                 fx.add_fault("latency", delayMs=latency_ms, count=1_000_000)
-            result = asyncio.run(measure(fx, spot, port, orders, warmup))
+            result = asyncio.run(measure(fx, spot, port, orders, warmup, gap))
             import httpx
 
             metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
@@ -279,7 +286,7 @@ def report(spot: Venue, result: dict[str, Any], metrics: str, latency_ms: int) -
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=300, help="orders per path (default 300)")
+    parser.add_argument("--orders", type=int, default=200, help="orders per path (default 200)")
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument(
         "--latency-ms",
@@ -288,9 +295,29 @@ def main() -> int:
         help="delay of every exchange request (the fake's latency fault; default 30)",
     )
     parser.add_argument(
+        "--gap-ms",
+        type=int,
+        default=600,
+        help="pause before each alert (not timed): alerts on one account at least this far "
+        "apart (default 600, past the executor's 0.5 s own-order grace)",
+    )
+    parser.add_argument(
         "--venues", default="binance-spot,bybit-spot", help="comma-separated spot venues"
     )
+    parser.add_argument(
+        "--warm-state-seconds",
+        type=float,
+        default=10.0,
+        help="the executor's execution.warmStateMaxAgeSeconds (0: REST reads per order)",
+    )
+    parser.add_argument(
+        "--order-entry", choices=("rest", "websocket"), default="rest", help="execution.orderEntry"
+    )
     args = parser.parse_args()
+    execution = {
+        "warmStateMaxAgeSeconds": args.warm_state_seconds,
+        "orderEntry": args.order_entry,
+    }
     venues = [venue(name.strip()) for name in args.venues.split(",") if name.strip()]
 
     print(
@@ -299,7 +326,9 @@ def main() -> int:
     )
     verdicts = []
     for spot in venues:
-        result, metrics = run_venue(spot, args.orders, args.warmup, args.latency_ms)
+        result, metrics = run_venue(
+            spot, args.orders, args.warmup, args.latency_ms, args.gap_ms / 1000, execution
+        )
         verdicts.append(report(spot, result, metrics, args.latency_ms))
     print()
     print(

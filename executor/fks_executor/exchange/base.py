@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fks_executor.breaker import CircuitBreaker
 from fks_executor.domain import OrderResult
 from fks_executor.exchange.markets import MarketInfo
 from fks_executor.exchange.plan import OrderLeg, OrderPlan
-from fks_executor.exchange.quirks import Capabilities
+from fks_executor.exchange.venue import Venue
 from fks_executor.risk import Fill
 from fks_executor.sizing import Candle
 from fks_executor.values import value
@@ -93,21 +92,17 @@ class ExchangeClient(Protocol):
     """One account's exchange, started once per process and closed on shutdown."""
 
     @property
-    def account(self) -> str: ...
-    @property
-    def exchange_id(self) -> str: ...
+    def venue(self) -> Venue:
+        """The account's ccxt instance and how it is called: its name (``account``), the
+        exchange (``exchange_id``), ``capabilities``, and its circuit breaker (every request of
+        the account goes through it)."""
+        ...
+
     @property
     def dry_run(self) -> bool: ...
     @property
     def ready(self) -> bool:
         """Markets are loaded."""
-        ...
-
-    @property
-    def capabilities(self) -> Capabilities: ...
-    @property
-    def breaker(self) -> CircuitBreaker:
-        """The account's circuit breaker (every request of the account goes through it)."""
         ...
 
     async def start(self) -> None:

@@ -28,7 +28,6 @@ from fks_executor.exchange.markets import MarketIndex, MarketInfo
 from fks_executor.exchange.orders import fee_in_base, fill_from_order, num, order_result
 from fks_executor.exchange.plan import OrderLeg, OrderPlan, leg_amount_after_fill
 from fks_executor.exchange.protection import protect_separately, protect_with_oco
-from fks_executor.exchange.quirks import Capabilities
 from fks_executor.exchange.retry import RetryPolicy
 from fks_executor.exchange.sender import OrderSender, Sent
 from fks_executor.exchange.streams import AccountStreams, Snapshot, StreamSettings
@@ -80,24 +79,8 @@ class LiveExchange:
     # ------------------------------------------------------------------ identity
 
     @property
-    def account(self) -> str:
-        return self.venue.account
-
-    @property
-    def exchange_id(self) -> str:
-        return self.venue.exchange_id
-
-    @property
     def ready(self) -> bool:
         return self.data.ready
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.venue.capabilities
-
-    @property
-    def breaker(self) -> CircuitBreaker:
-        return self.venue.breaker
 
     @property
     def api(self) -> Any:
@@ -236,7 +219,7 @@ class LiveExchange:
 
     def result(self, raw: Mapping[str, Any], leg: OrderLeg, market: MarketInfo) -> OrderResult:
         return order_result(
-            raw, leg=leg, account=self.account, exchange=self.exchange_id, market=market
+            raw, leg=leg, account=self.venue.account, exchange=self.venue.exchange_id, market=market
         )
 
     async def place(

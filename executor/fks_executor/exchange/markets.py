@@ -283,7 +283,9 @@ def check_limits(m: MarketInfo, amount: float, price: float, *, what: str = "ord
     """Refuse, before sending, an ``amount`` (after precision) outside the market's limits.
 
     ``price`` is the limit price, or the reference price for a market order. Below a minimum
-    (or truncated to zero) is ``below_minimum``; above a maximum is ``invalid_order``.
+    (or truncated to zero) is ``below_minimum``; above a maximum is ``invalid_order``. The
+    refusal names the market's limit, never the amount or cost (they derive from what the
+    alert's sender wrote, which answers never repeat).
     """
     cost = amount * price * (m.contract_size if m.contract else 1.0)
     if amount <= 0:
@@ -291,17 +293,17 @@ def check_limits(m: MarketInfo, amount: float, price: float, *, what: str = "ord
         raise BelowMinimum(f"{what} amount rounds to 0 on {m.symbol}{step}")
     if m.min_amount is not None and amount < m.min_amount:
         raise BelowMinimum(
-            f"{what} amount {amount:g} {m.base} is below the minimum {m.min_amount:g} on {m.symbol}"
+            f"{what} amount is below the minimum {m.min_amount:g} {m.base} on {m.symbol}"
         )
     if m.min_cost is not None and cost < m.min_cost:
         raise BelowMinimum(
-            f"{what} cost {cost:.8g} {m.quote} is below the minimum {m.min_cost:g} on {m.symbol}"
+            f"{what} cost is below the minimum {m.min_cost:g} {m.quote} on {m.symbol}"
         )
     if m.max_amount is not None and amount > m.max_amount:
         raise InvalidOrder(
-            f"{what} amount {amount:g} {m.base} is above the maximum {m.max_amount:g} on {m.symbol}"
+            f"{what} amount is above the maximum {m.max_amount:g} {m.base} on {m.symbol}"
         )
     if m.max_cost is not None and cost > m.max_cost:
         raise InvalidOrder(
-            f"{what} cost {cost:.8g} {m.quote} is above the maximum {m.max_cost:g} on {m.symbol}"
+            f"{what} cost is above the maximum {m.max_cost:g} {m.quote} on {m.symbol}"
         )

@@ -34,7 +34,6 @@ from fks_executor.exchange.base import ExecutionReport
 from fks_executor.exchange.market_data import MarketData
 from fks_executor.exchange.markets import MarketInfo, amount_to_precision, check_limits
 from fks_executor.exchange.plan import OrderLeg, OrderPlan
-from fks_executor.exchange.quirks import Capabilities
 from fks_executor.exchange.retry import RetryPolicy
 from fks_executor.exchange.venue import Venue
 from fks_executor.risk import Fill
@@ -86,24 +85,8 @@ class PaperExchange:
         self._reading: dict[str, asyncio.Future[float]] = {}  # symbol -> the read in flight
 
     @property
-    def account(self) -> str:
-        return self.venue.account
-
-    @property
-    def exchange_id(self) -> str:
-        return self.venue.exchange_id
-
-    @property
     def ready(self) -> bool:
         return self.data.ready
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.venue.capabilities
-
-    @property
-    def breaker(self) -> CircuitBreaker:
-        return self.venue.breaker
 
     async def start(self) -> None:
         await self.data.start()
@@ -184,8 +167,8 @@ class PaperExchange:
         return OrderResult(
             id=f"dry-{leg.client_order_id}",
             client_order_id=leg.client_order_id,
-            account=self.account,
-            exchange=self.exchange_id,
+            account=self.venue.account,
+            exchange=self.venue.exchange_id,
             symbol=market.symbol,
             side=leg.side,
             type=leg.kind,
@@ -206,7 +189,7 @@ class PaperExchange:
         self._positions[market.symbol] = self._positions.get(market.symbol, 0.0) + signed
         return Fill(
             timestamp=self._clock(),
-            account=self.account,
+            account=self.venue.account,
             symbol=market.symbol,
             side=result.side,
             amount=base,

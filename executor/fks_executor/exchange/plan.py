@@ -129,9 +129,9 @@ def _opposite(side: str) -> str:
 def _check_protection(side: str, price: float, sl: float | None, tp: float | None) -> None:
     below, above = ("below", "above") if side == "buy" else ("above", "below")
     if sl is not None and (sl >= price if side == "buy" else sl <= price):
-        raise InvalidPayload(f"stop_loss: must be {below} the entry price {price:g} for a {side}")
+        raise InvalidPayload(f"stop_loss: must be {below} the entry price for a {side}")
     if tp is not None and (tp <= price if side == "buy" else tp >= price):
-        raise InvalidPayload(f"take_profit: must be {above} the entry price {price:g} for a {side}")
+        raise InvalidPayload(f"take_profit: must be {above} the entry price for a {side}")
 
 
 def plan_entry(
@@ -167,7 +167,7 @@ def plan_entry(
     if limit:
         price = price_to_precision(market, price)
         if price <= 0:
-            raise InvalidOrder(f"price {signal.price:g} rounds to 0 on {market.symbol}")
+            raise InvalidOrder(f"price: rounds to 0 on {market.symbol}")
     _check_protection(side, price, signal.stop_loss, signal.take_profit)
 
     decision = size_position(
@@ -257,7 +257,7 @@ def _protective_leg(
     what = "stop_loss" if leg is Leg.STOP_LOSS else "take_profit"
     trigger_p = price_to_precision(market, trigger)
     if trigger_p <= 0:
-        raise InvalidPayload(f"{what}: {trigger:g} rounds to 0 on {market.symbol}")
+        raise InvalidPayload(f"{what}: rounds to 0 on {market.symbol}")
     if attach:
         return OrderLeg(leg, cid, side, "market", amount, trigger_price=trigger_p)
     supported = caps.stop_loss_orders if leg is Leg.STOP_LOSS else caps.take_profit_orders

@@ -97,6 +97,8 @@ _BINANCE = Quirks(
         "/dapi/": "inverse",
         "/eapi/": "option",
         "/papi/": "portfolioMargin",
+        "/ws-api/": "spot",  # the WebSocket APIs (create_order_ws refusals)
+        "/ws-fapi/": "linear",
     },
     sandbox_options={
         "swap": {"disableFuturesSandboxWarning": True},

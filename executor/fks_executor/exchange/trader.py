@@ -107,7 +107,7 @@ class Trader:
         self.ledger: FillsLedger = ledger or MemoryFillsLedger()
         self._clock = clock
         self._accounts = {
-            name: _Account(account, client, client.breaker)
+            name: _Account(account, client, client.venue.breaker)
             for name, (account, client) in accounts.items()
         }
         self._loader: asyncio.Task[None] | None = None
@@ -210,7 +210,7 @@ class Trader:
             )
         except ExecutorError as exc:
             if self.metrics is not None:
-                self.metrics.order_failures.labels(name, client.exchange_id, exc.reason).inc()
+                self.metrics.order_failures.labels(name, client.venue.exchange_id, exc.reason).inc()
             if isinstance(exc, Failed) and not isinstance(exc, LeaseLost) and not client.dry_run:
                 self._lost_trade(signal, acct, exc, unknown=exc.order_may_exist or resume)
             raise
@@ -288,9 +288,9 @@ class Trader:
             signal,
             pipeline=pipeline,
             account=acct.config.name,
-            exchange=client.exchange_id,
+            exchange=client.venue.exchange_id,
             market=market,
-            caps=client.capabilities,
+            caps=client.venue.capabilities,
             rules=self.rules,
             reference_price=ref,
             balance_usd=balance,
@@ -331,7 +331,8 @@ class Trader:
         it may exist, unseen). Never silent: counted and audited."""
         order = "unknown" if unknown else "absent"
         if self.metrics is not None:
-            self.metrics.lost_trades.labels(acct.config.name, acct.client.exchange_id, order).inc()
+            exchange = acct.client.venue.exchange_id
+            self.metrics.lost_trades.labels(acct.config.name, exchange, order).inc()
         if self.audit is not None:
             what = (
                 "an order of it may exist on the exchange (not seen; looked up before anything "

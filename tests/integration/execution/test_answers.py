@@ -114,7 +114,7 @@ def test_below_minimum_never_reaches_the_exchange(
     cheap = ex.post(alert(id="row-min-2", amount=0.00005))  # 3.4 USDT < NOTIONAL 5
     assert row(tiny) == (422, "rejected", "below_minimum")
     assert row(cheap) == (422, "rejected", "below_minimum")
-    assert "below the minimum 5" in cheap.json()["detail"]
+    assert "below the minimum 5 USDT" in cheap.json()["detail"]
     stats = fake_exchange.stats()
     assert (stats["orderRequests"], fake_exchange.order_count()) == (0, 0)
 

@@ -73,11 +73,11 @@ def test_amount_truncates_and_price_rounds_like_ccxt() -> None:
 
 def test_minimums_are_refused_before_sending() -> None:
     check_limits(BTC_USDT, 0.0001, 68000)  # 6.8 USDT >= 5
-    with pytest.raises(BelowMinimum, match=r"cost 3.4 USDT is below the minimum 5"):
+    with pytest.raises(BelowMinimum, match=r"cost is below the minimum 5 USDT on BTC/USDT"):
         check_limits(BTC_USDT, 0.00005, 68000)
     with pytest.raises(BelowMinimum, match="rounds to 0"):
         check_limits(BTC_USDT, 0.0, 68000)
-    with pytest.raises(BelowMinimum, match="amount 1e-06 BTC is below the minimum 1e-05"):
+    with pytest.raises(BelowMinimum, match="amount is below the minimum 1e-05 BTC"):
         check_limits(dataclasses.replace(BTC_USDT, min_cost=None), 0.000001, 68000)
     with pytest.raises(InvalidOrder, match="above the maximum 9000"):
         check_limits(BTC_USDT, 9001, 1)

@@ -149,15 +149,17 @@ def test_contract_legs_are_reduce_only_market_triggers() -> None:
 
 
 def test_below_minimum_is_refused_before_sending() -> None:
-    with pytest.raises(BelowMinimum, match=r"cost 4.08 USDT is below the minimum 5"):
+    with pytest.raises(BelowMinimum, match=r"cost is below the minimum 5 USDT") as refused:
         plan(sig(amount=0.00006))
+    assert "6e-05" not in refused.value.detail
+    assert "4.08" not in refused.value.detail
     with pytest.raises(BelowMinimum, match="rounds to 0"):
         plan(sig(amount=0.000001))
 
 
 def test_a_leg_below_minimum_refuses_the_whole_signal() -> None:
     # 0.0001 BTC is 6.8 USDT at entry, but 4.0 USDT at the stop: the stop would be refused.
-    with pytest.raises(BelowMinimum, match="stop_loss leg cost 4 USDT"):
+    with pytest.raises(BelowMinimum, match="stop_loss leg cost is below the minimum 5 USDT"):
         plan(sig(amount=0.0001, stop_loss=40_000.0))
 
 
