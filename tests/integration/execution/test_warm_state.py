@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,13 @@ READS = {
     "bybit-linear": {"/v5/account/wallet-balance", "/v5/position/list", "/v5/market/tickers"},
 }
 NOTIONAL = 1000.0
+#: Where each venue's websocket order entry connects (ccxt's create_order_ws).
+WS_ORDERS = {
+    "binance-spot": "/ws-api/v3",
+    "binance-usdm": "/ws-fapi/v1",
+    "bybit-spot": "/v5/trade",
+    "bybit-linear": "/v5/trade",
+}
 
 
 def rest_reads(fx: FakeExchange, venue: Venue, since: int) -> list[str]:
@@ -182,10 +190,53 @@ def test_a_lost_websocket_answer_is_settled_by_lookup_with_one_order(
 ) -> None:
     """The answer is held back past the 1 s timeout: the order is looked up by its client
     order id (REST), found, and not sent again."""
+    # a first order opens (and on Bybit authenticates) the order connection
+    first = ws_ex.post(alert(id=f"ws-before-lost-{venue.name}", amount=venue.amount))
+    assert first.json()["status"] == "executed", first.text
     fx.set_ws_latency(4_000)
     r = ws_ex.post(alert(id=f"ws-lost-{venue.name}", amount=venue.amount))
     fx.set_ws_latency(0)
     assert (r.status_code, r.json()["status"]) == (200, "executed"), r.text
     assert "found on the exchange by client order id" in r.json()["detail"]
+    (placed,) = venue.orders(fx, client_order_id=r.json()["order"]["client_order_id"])
+    assert venue.filled(placed) == ("closed", Decimal(str(venue.amount)))
+    assert len(venue.orders(fx)) == 2
+    assert venue.requests(fx, "POST") == 0
+
+
+def test_a_websocket_dropped_while_the_order_is_answered_is_settled_with_one_order(
+    ws_ex: Executor, venue: Venue, fx: FakeExchange
+) -> None:
+    """The order reached the venue; its connection ends before the answer: looked up by
+    client order id, found, not sent again."""
+    # a first order opens (and on Bybit authenticates) the order connection
+    first = ws_ex.post(alert(id=f"ws-before-drop-{venue.name}", amount=venue.amount))
+    assert first.json()["status"] == "executed", first.text
+    fx.set_ws_latency(3_000)
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(ws_ex.post, alert(id=f"ws-drop-{venue.name}", amount=venue.amount))
+        wait_for(lambda: len(venue.orders(fx)) == 2, what="the order placed", timeout=5)
+        assert fx.drop_ws() >= 1
+        r = answer.result(timeout=30)
+    fx.set_ws_latency(0)
+    assert (r.status_code, r.json()["status"]) == (200, "executed"), r.text
+    assert "found on the exchange by client order id" in r.json()["detail"]
+    (placed,) = venue.orders(fx, client_order_id=r.json()["order"]["client_order_id"])
+    assert venue.filled(placed) == ("closed", Decimal(str(venue.amount)))
+    assert len(venue.orders(fx)) == 2
+    assert venue.requests(fx, "POST") == 0
+
+
+def test_a_failed_websocket_handshake_is_proven_absent_and_sent_again_once(
+    ws_ex: Executor, venue: Venue, fx: FakeExchange
+) -> None:
+    """The connection for the order cannot be opened (the fake drops the upgrade request):
+    the order is looked up, proven absent once the request could no longer land, and sent
+    again over a new connection: one order."""
+    fault = fx.add_fault("drop", method="GET", path=WS_ORDERS[venue.name], count=1)
+    r = ws_ex.post(alert(id=f"ws-handshake-{venue.name}", amount=venue.amount))
+    assert (r.status_code, r.json()["status"]) == (200, "executed"), r.text
+    assert [f["fired"] for f in fx.faults() if f["id"] == fault] == [1]
     (placed,) = venue.orders(fx)
     assert venue.filled(placed) == ("closed", Decimal(str(venue.amount)))
+    assert venue.requests(fx, "POST") == 0
