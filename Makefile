@@ -86,7 +86,7 @@ bench-intake: venv system-deps ## Webhook intake throughput/latency vs a bare en
 	$(PY) bench/intake.py
 
 .PHONY: bench-execution
-bench-execution: venv ## Alert-to-order latency through the executor vs ccxt create_order direct (< 1 min)
+bench-execution: venv ## Alert-to-order latency through the executor vs ccxt create_order direct, 30 ms exchange latency (~10 min)
 	$(PY) bench/execution.py
 
 .PHONY: bench-footprint

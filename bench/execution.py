@@ -1,26 +1,32 @@
-"""Execution benchmark (issue 4): signal-to-order-acknowledged latency through fks-executor,
-against calling ccxt ``create_order`` directly on the same fake exchange, in the same run.
+"""Execution benchmark (issues 4, 14): alert-to-order-acknowledged latency through fks-executor,
+against calling ccxt ``create_order`` directly on the same fake exchange, in the same run, with
+every exchange request delayed (the fake's ``latency`` fault, 30 ms by default: a venue's round
+trip, so each request the executor adds shows).
 
 Real processes: the fake exchange (``fks-fake-exchange``, one server per venue) and
 ``fks-executor`` (dryRun false, SQLite journal with fsync'ed commits, audit lines to a file,
-its account's ``endpoint`` on the fake exchange, ccxt with its rate limiter off). Each venue
-(``binance-spot``, ``bybit-spot``) is measured on its own, one order at a time (closed loop),
-the paths interleaved order by order so they see the same machine noise:
+its account's ``endpoint`` on the fake exchange, ccxt with its rate limiter off, the warm state
+on: ``execution.warmStateMaxAgeSeconds`` 10). Each venue (``binance-spot``, ``bybit-spot``) is
+measured on its own, one order at a time (closed loop), the paths interleaved order by order so
+they see the same machine noise, each alert ``--gap-ms`` after the previous order (not timed):
 
 - ``direct``:   ccxt ``create_order`` (market buy, client order id) from this process, and
   where the venue's answer lacks the fill (Bybit: ids only), the order fetched from the closed
   orders by its client id — the least a caller needs to know the order filled;
-- ``executor``: an HTTP alert with an explicit ``amount`` and ``price`` (the fewest exchange
-  calls: the position read for the ``maxPositionSizeUSD`` cap, then the order, and on Bybit
-  its confirmation: open, then closed orders by client id), timed from sending the request to
-  reading the ``executed`` answer, which carries the exchange's order and its fill;
-- ``default``:  an alert with neither (sized by ``fixed-notional`` at the ticker price: ticker,
-  balance, order) — reported, not judged.
+- ``executor``: an HTTP alert with an explicit ``amount`` and ``price`` (the position for the
+  ``maxPositionSizeUSD`` cap from the warm state), timed from sending the request to reading the
+  ``executed`` answer, which carries the exchange's order and its fill;
+- ``default``:  an alert with neither (sized by ``fixed-notional`` at the ticker price, with the
+  balance: both from the warm state).
 
-The HTTP client is a minimal keep-alive socket client (TradingView's side of the wire), so its
-own cost does not count against the executor. Target, on every venue: the executor adds
-<= 5 ms at p50 and <= 15 ms at p99 over the direct path. Usage: ``make bench-execution`` or
-``.venv/bin/python bench/execution.py [--orders N] [--venues binance-spot,bybit-spot]``.
+Per path it prints p50/p90/p99 and the exchange requests per order (the fake's request counter
+around each call; a background snapshot of the executor falling in the window counts too).
+Target, on every venue and both executor paths: p50 <= 1.15 x the direct path's p50, and no
+more exchange requests per order than the direct path. The HTTP client is a minimal keep-alive
+socket client (TradingView's side of the wire), so its own cost does not count against the
+executor. Usage: ``make bench-execution`` or ``.venv/bin/python bench/execution.py [--orders N]
+[--venues binance-spot,bybit-spot] [--latency-ms 30] [--gap-ms 600] [--warm-state-seconds 10]
+[--order-entry rest|websocket]``.
 """
 
 from __future__ import annotations
