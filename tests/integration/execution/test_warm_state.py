@@ -79,7 +79,10 @@ def warm_up(ex: Executor, fx: FakeExchange, venue: Venue, tag: str) -> None:
     r = ex.post(alert(id=f"warm-{tag}", price=None))
     assert (r.status_code, r.json()["status"]) == (200, "executed"), r.text
     wait_for(lambda: streaming(fx, venue), what="streams subscribed", timeout=15)
-    time.sleep(1.0)  # the ticker snapshot, the own-order grace
+    # the ticker snapshot, the own-order grace, and a periodic snapshot (every 1 s here) after
+    # it: on Binance USD-M the stream does not carry the free balance, so until that snapshot
+    # an order would read it by REST (the rule under test, not the state under test here)
+    time.sleep(2.5)
 
 
 def config(venue: Venue, fx: FakeExchange, **execution: Any) -> dict[str, Any]:
