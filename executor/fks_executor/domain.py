@@ -26,6 +26,36 @@ class OrderType(enum.StrEnum):
     LIMIT = "limit"
 
 
+class Position(enum.StrEnum):
+    """Where a strategy says its position is (``{{strategy.market_position}}``)."""
+
+    LONG = "long"
+    SHORT = "short"
+    FLAT = "flat"
+
+
+#: ``account`` of an alert meant for every account of the pipeline (docs/executor.md#fan-out).
+ALL_ACCOUNTS = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class TakeProfit:
+    """One take-profit target: ``percent`` of the position closed at ``price``."""
+
+    price: float
+    percent: float
+
+
+@dataclass(frozen=True, slots=True)
+class TrailingStop:
+    """A trailing stop: a callback of ``percent`` of the price, or of ``amount`` in quote
+    currency (exactly one is set), optionally armed only once ``activation_price`` trades."""
+
+    percent: float | None = None
+    amount: float | None = None
+    activation_price: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Signal:
     """A validated, normalised alert. ``symbol`` is as sent (resolved against markets later)."""
@@ -42,7 +72,12 @@ class Signal:
     amount: float | None = None
     size_usd: float | None = None
     atr: float | None = None
-    account: str | None = None  # None = the pipeline's default account
+    account: str | None = None  # None = the pipeline's default account; ALL_ACCOUNTS = every one
+    take_profits: tuple[TakeProfit, ...] = ()
+    trailing_stop: TrailingStop | None = None
+    position: Position | None = None  # target-position mode: where the position should be
+    position_size: float | None = None  # the strategy's position size (absolute)
+    prev_position_size: float | None = None  # the strategy's previous position size (absolute)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (the journal stores this)."""
@@ -64,21 +99,54 @@ class Signal:
             self.size_usd,
             self.atr,
             self.account,
-        )
+            tuple((t.price, t.percent) for t in self.take_profits),
+            None if (trail := self.trailing_stop) is None
+            else (trail.percent, trail.amount, trail.activation_price),
+            None if self.position is None else self.position.value,
+            self.position_size,
+            self.prev_position_size,
+        )  # fmt: skip
 
     @classmethod
     def from_tuple(cls, values: tuple[Any, ...]) -> Signal:
-        (sid, symbol, action, ts, conf, price, order_type, sl, tp, amount, usd, atr, acct) = values
+        (
+            sid,
+            symbol,
+            action,
+            ts,
+            conf,
+            price,
+            order_type,
+            sl,
+            tp,
+            amount,
+            usd,
+            atr,
+            acct,
+            tps,
+            trailing,
+            position,
+            size,
+            prev_size,
+        ) = values
         return cls(
             sid, symbol, Action(action), ts, conf, price, OrderType(order_type), sl, tp,
-            amount, usd, atr, acct,
+            amount, usd, atr, acct, tuple(TakeProfit(*t) for t in tps),
+            None if trailing is None else TrailingStop(*trailing),
+            None if position is None else Position(position), size, prev_size,
         )  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signal:
+        """The inverse of :meth:`as_dict` (journals written before a field existed lack it)."""
         values = dict(data)
         values["action"] = Action(values["action"])
         values["order_type"] = OrderType(values.get("order_type", OrderType.MARKET))
+        values["take_profits"] = tuple(TakeProfit(**t) for t in values.get("take_profits", ()))
+        if values.get("trailing_stop") is not None:
+            values["trailing_stop"] = TrailingStop(**values["trailing_stop"])
+        if values.get("position") is not None:
+            values["position"] = Position(values["position"])
         return cls(**values)
 
 

@@ -20,9 +20,23 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
-from fks_executor.domain import Action, OrderType, Signal
+from fks_executor.domain import (
+    Action,
+    OrderType,
+    Position,
+    Signal,
+    TakeProfit,
+    TrailingStop,
+)
 from fks_executor.errors import InvalidJson, InvalidPayload, Stale
 from fks_executor.validation import first_problem
 
@@ -63,6 +77,7 @@ _ACTIONS: dict[str, Action] = {
     "exit": Action.CLOSE,
     "flat": Action.CLOSE,
 }
+_POSITION_ACTIONS: dict[Any, str] = {"long": "buy", "short": "sell", "flat": "close"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: What a symbol may look like (``BTC/USDT``, ``BTCUSDT``, ``BINANCE:BTCUSDT``, ``BTCUSDT.P``,
 #: ``BTC/USDT:USDT``...). Intake checks only this; the exchange layer resolves the symbol
@@ -220,7 +235,34 @@ def _symbol(value: Any) -> Any:
 
 
 PositiveNumber = Annotated[float, BeforeValidator(_number), Field(gt=0, allow_inf_nan=False)]
+NonNegativeNumber = Annotated[float, BeforeValidator(_number), Field(ge=0, allow_inf_nan=False)]
 Text = Annotated[str, BeforeValidator(_text)]
+#: Most take-profit targets one alert may carry.
+MAX_TAKE_PROFITS = 10
+
+
+class _TakeProfit(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, hide_input_in_errors=True)
+
+    price: PositiveNumber
+    percent: Annotated[float, BeforeValidator(_number), Field(gt=0, le=100)]
+    """Percent of the position closed at ``price``."""
+
+
+class _TrailingStop(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, hide_input_in_errors=True)
+
+    percent: Annotated[float, BeforeValidator(_number), Field(gt=0, lt=100)] | None = None
+    """Callback distance as a percent of the price."""
+    amount: PositiveNumber | None = None
+    """Callback distance in quote currency."""
+    activation_price: PositiveNumber | None = None
+
+    @model_validator(mode="after")
+    def _one_distance(self) -> _TrailingStop:
+        if (self.percent is None) == (self.amount is None):
+            raise ValueError("give exactly one of percent and amount")
+        return self
 
 
 class _Payload(BaseModel):
@@ -238,9 +280,36 @@ class _Payload(BaseModel):
     size_usd: PositiveNumber | None = None
     atr: PositiveNumber | None = None
     account: Annotated[Text, Field(min_length=1, max_length=253)] | None = None
+    """An account of the pipeline, or ``*`` for every one (fan-out)."""
+    take_profits: (
+        Annotated[list[_TakeProfit], Field(min_length=1, max_length=MAX_TAKE_PROFITS)] | None
+    ) = None
+    trailing_stop: _TrailingStop | None = None
+    position: Annotated[Position, BeforeValidator(_lower)] | None = None
+    position_size: Annotated[float, BeforeValidator(_number), Field(allow_inf_nan=False)] | None = (
+        None
+    )
+    """``{{strategy.position_size}}``: signed (negative when short); kept as its absolute value."""
+    prev_position_size: NonNegativeNumber | None = None
     id: Annotated[Text, Field(min_length=1, max_length=64)] | None = None
     comment: Annotated[str, Field(max_length=1024)] | None = None
     """Free text for the sender's own use; ignored."""
+
+    @model_validator(mode="after")
+    def _exits(self) -> _Payload:
+        if self.take_profits is not None:
+            if self.take_profit is not None:
+                raise ValueError("take_profit and take_profits: give one or the other")
+            if sum(t.percent for t in self.take_profits) > 100 + 1e-9:
+                raise ValueError("take_profits: the percents add up to more than 100")
+        return self
+
+    @model_validator(mode="after")
+    def _position_size_sign(self) -> _Payload:
+        size = self.position_size
+        if size is not None and size < 0 and self.position is not Position.SHORT:
+            raise ValueError("position_size: negative only for a short position")
+        return self
 
 
 def _canonical(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -267,6 +336,9 @@ def build_signal(obj: dict[str, Any], raw: bytes, default_account: str | None = 
     """Validate a decoded alert object (passphrase already taken out) into a ``Signal``;
     without ``account`` in the alert, ``default_account``."""
     data, sent_as = _canonical(obj)
+    if "action" not in data and "position" in data:
+        # a target-position alert may state only where the position should be
+        data["action"] = _POSITION_ACTIONS.get(_lower(data["position"]), data["position"])
     try:
         payload = _Payload.model_validate(data)
     except ValidationError as exc:
@@ -285,4 +357,11 @@ def build_signal(obj: dict[str, Any], raw: bytes, default_account: str | None = 
         size_usd=payload.size_usd,
         atr=payload.atr,
         account=payload.account or default_account,
+        take_profits=tuple(TakeProfit(t.price, t.percent) for t in payload.take_profits or ()),
+        trailing_stop=None
+        if (ts := payload.trailing_stop) is None
+        else TrailingStop(ts.percent, ts.amount, ts.activation_price),
+        position=payload.position,
+        position_size=None if payload.position_size is None else abs(payload.position_size),
+        prev_position_size=payload.prev_position_size,
     )

@@ -18,6 +18,7 @@ resources and to render this file, and the CRDs are generated from them (docs/cr
     secrets   environment -> ResolvedSecrets
 """
 
+from fks_executor.config.futures import FuturesSettings
 from fks_executor.config.loading import (
     DEFAULT_CONFIG_YAML,
     ConfigError,
@@ -61,6 +62,7 @@ __all__ = [
     "ConfigError",
     "ExecutionConfig",
     "ExecutorConfig",
+    "FuturesSettings",
     "ListenConfig",
     "NotificationConfig",
     "NotificationEvent",

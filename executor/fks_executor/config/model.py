@@ -37,6 +37,9 @@ class PipelineSettings(ContractModel):
     """How long the webhook waits for the order before answering 202 "accepted" (execution
     then finishes in the background). TradingView gives up after 3 seconds, so keep it below
     that."""
+    fan_out: bool = False
+    """true: every alert goes to every account of the pipeline, as an alert with
+    ``account: "*"`` does (docs/executor.md#fan-out)."""
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)

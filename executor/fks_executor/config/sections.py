@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from fks_executor.config.futures import FUTURES_RULE, FuturesSettings
 from fks_executor.config.types import (
     AuthMode,
     ContractModel,
@@ -128,6 +129,15 @@ class Venue(ContractModel):
     exchange. Empty: the exchange's own URLs (sandbox URLs on testnet)."""
     options: dict[str, _OPTION] = Field(default_factory=dict, max_length=64)
     """Extra ccxt options for this exchange, as a string map."""
+    futures: FuturesSettings | None = None
+    """Leverage, margin mode and position mode (marketType future or swap only;
+    docs/trading.md#futures-settings)."""
+
+    @model_validator(mode="after")
+    def _futures_on_contracts(self) -> Venue:
+        if self.futures is not None and self.market_type not in ("future", "swap"):
+            raise KeyedError("futures", FUTURES_RULE["message"])
+        return self
 
 
 class AccountConfig(Venue):
@@ -231,6 +241,14 @@ class ExecutionConfig(ContractModel):
     """Above 0: balances, positions and tickers are kept from the venue's websocket streams
     and an order uses them while confirmed less than this many seconds ago (else it reads
     them by REST). 0: read by REST for every order."""
+    mode: Annotated[Literal["orders", "target-position"], CrdSchema(maxLength=16)] = "orders"
+    """orders: each alert is an order (buy, sell, close). target-position: each alert states
+    where the position should be (``position``: long, short or flat) and the executor sends
+    only what closes the gap to the real position (docs/trading.md#target-position)."""
+    on_protection_failure: Annotated[Literal["alert", "close"], CrdSchema(maxLength=8)] = "alert"
+    """What happens when a protective order (stop loss, take profit, trailing stop) could not
+    be placed after the entry filled: alert (audit, fks_unprotected_positions, notification)
+    or close (the same, and the position is closed instead of left unprotected)."""
     order_entry: Literal["rest", "websocket"] = "rest"
     """websocket: orders without a trigger price are sent over the venue's websocket
     (create_order_ws), with the same at-most-once protocol as REST."""

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, model_validator
 
 from fks_executor.config import Venue
+from fks_executor.config.futures import FUTURES_RULE
 from fks_executor.config.types import ContractModel, CrdSchema, ExchangeId
 from fks_operator.api.common import (
     Condition,
@@ -52,7 +53,7 @@ class CredentialsSecretRef(ContractModel):
 class ExchangeAccountSpec(Venue):
     """The exchange, environment and credentials of the account."""
 
-    model_config = ConfigDict(json_schema_extra=validations(_LIVE))
+    model_config = ConfigDict(json_schema_extra=validations(_LIVE, FUTURES_RULE))
 
     exchange: Annotated[ExchangeId, CrdSchema(**validations(_IMMUTABLE))]
     """The ccxt exchange id, e.g. binance, bybit, okx, kraken (lower case, as in

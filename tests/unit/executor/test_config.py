@@ -306,3 +306,39 @@ def test_execution_deadline_defaults_to_60_and_stays_within_the_signal_age() -> 
         parse_config({**base, "execution": {"deadlineSeconds": 31.0}})
     with pytest.raises(ConfigError, match=r"^execution.deadlineSeconds"):
         parse_config({**base, "execution": {"deadlineSeconds": 0.0}})
+
+
+def _with_account(**account: Any) -> dict[str, Any]:
+    return {**MINIMAL, "accounts": [{"name": "a", "exchange": "binance", **account}]}
+
+
+def test_futures_settings_of_a_contract_account() -> None:
+    futures = {"leverage": 3, "leverageBySymbol": {"BTC/USDT:USDT": 5}, "marginMode": "isolated"}
+    account = parse_config(_with_account(marketType="swap", futures=futures)).accounts[0]
+    assert account.futures is not None
+    assert account.futures.leverage_for("BTC/USDT:USDT") == 5
+    assert account.futures.leverage_for("ETH/USDT:USDT") == 3
+    assert (account.futures.margin_mode, account.futures.position_mode) == ("isolated", None)
+
+
+@pytest.mark.parametrize(
+    ("account", "expected"),
+    [
+        ({"futures": {"leverage": 3}}, "accounts[0].futures: futures settings need marketType"),
+        ({"marketType": "swap", "futures": {"leverage": 126}}, "accounts[0].futures.leverage"),
+        ({"marketType": "swap", "futures": {"leverage": 0}}, "accounts[0].futures.leverage"),
+        ({"marketType": "swap", "futures": {"positionMode": "both"}}, "futures.positionMode"),
+        ({"marketType": "future", "futures": {"leverageBySymbol": {"": 2}}}, "leverageBySymbol"),
+    ],
+)
+def test_bad_futures_settings_are_refused_naming_the_field(
+    account: dict[str, Any], expected: str
+) -> None:
+    assert expected in error_of(_with_account(**account))
+
+
+def test_execution_mode_protection_failure_and_fan_out_defaults() -> None:
+    config = parse_config(MINIMAL)
+    assert (config.execution.mode, config.execution.on_protection_failure) == ("orders", "alert")
+    assert config.fan_out is False
+    assert "execution.mode" in error_of({**MINIMAL, "execution": {"mode": "targets"}})
