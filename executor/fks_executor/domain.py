@@ -207,6 +207,9 @@ class Outcome:
         default_factory=list
     )  # extra orders (stop-loss, take-profit)
     first: dict[str, Any] | None = None  # on a duplicate: the first answer's body
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    """A fan-out: each account's ``{account, status, reason, detail?, order, orders}``
+    (docs/executor.md#fan-out); empty for a signal of one account."""
     unsettled: bool = False
     """A failure after which an order of this signal may exist on the exchange (its request
     went out, and its fate could not be settled): the next attempt looks it up first. Recorded
@@ -235,6 +238,7 @@ class Outcome:
             "order": self.order,
             "orders": self.orders,
             "first": self.first,
+            "outcomes": self.outcomes,
             "unsettled": self.unsettled,
         }
 
@@ -255,4 +259,6 @@ class Outcome:
             out["orders"] = self.orders
         if self.first is not None:
             out["first"] = self.first
+        if self.outcomes:
+            out["outcomes"] = self.outcomes
         return out

@@ -30,6 +30,7 @@ from typing import Protocol, runtime_checkable
 from fks_executor.audit import AuditLog
 from fks_executor.domain import Outcome, Signal
 from fks_executor.errors import ExecutorError, InternalError, LeaseLost
+from fks_executor.fanout import audit_accounts
 from fks_executor.fence import install_fence
 from fks_executor.metrics import Metrics
 from fks_executor.state.store import SignalStore, is_retryable
@@ -178,6 +179,9 @@ class Execution:
         return outcome
 
     def _audit(self, signal: Signal, outcome: Outcome) -> None:
+        if outcome.outcomes:  # a fan-out: one line per account
+            audit_accounts(self.audit, signal, outcome)
+            return
         self.audit.record(
             outcome.status,
             signal_id=signal.signal_id,

@@ -27,7 +27,7 @@ from typing import Any
 from fks_executor.audit import AuditLog
 from fks_executor.auth import Authenticator
 from fks_executor.config import ExecutorConfig
-from fks_executor.domain import Outcome
+from fks_executor.domain import ALL_ACCOUNTS, Outcome
 from fks_executor.errors import (
     BodyTooLarge,
     ExecutorError,
@@ -100,8 +100,9 @@ class Intake:
         self.clock = clock
         self.sources = SourcePolicy(config.webhook.allowed_sources, config.webhook.trusted_proxies)
         self.body_timeout = BODY_TIMEOUT_SECONDS
-        self._default_account = config.default_account.name
-        self._accounts = {a.name for a in config.accounts}
+        # fanOut: an alert naming no account goes to every one (docs/executor.md#fan-out)
+        self._default_account = ALL_ACCOUNTS if config.fan_out else config.default_account.name
+        self._accounts = {a.name for a in config.accounts} | {ALL_ACCOUNTS}
 
     async def admit(self, request: IntakeRequest) -> Claimed | Outcome:
         """The claimed signal to execute, or the answer for a request that does not get
@@ -260,6 +261,7 @@ def _duplicate(record: SignalRecord) -> Outcome:
         http_status=200,
         order=first.order,
         orders=first.orders,
+        outcomes=first.outcomes,
         first=first.body(),
     )
 

@@ -34,7 +34,7 @@ from typing import Any
 from fks_executor.audit import AuditLog
 from fks_executor.breaker import BreakerState, CircuitBreaker
 from fks_executor.config import AccountConfig, ExecutorConfig
-from fks_executor.domain import Action, Outcome, Signal
+from fks_executor.domain import ALL_ACCOUNTS, Action, Outcome, Signal
 from fks_executor.errors import (
     ExecutorError,
     Failed,
@@ -47,6 +47,7 @@ from fks_executor.exchange.base import ExchangeClient, ExecutionReport
 from fks_executor.exchange.client_ids import Leg, client_order_id
 from fks_executor.exchange.legs import sync_legs, track_legs
 from fks_executor.exchange.plan import OrderLeg, OrderPlan, plan_close, plan_entry
+from fks_executor.fanout import fan_out
 from fks_executor.metrics import Metrics
 from fks_executor.risk import (
     FillsLedger,
@@ -193,8 +194,11 @@ class Trader:
         ``resume=True`` for a signal that may already have been executed in part (a journaled
         signal found unfinished after a restart, or after an ``OrderOutcomeUnknown``): every
         order is looked up by client order id before it is sent; ``attempted_at`` is when the
-        earlier attempt started.
+        earlier attempt started. ``signal.account`` ``*``: every account (docs/executor.md#fan-out).
         """
+        if signal.account == ALL_ACCOUNTS:
+            accounts = tuple(self._accounts)
+            return await fan_out(self, accounts, signal, resume=resume, attempted_at=attempted_at)
         name = signal.account or self.config.default_account.name
         acct = self._accounts.get(name)
         if acct is None:
