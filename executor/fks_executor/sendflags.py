@@ -64,7 +64,10 @@ def parser() -> argparse.ArgumentParser:
     alert.add_argument("--take-profit", type=_positive, help="take-profit price")
     alert.add_argument("--atr", type=_positive, help="ATR, for volatility sizing")
     alert.add_argument("--confidence", type=_fraction, help="0..1 (executor default 1.0)")
-    alert.add_argument("--account", help="one of the pipeline's accounts (default: its default)")
+    alert.add_argument(
+        "--account",
+        help="one of the pipeline's accounts, or '*' for every one (default: its default)",
+    )
     alert.add_argument(
         "--id",
         help="idempotency key, at most 64 characters (default: the executor hashes the body; "

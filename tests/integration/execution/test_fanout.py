@@ -17,7 +17,7 @@ from tests.harness.fake_exchange import FakeExchange, fake_exchange_process
 
 from .helpers import Executor, alert, audit, metric, outcome_of, start_executor, wait_for
 from .test_crash_recovery import restart_and_finish
-from .venues import Venue, fx, venue, venue_server
+from .venues import VENUES, Venue, fx, venue, venue_server
 
 __all__ = ["fx", "venue", "venue_server"]  # the fixtures, for pytest
 
@@ -244,3 +244,66 @@ def test_killed_mid_fan_out_resumes_every_account_without_a_second_order(
         assert "not sent again" in outcomes[account]["detail"]
         placed(venue, exchange, outcomes[account], str(venue.amount))
         assert venue.requests(exchange, "POST") == 1
+
+
+def test_an_open_circuit_at_one_account_leaves_the_other_trading(
+    venue: Venue, fx: FakeExchange, fx2: FakeExchange, tmp_path: Path
+) -> None:
+    """copy's exchange fails once: its breaker (failureThreshold 1) opens, and the next alert
+    is refused there without a request, while main trades both."""
+    changes = {
+        **config(venue, fx, fx2),
+        "circuitBreaker": {"failureThreshold": 1, "resetTimeoutSeconds": 300},
+    }
+    ex = start_executor(tmp_path, fx, changes, name="fanout-breaker")
+    try:
+        fund(venue, fx, fx2)
+        fx2.add_fault("http_error", status=503, count=10_000)
+        first = ex.post(alert(id=f"breaker-1-{venue.name}", account="*"))
+        assert by_account(first.json())["copy"]["reason"] == "exchange_unavailable"
+        before = fx2.stats()["requests"]
+        second = ex.post(alert(id=f"breaker-2-{venue.name}", account="*"))
+        assert (second.status_code, second.json()["status"], second.json()["reason"]) == (
+            503,
+            "failed",
+            "circuit_open",
+        )
+        outcomes = by_account(second.json())
+        assert outcomes["main"]["status"] == "executed"
+        assert outcomes["copy"]["reason"] == "circuit_open"
+        assert fx2.stats()["requests"] == before  # nothing reached copy's exchange
+        assert venue.orders(fx2) == []
+        assert len(venue.orders(fx)) == 2
+    finally:
+        ex.process.stop()
+
+
+def test_dry_run_simulates_every_account_with_the_paper_balance(
+    fake_exchange: FakeExchange, tmp_path: Path
+) -> None:
+    """Dry-run: each account sized against paperBalanceUSD (10 % of 13,600 = 0.02 BTC), its
+    fill simulated; nothing private is called, no order reaches an exchange."""
+    spot = next(v for v in VENUES if v.name == "binance-spot")
+    changes = {
+        "dryRun": True,
+        "responseDeadlineSeconds": 20.0,
+        "accounts": [
+            {**spot.account(fake_exchange), "default": True},
+            {**spot.account(fake_exchange), "name": "copy"},
+        ],
+        "risk": {**SIZING, "paperBalanceUSD": 13_600},
+    }
+    ex = start_executor(tmp_path, fake_exchange, changes, name="fanout-dry-run")
+    try:
+        r = ex.post(alert(id="fan-dry-run", account="*"))
+        assert (r.status_code, r.json()["status"]) == (200, "dry_run")
+        outcomes = by_account(r.json())
+        for outcome in outcomes.values():
+            assert outcome["status"] == "dry_run"
+            assert outcome["order"]["amount"] == pytest.approx(0.02)
+            assert outcome["order"]["dry_run"] is True
+        ids = {o["order"]["client_order_id"] for o in outcomes.values()}
+        assert len(ids) == 2
+        assert fake_exchange.stats()["orderRequests"] == 0
+    finally:
+        ex.process.stop()
