@@ -73,6 +73,9 @@ class ExecutorConfig(PipelineSettings):
     def _accounts(self) -> ExecutorConfig:
         seen: set[str] = set()
         for i, account in enumerate(self.accounts):
+            if account.name == "*":
+                # "*" in an alert means every account (docs/executor.md#fan-out)
+                raise KeyedError(f"accounts[{i}].name", "'*' is reserved: it means every account")
             if account.name in seen:
                 raise KeyedError(f"accounts[{i}].name", "the name of an earlier account again")
             seen.add(account.name)

@@ -166,6 +166,10 @@ def mutated(change: Any) -> dict[str, Any]:
             "accounts[1].name: the name of an earlier account again",
         ),
         (
+            lambda d: d["accounts"][0].update(name="*"),
+            "accounts[0].name: '*' is reserved: it means every account",
+        ),
+        (
             lambda d: d["accounts"][0].update(apiKeyEnv="K"),
             "accounts[0].secretEnv: apiKeyEnv and secretEnv are set together or not at all",
         ),
