@@ -1,7 +1,8 @@
 """Real ccxt ``bybit`` against the fake exchange's Bybit V5 linear venue: leverage, margin mode
 and position mode read back through ccxt's getters and refused with orders or positions open,
-hedge-mode orders per side (``positionIdx``), margin refusals, three take-profits (conditional
-orders, or trading-stop Partial) and a trailing stop, triggered by price moves."""
+hedge-mode orders per side (``positionIdx``), margin refusals, three take-profits by trading-stop
+Partial (conditional ones: test_ccxt_take_profits.py) and a trailing stop, triggered by price
+moves."""
 
 from __future__ import annotations
 
@@ -119,37 +120,6 @@ async def test_hedge_mode_orders_carry_their_position_idx(fake_bybit: FakeExchan
         ("Buy", "2", None),
     ]
     assert [o["positionIdx"] for o in _linear(fake_bybit)] == [1, 2, 1, 2]
-
-
-@pytest.mark.parametrize("hedged", [False, True], ids=["oneway", "hedge"])
-async def test_three_conditional_take_profits(fake_bybit: FakeExchange, hedged: bool) -> None:
-    async with fake_bybit.ccxt(VENUE) as ex:
-        await ex.load_markets()
-        if hedged:
-            await ex.set_position_mode(True, BTC)
-        side = {"hedged": True} if hedged else {}
-        await ex.create_order(BTC, "market", "buy", 0.03, None, side)
-        targets = [
-            await ex.create_order(
-                BTC,
-                "market",
-                "sell",
-                0.01,
-                None,
-                {**side, "takeProfitPrice": p, "reduceOnly": True, "clientOrderId": f"tp-{i}"},
-            )
-            for i, p in enumerate(TARGETS)
-        ]
-        waiting = await ex.fetch_open_orders(BTC)
-        assert sorted(o["takeProfitPrice"] for o in waiting) == list(TARGETS)
-        left = await _scale_out(fake_bybit, ex)
-        assert left == [0.03, 0.02, 0.01, 0]
-        done = await ex.fetch_closed_orders(BTC)
-        assert {o["id"]: o["average"] for o in done if o["clientOrderId"]} == {
-            t["id"]: p for t, p in zip(targets, TARGETS, strict=True)
-        }
-    fills = [o for o in _linear(fake_bybit) if o["clientOrderId"].startswith("tp-")]
-    assert [(o["status"], o["positionIdx"]) for o in fills] == [("Filled", 1 if hedged else 0)] * 3
 
 
 async def test_three_partial_take_profits_by_trading_stop(fake_bybit: FakeExchange) -> None:

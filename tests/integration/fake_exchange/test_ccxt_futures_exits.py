@@ -1,5 +1,6 @@
-"""Real ccxt ``binance`` (USD-M) against the fake exchange: several take-profits on one position
-and a trailing stop, placed with ccxt's documented params and triggered by price moves."""
+"""Real ccxt ``binance`` (USD-M) against the fake exchange: a trailing stop, placed with ccxt's
+documented params and triggered by price moves (several take-profits on one position:
+test_ccxt_take_profits.py)."""
 
 from __future__ import annotations
 
@@ -11,63 +12,6 @@ from tests.integration.fake_exchange.test_ccxt_futures_settings import linear_er
 
 VENUE = "binance-usdm"
 BTC = "BTC/USDT:USDT"
-TARGETS = (69_000, 70_000, 71_000)
-
-
-@pytest.mark.parametrize("hedged", [False, True], ids=["oneway", "hedge"])
-async def test_three_take_profits_scale_out_of_one_position(
-    fake_exchange: FakeExchange, hedged: bool
-) -> None:
-    async with fake_exchange.ccxt(VENUE) as ex:
-        linear_errors(ex)
-        await ex.load_markets()
-        if hedged:
-            await ex.set_position_mode(True)
-        side = {"hedged": True} if hedged else {}
-        await ex.create_order(BTC, "market", "buy", 0.03, None, side)
-        targets = [
-            await ex.create_order(
-                BTC,
-                "market",
-                "sell",
-                0.01,
-                None,
-                {**side, "takeProfitPrice": price, "reduceOnly": True, "clientOrderId": f"tp-{i}"},
-            )
-            for i, price in enumerate(TARGETS)
-        ]
-        assert [t["status"] for t in targets] == ["open"] * 3
-        assert [t["takeProfitPrice"] for t in targets] == list(TARGETS)
-        assert len(await ex.fetch_open_orders(BTC, params={"trigger": True})) == 3
-        left = []
-        for price in (68_500, *TARGETS):
-            fake_exchange.set_price(BTC, str(price))
-            positions = await ex.fetch_positions([BTC])
-            left.append(positions[0]["contracts"] if positions else 0)
-        assert left == [0.03, 0.02, 0.01, 0]
-        done = [await ex.fetch_order(t["id"], BTC, {"trigger": True}) for t in targets]
-        assert [d["status"] for d in done] == ["closed"] * 3
-        assert await ex.fetch_open_orders(BTC, params={"trigger": True}) == []
-        trades = await ex.fetch_my_trades(BTC)
-        assert [(t["side"], t["price"], t["amount"]) for t in trades] == [
-            ("buy", 68_000, 0.03),
-            *[("sell", p, 0.01) for p in TARGETS],
-        ]
-        # each target's fill is a regular order under the target's client id
-        fills = [
-            await ex.fetch_order(None, BTC, {"origClientOrderId": f"tp-{i}"}) for i in range(3)
-        ]
-        assert [(f["type"], f["status"], f["average"]) for f in fills] == [
-            ("market", "closed", p) for p in TARGETS
-        ]
-    algos = fake_exchange.orders(account="futures-algo")
-    assert [(a["orderType"], a["algoStatus"], a["positionSide"]) for a in algos] == [
-        ("TAKE_PROFIT_MARKET", "FINISHED", "LONG" if hedged else "BOTH")
-    ] * 3
-    sent = [r["params"] for r in fake_exchange.requests(method="POST", path="/fapi/v1/algoOrder")]
-    assert [(p["type"], p["triggerPrice"], p["quantity"]) for p in sent] == [
-        ("TAKE_PROFIT_MARKET", str(price), "0.01") for price in TARGETS
-    ]
 
 
 async def test_trailing_stop_follows_the_high_then_closes(fake_exchange: FakeExchange) -> None:

@@ -1,6 +1,6 @@
-"""ccxt.pro's real ``binance`` class against the fake exchange's websocket endpoints: what a
-client keeps warm (tickers, balances, orders, positions) follows the venue's state, orders go in
-over the WebSocket API, and dropped connections and bad signatures behave as on Binance."""
+"""ccxt.pro's real ``binance`` class against the fake exchange's websocket endpoints, what only
+Binance does: the fill of a REST order seen by watch_orders and watch_balance, a user data
+subscription refused on the wire, listen keys, websocket latency (every venue: test_ccxt_pro.py)."""
 
 from __future__ import annotations
 
@@ -8,36 +8,17 @@ import asyncio
 import hashlib
 import hmac
 import time
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any, TypeVar
 
 import aiohttp
 import ccxt.pro
 import pytest
 
 from tests.harness.fake_exchange import FakeExchange, VenueExchange
+from tests.integration.fake_exchange.test_ccxt_pro import soon, subscribed
 
 pytestmark = pytest.mark.integration
 BINANCE = ["binance-spot", "binance-usdm"]
-T = TypeVar("T")
-TIMEOUT = 5.0
-DUPLICATE: dict[str, tuple[type[Exception], str]] = {
-    "binance-spot": (ccxt.InvalidOrder, '"code":-2010,"msg":"Duplicate order sent."'),
-    "binance-usdm": (ccxt.ExchangeError, '"code":-4116,"msg":"ClientOrderId is duplicated."'),
-}
-
-
-async def subscribed(fx: FakeExchange, topic: str) -> None:
-    """Wait until the server has a connection following ``topic`` (the watch is in place)."""
-    deadline = time.monotonic() + TIMEOUT
-    while topic not in fx.ws_state()["topics"]:
-        assert time.monotonic() < deadline, f"no subscription to {topic}: {fx.ws_state()}"
-        await asyncio.sleep(0.05)
-
-
-async def soon(awaitable: Awaitable[T]) -> T:
-    return await asyncio.wait_for(awaitable, TIMEOUT)
 
 
 def user_topic(venue: VenueExchange) -> str:
@@ -47,36 +28,6 @@ def user_topic(venue: VenueExchange) -> str:
 def ticker_topic(venue: VenueExchange) -> str:
     account = "spot" if venue.venue.market_type == "spot" else "futures"
     return f"{account}:btcusdt@miniTicker"
-
-
-@pytest.mark.parametrize("fake_venue", BINANCE, indirect=True)
-async def test_watch_ticker_follows_a_price_set_through_the_control_api(
-    fake_venue: VenueExchange,
-) -> None:
-    fx, symbol = fake_venue.fake, fake_venue.venue.symbol
-    async with fake_venue.ccxt_pro() as ex:
-        first = await soon(ex.watch_ticker(symbol))
-        assert Decimal(str(first["last"])) == Decimal(68000)
-        moved = asyncio.ensure_future(ex.watch_ticker(symbol))
-        await subscribed(fx, ticker_topic(fake_venue))
-        fx.set_price(fake_venue.venue.symbol, "69123.4")
-        ticker = await soon(moved)
-    assert ticker["symbol"] == symbol
-    assert Decimal(str(ticker["last"])) == Decimal("69123.4")
-
-
-@pytest.mark.parametrize("fake_venue", BINANCE, indirect=True)
-async def test_watch_balance_reflects_a_control_api_balance_set(
-    fake_venue: VenueExchange,
-) -> None:
-    fx = fake_venue.fake
-    async with fake_venue.ccxt_pro() as ex:
-        await ex.load_markets()
-        watching = asyncio.ensure_future(ex.watch_balance())
-        await subscribed(fx, user_topic(fake_venue))
-        fx.set_balances({"USDT": "12345.5"}, account=fake_venue.venue.account)
-        balance = await soon(watching)
-    assert Decimal(str(balance["USDT"]["total"])) == Decimal("12345.5")
 
 
 @pytest.mark.parametrize("fake_venue", BINANCE, indirect=True)
@@ -108,58 +59,6 @@ async def test_watch_orders_and_balance_see_the_fill_of_a_rest_order(
     else:
         wallet = Decimal(fx.balances()["futures"]["wallet"]["USDT"])
         assert Decimal(str(after["USDT"]["total"])) == wallet < Decimal(10000)  # fee paid
-
-
-@pytest.mark.parametrize("fake_venue", ["binance-usdm"], indirect=True)
-async def test_watch_positions_sees_an_own_fill(fake_venue: VenueExchange) -> None:
-    fx, symbol = fake_venue.fake, fake_venue.venue.symbol
-    async with fake_venue.ccxt_pro() as ex:
-        await ex.load_markets()
-        snapshot = await soon(ex.watch_positions([symbol]))  # ccxt's REST snapshot first
-        assert [p for p in snapshot if p["contracts"]] == []
-        watching = asyncio.ensure_future(ex.watch_positions([symbol]))
-        await subscribed(fx, "futures@user")
-        await ex.create_order(symbol, "market", "sell", 0.02)
-        positions = await soon(watching)
-    assert [(p["symbol"], p["side"], p["contracts"]) for p in positions] == [
-        (symbol, "short", 0.02)
-    ]
-    assert Decimal(str(positions[0]["entryPrice"])) == Decimal(68000)
-
-
-@pytest.mark.parametrize("fake_venue", BINANCE, indirect=True)
-async def test_create_order_ws_places_an_order_and_refuses_a_duplicate_client_id(
-    fake_venue: VenueExchange,
-) -> None:
-    fx, symbol = fake_venue.fake, fake_venue.venue.symbol
-    async with fake_venue.ccxt_pro() as ex:
-        await ex.load_markets()
-        order = await ex.create_order_ws(
-            symbol, "limit", "buy", 0.01, 60000, {"clientOrderId": "ws-order-1"}
-        )
-        # Binance's own refusal of each account (ccxt maps -4116 by the REST url only)
-        expected = DUPLICATE[fake_venue.venue.name]
-        with pytest.raises(expected[0], match=expected[1]):
-            await ex.create_order_ws(
-                symbol, "limit", "buy", 0.01, 60000, {"clientOrderId": "ws-order-1"}
-            )
-    assert order["clientOrderId"] == "ws-order-1"
-    assert order["status"] == "open"
-    recorded = fx.orders(client_order_id="ws-order-1")
-    assert [(str(o["orderId"]), o["price"], o["status"]) for o in recorded] == [
-        (order["id"], recorded[0]["price"], "NEW")
-    ]
-    assert Decimal(recorded[0]["price"]) == Decimal(60000)
-
-
-@pytest.mark.parametrize("fake_venue", BINANCE, indirect=True)
-async def test_a_bad_signature_is_refused_and_places_nothing(fake_venue: VenueExchange) -> None:
-    fx, symbol = fake_venue.fake, fake_venue.venue.symbol
-    async with fake_venue.ccxt_pro(secret="not-the-secret") as ex:
-        await ex.load_markets()
-        with pytest.raises(ccxt.AuthenticationError, match="Signature for this request"):
-            await ex.create_order_ws(symbol, "limit", "buy", 0.01, 60000)
-    assert fx.orders() == []
 
 
 async def test_a_user_data_subscription_with_a_bad_signature_is_refused(
@@ -196,32 +95,6 @@ async def test_an_unknown_api_key_gets_no_listen_key(fake_venue: VenueExchange) 
         with pytest.raises(ccxt.AuthenticationError, match="Invalid API-key"):
             await soon(ex.watch_balance())
     assert fake_venue.fake.ws_state()["listenKeys"] == 0
-
-
-async def _drop_and_watch_again(
-    fx: FakeExchange, watch: Callable[[], Awaitable[Any]], topic: str
-) -> None:
-    pending = asyncio.ensure_future(watch())
-    await subscribed(fx, topic)
-    assert fx.drop_ws() >= 1
-    with pytest.raises(ccxt.NetworkError):
-        await soon(pending)
-    assert topic not in fx.ws_state()["topics"]
-
-
-@pytest.mark.parametrize("fake_venue", BINANCE, indirect=True)
-async def test_ccxt_reconnects_after_the_connections_are_dropped(
-    fake_venue: VenueExchange,
-) -> None:
-    fx = fake_venue.fake
-    async with fake_venue.ccxt_pro() as ex:
-        await ex.load_markets()
-        await _drop_and_watch_again(fx, ex.watch_balance, user_topic(fake_venue))
-        again = asyncio.ensure_future(ex.watch_balance())
-        await subscribed(fx, user_topic(fake_venue))
-        fx.set_balances({"USDT": "777"}, account=fake_venue.venue.account)
-        balance = await soon(again)
-    assert Decimal(str(balance["USDT"]["total"])) == Decimal(777)
 
 
 @pytest.mark.parametrize("fake_venue", ["binance-spot"], indirect=True)

@@ -13,7 +13,7 @@ import ccxt.pro
 import pytest
 
 from tests.harness.fake_exchange import VENUE_NAMES, VenueExchange
-from tests.integration.fake_exchange.test_ccxt_pro_binance import soon, subscribed
+from tests.integration.fake_exchange.test_ccxt_pro import soon, subscribed
 
 pytestmark = pytest.mark.integration
 BALANCE_TOPIC = {
