@@ -107,19 +107,13 @@ def _partial(
         raise BybitError(110061, "Under partial TP/SL mode, TP/SL set more than 20")
     long = position.qty > 0
     take = kind == "PartialTakeProfit"
-    request = NewAlgoOrder(
-        market=market,
-        side="SELL" if long else "BUY",
-        type="TAKE_PROFIT_MARKET" if take else "STOP_MARKET",
+    request = _closing(
+        account,
+        market,
+        position,
+        order_type="TAKE_PROFIT_MARKET" if take else "STOP_MARKET",
         quantity=size,
         trigger_price=trigger,
-        price=None,
-        time_in_force="GTC",
-        reduce_only=True,
-        close_position=False,
-        client_algo_id=account.internal_id(),
-        working_type="CONTRACT_PRICE",
-        position_side=position.side,
     )
     _record(account, request, kind, trigger, 1 if take == long else 2, position)
 
@@ -138,23 +132,48 @@ def _trailing(
     if distance == 0:
         return
     long = position.qty > 0
-    request = NewAlgoOrder(
-        market=market,
-        side="SELL" if long else "BUY",
-        type=TRAILING,
+    request = _closing(
+        account,
+        market,
+        position,
+        order_type=TRAILING,
         quantity=None,
         trigger_price=ZERO,
-        price=None,
-        time_in_force="GTC",
-        reduce_only=True,
-        close_position=True,
-        client_algo_id=account.internal_id(),
-        working_type="CONTRACT_PRICE",
-        position_side=position.side,
         callback_distance=distance,
         activation_price=active_price or None,
     )
     _record(account, request, "TrailingStop", active_price or ZERO, 2 if long else 1, position)
+
+
+def _closing(
+    account: BybitAccount,
+    market: Market,
+    position: Position,
+    *,
+    order_type: str,
+    quantity: Decimal | None,
+    trigger_price: Decimal,
+    callback_distance: Decimal | None = None,
+    activation_price: Decimal | None = None,
+) -> NewAlgoOrder:
+    """The reduce-only market order a trading stop places against ``position``: ``quantity``
+    of it, or (without one) the whole position."""
+    return NewAlgoOrder(
+        market=market,
+        side="SELL" if position.qty > 0 else "BUY",
+        type=order_type,
+        quantity=quantity,
+        trigger_price=trigger_price,
+        price=None,
+        time_in_force="GTC",
+        reduce_only=True,
+        close_position=quantity is None,
+        client_algo_id=account.internal_id(),
+        working_type="CONTRACT_PRICE",
+        position_side=position.side,
+        callback_distance=callback_distance,
+        activation_price=activation_price,
+    )
 
 
 def _record(
