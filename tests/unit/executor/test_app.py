@@ -1,10 +1,9 @@
-"""The webhook through the ASGI app: every intake row of the SPEC §3 answer table, the admin
-endpoint, readiness, metrics and the audit trail."""
+"""The webhook through the ASGI app: every intake row of the SPEC §3 answer table (the execution
+seam: test_app_executor.py; admin, readiness, metrics, audit: test_app_operations.py)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -12,12 +11,8 @@ from typing import Any
 import pytest
 
 from fks_executor.auth import sign
-from fks_executor.domain import Outcome, Signal
-from fks_executor.errors import ExchangeUnavailable, InsufficientFunds
-from fks_executor.exchange.errors import OrderOutcomeUnknown
 from tests.unit.executor.helpers import (
     SECRET,
-    SlowExecutor,
     alert,
     audit_lines,
     make_app,
@@ -25,18 +20,7 @@ from tests.unit.executor.helpers import (
     raw,
     serve,
 )
-
-
-def answer(response: Any) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) >= {"status", "reason", "signal_id", "order"}, body
-    return body
-
-
-async def post(http: Any, body: bytes | dict[str, Any], **headers: str) -> Any:
-    content = raw(body) if isinstance(body, dict) else body
-    return await http.post("/webhook/tradingview", content=content, headers=headers)
-
+from tests.unit.executor.webhook_client import answer, post
 
 # --- the answer table -------------------------------------------------------------------
 
@@ -292,234 +276,3 @@ async def test_suspended_is_503_and_audited(tmp_path: Path) -> None:
         "suspended",
         "k1",
     )
-
-
-# --- the execution seam -----------------------------------------------------------------
-
-
-class RefusingExecutor(SlowExecutor):
-    async def execute(
-        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
-    ) -> Outcome:
-        raise InsufficientFunds("not enough USDT")
-
-
-class FlakyExecutor(SlowExecutor):
-    """The exchange is unreachable on the first attempt only (``unsettled``: after an order
-    request went out whose fate could not be established)."""
-
-    def __init__(self, unsettled: bool = False) -> None:
-        super().__init__()
-        self.unsettled = unsettled
-        self.attempts: list[tuple[bool, float | None]] = []
-
-    async def execute(
-        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
-    ) -> Outcome:
-        self.attempts.append((resume, attempted_at))
-        if len(self.attempts) == 1:
-            if self.unsettled:
-                raise OrderOutcomeUnknown("lookups failed", client_order_id="c", symbol="BTC/USDT")
-            raise ExchangeUnavailable("binance: timed out after 3 tries")
-        return Outcome(status="executed", signal_id=signal.signal_id, order={"id": "ex-2"})
-
-
-class CrashingExecutor(SlowExecutor):
-    async def execute(
-        self, signal: Signal, *, resume: bool = False, attempted_at: float | None = None
-    ) -> Outcome:
-        raise RuntimeError("boom: internal detail with /some/path")
-
-
-async def test_executor_refusal_is_answered_and_recorded(tmp_path: Path) -> None:
-    app = make_app(make_config(tmp_path), executor=RefusingExecutor())
-    async with serve(app) as http:
-        r = await post(http, alert(id="f1"))
-        dup = await post(http, alert(id="f1"))
-    assert r.status_code == 422
-    assert (answer(r)["reason"], answer(r)["detail"]) == ("insufficient_funds", "not enough USDT")
-    assert answer(dup)["first"]["reason"] == "insufficient_funds"
-
-
-@pytest.mark.parametrize("unsettled", [False, True])
-async def test_a_redelivery_after_a_503_is_a_new_attempt(tmp_path: Path, unsettled: bool) -> None:
-    """TradingView resends after a 5xx: the resend retries; when the failed attempt may have
-    left an order behind, it tells the executor to look it up first."""
-    executor = FlakyExecutor(unsettled)
-    app = make_app(make_config(tmp_path), executor=executor)
-    body = raw(alert(id="flaky"))
-    async with serve(app) as http:
-        before = time.time()
-        first = await post(http, body)
-        failed_by = time.time()
-        second = await post(http, body)
-        third = await post(http, body)
-        record = (
-            await http.get("/signals/flaky", headers={"Authorization": f"Bearer {SECRET}"})
-        ).json()
-    assert (first.status_code, answer(first)["reason"]) == (503, "exchange_unavailable")
-    assert (second.status_code, answer(second)["status"]) == (200, "executed")
-    assert answer(third)["status"] == "duplicate"
-    assert len(executor.attempts) == 2
-    assert executor.attempts[0] == (False, None)
-    resume, attempted_at = executor.attempts[1]
-    assert resume is unsettled
-    if unsettled:  # look up, and wait for a request the failed attempt may have sent
-        assert attempted_at is not None
-        assert before <= attempted_at <= failed_by
-    else:  # nothing can exist: send at once
-        assert attempted_at is None
-    assert record["attempts"] == 2
-    events = audit_lines(tmp_path / "audit.jsonl")
-    assert [(e["decision"], e.get("attempt")) for e in events] == [
-        ("accepted", None),
-        ("failed", None),
-        ("accepted", 2),
-        ("executed", None),
-        ("duplicate", None),
-    ]
-
-
-async def test_an_internal_error_is_500_without_a_trace(tmp_path: Path) -> None:
-    app = make_app(make_config(tmp_path), executor=CrashingExecutor())
-    async with serve(app) as http:
-        r = await post(http, alert(id="crash"))
-    assert r.status_code == 500
-    assert answer(r)["reason"] == "internal_error"
-    assert "boom" not in r.text
-    assert "/some/path" not in r.text
-    assert "Traceback" not in r.text
-
-
-# --- admin, health, readiness, metrics, audit -------------------------------------------
-
-
-async def test_signal_lookup_auth(tmp_path: Path) -> None:
-    app = make_app(make_config(tmp_path))
-    async with serve(app) as http:
-        await post(http, alert(id="look"))
-        bearer = await http.get("/signals/look", headers={"Authorization": f"Bearer {SECRET}"})
-        signed = await http.get(
-            "/signals/look", headers={"X-Webhook-Signature": sign(b"/signals/look", SECRET)}
-        )
-        anonymous = await http.get("/signals/look")
-        wrong = await http.get("/signals/look", headers={"Authorization": "Bearer nope"})
-        missing = await http.get("/signals/nothing", headers={"Authorization": f"Bearer {SECRET}"})
-    assert bearer.status_code == signed.status_code == 200
-    record = bearer.json()
-    assert record["state"] == "done"
-    assert record["outcome"]["status"] == "dry_run"
-    assert record["signal"]["symbol"] == "BTCUSDT"
-    assert "passphrase" not in bearer.text
-    assert (anonymous.status_code, wrong.status_code) == (401, 401)
-    assert missing.status_code == 404
-    assert missing.json()["reason"] == "unknown_signal"
-
-
-async def test_health_ready_and_unknown_routes(tmp_path: Path) -> None:
-    app = make_app(make_config(tmp_path))
-    async with serve(app) as http:
-        health = await http.get("/health")
-        ready = await http.get("/ready")
-        nowhere = await http.get("/nowhere")
-        wrong_method = await http.get("/webhook")
-    assert health.json() == {"status": "ok"}
-    assert ready.status_code == 200
-    assert ready.json() == {
-        "ready": True,
-        "mode": "dry-run",
-        "checks": {"config": True, "journal": True},
-    }
-    assert (nowhere.status_code, wrong_method.status_code) == (404, 405)
-    assert nowhere.json()["reason"] == "not_found"
-
-
-async def test_ready_includes_the_executors_checks(tmp_path: Path) -> None:
-    app = make_app(make_config(tmp_path), executor=SlowExecutor())
-    async with serve(app) as http:
-        ready = (await http.get("/ready")).json()
-    assert ready["checks"]["markets:main"] is True
-
-
-SPEC_METRICS = [
-    "fks_webhook_requests_total",
-    "fks_webhook_duration_seconds",
-    "fks_webhook_signature_failures_total",
-    "fks_webhook_validation_failures_total",
-    "fks_order_executions_total",
-    "fks_order_failures_total",
-    "fks_lost_trades_total",
-    "fks_order_duration_seconds",
-    "fks_rate_limit_rejections_total",
-    "fks_circuit_breaker_state",
-    "fks_audit_events_total",
-    "fks_signals_inflight",
-]
-
-
-async def test_metrics_have_the_spec_names_and_count_answers(tmp_path: Path) -> None:
-    app = make_app(make_config(tmp_path, rateLimit={"requestsPerMinute": 6}))
-    async with serve(app) as http:
-        await post(http, alert(id="m1"))
-        await post(http, alert(id="m1"))
-        await post(http, alert(passphrase="bad"))
-        await post(http, b"nope")
-        await post(http, alert(timestamp=1))
-        await post(http, alert(id="m2"))
-        await post(http, alert(id="m3"))  # the 7th request: rate limited
-        text = (await http.get("/metrics")).text
-    for name in SPEC_METRICS:
-        assert f"# HELP {name} " in text, name
-
-    def value(sample: str) -> float:
-        line = next(line for line in text.splitlines() if line.startswith(sample + " "))
-        return float(line.rsplit(" ", 1)[1])
-
-    assert value('fks_webhook_requests_total{pipeline="unit",reason="",status="dry_run"}') == 2
-    assert value('fks_webhook_requests_total{pipeline="unit",reason="",status="duplicate"}') == 1
-    assert value("fks_webhook_signature_failures_total") == 1
-    assert value('fks_webhook_validation_failures_total{reason="invalid_json"}') == 1
-    assert value('fks_webhook_validation_failures_total{reason="stale"}') == 1
-    assert value("fks_rate_limit_rejections_total") == 1
-    assert value('fks_circuit_breaker_state{account="main"}') == 0
-    # (fks_order_* are the exchange layer's: tests/integration/execution/test_answers.py)
-    assert value('fks_audit_events_total{type="accepted"}') == 2
-    assert value("fks_signals_inflight") == 0
-    assert value("fks_webhook_duration_seconds_count") == 7
-
-
-async def test_audit_lines_have_the_contract_fields_and_no_secret(tmp_path: Path) -> None:
-    app = make_app(make_config(tmp_path))
-    async with serve(app) as http:
-        await post(http, alert(id="au1"))
-        await post(http, alert(id="au2", passphrase="a-wrong-guess-of-the-secret"))
-        await post(http, alert(id="au3", stoploss=1))
-        metrics = (await http.get("/metrics")).text
-    text = (tmp_path / "audit.jsonl").read_text()
-    assert SECRET not in text
-    assert SECRET not in metrics
-    assert "a-wrong-guess-of-the-secret" not in text
-    events = [json.loads(line) for line in text.splitlines()]
-    fields = [
-        "time",
-        "pipeline",
-        "signal_id",
-        "account",
-        "symbol",
-        "decision",
-        "reason",
-        "order_id",
-    ]
-    for event in events:
-        assert list(event)[:8] == fields
-        assert event["pipeline"] == "unit"
-        assert event["time"].endswith("Z")
-    assert [(e["decision"], e["reason"]) for e in events] == [
-        ("accepted", None),
-        ("dry_run", None),
-        ("rejected", "invalid_signature"),
-        ("rejected", "invalid_payload"),
-    ]
-    assert events[1]["order_id"].startswith("dry-fks-")
-    assert events[0]["account"] == "main"
-    assert events[0]["symbol"] == "BTCUSDT"
