@@ -185,6 +185,7 @@ def build_runtime(
             daily_loss_limit_usd=config.risk.daily_loss_limit_usd,
             journal_path=config.state.journal_path,
             redis_client=redis,
+            keeps_positions=config.execution.mode == "target-position",
         )
         executor = build_trader(config, secrets, metrics, audit, ledger=ledger)
     intake = Intake(

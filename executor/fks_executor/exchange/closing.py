@@ -114,6 +114,8 @@ async def close_position(
     else:
         side = "sell"
         held = await ex.fetch_free_balance(market.base)
+        if plan.entry.amount is not None:  # at most this much (target-position on spot)
+            held = min(held, plan.entry.amount)
     if held <= 0:
         nothing = "no open position" if market.contract else f"the free {market.base} balance is 0"
         raise InvalidOrder(f"nothing to close on {market.symbol}: {nothing}")

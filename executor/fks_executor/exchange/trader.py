@@ -46,7 +46,11 @@ from fks_executor.errors import (
 from fks_executor.exchange.base import ExchangeClient, ExecutionReport
 from fks_executor.exchange.client_ids import Leg, client_order_id
 from fks_executor.exchange.legs import sync_legs, track_legs
+from fks_executor.exchange.markets import MarketInfo
 from fks_executor.exchange.plan import OrderLeg, OrderPlan, plan_close, plan_entry
+from fks_executor.exchange.reporting import answer_detail, describe
+from fks_executor.exchange.syncing import PositionSync
+from fks_executor.exchange.targeting import TARGET_POSITION, check_fields
 from fks_executor.fanout import fan_out
 from fks_executor.metrics import Metrics
 from fks_executor.risk import (
@@ -113,6 +117,9 @@ class Trader:
         }
         self._loader: asyncio.Task[None] | None = None
         self._loss_limit_on = config.risk.daily_loss_limit_usd > 0
+        target = config.execution.mode == TARGET_POSITION  # syncing.py (spot: the ledger)
+        self._sync = PositionSync(config.pipeline, self.ledger, clock) if target else None
+        self._records = self._loss_limit_on or self._sync is not None
         self._executions: dict[tuple[str, str, str], Any] = {}  # metric children, cached
 
     # ------------------------------------------------------------------ lifecycle
@@ -204,14 +211,27 @@ class Trader:
         if acct is None:
             raise UnknownAccount(f"account {name!r} is not one of this pipeline's accounts")
         client = acct.client
+        check_fields(signal, self.config.execution.mode)
         started = time.perf_counter()
         deadline = self._clock() + self.config.execution.deadline_seconds
+        synced = None
         try:
-            plan = await self._plan(acct, signal, resume=resume)
-            self._audit_plan(signal, plan, resume=resume)
-            report = await client.execute(
-                plan, resume=resume, attempted_at=attempted_at, deadline=deadline
-            )
+            if self._sync is not None:
+                synced = await self._sync.run(
+                    client, acct.config, signal, await self._market(acct, signal),
+                    plan=lambda s: self._plan(acct, s),
+                    sent=lambda p: self._audit_plan(signal, p, resume=resume),
+                    resume=resume, attempted_at=attempted_at, deadline=deadline,
+                )  # fmt: skip
+                if synced.report is None:
+                    return synced.outcome(signal.signal_id, dry_run=client.dry_run)
+                report = synced.report
+            else:
+                plan = await self._plan(acct, signal, resume=resume)
+                self._audit_plan(signal, plan, resume=resume)
+                report = await client.execute(
+                    plan, resume=resume, attempted_at=attempted_at, deadline=deadline
+                )
         except ExecutorError as exc:
             if self.metrics is not None:
                 self.metrics.order_failures.labels(name, client.venue.exchange_id, exc.reason).inc()
@@ -221,7 +241,7 @@ class Trader:
         finally:
             if self.metrics is not None:
                 self.metrics.order_duration.observe(time.perf_counter() - started)
-        if self._loss_limit_on:
+        if self._records:
             for fill in report.fills:
                 await self.ledger.record(fill)
             if not client.dry_run:
@@ -234,10 +254,10 @@ class Trader:
             http_status=200,
             order=report.entry.as_dict(),
             orders=report.orders(),
-            detail=_detail(report),
+            detail=answer_detail(report, synced.detail if synced else None),
         )
 
-    async def _plan(self, acct: _Account, signal: Signal, *, resume: bool = False) -> OrderPlan:
+    async def _market(self, acct: _Account, signal: Signal) -> MarketInfo:
         client = acct.client
         if not client.ready:
             await client.start()  # dry-run accounts load lazily; live ones retry here too
@@ -246,7 +266,12 @@ class Trader:
             acct.allowed = self._resolve_allowed(acct)
         if self.config.risk.allowed_symbols:
             check_symbol_allowed(symbol, acct.allowed)
-        market = client.market(symbol)
+        return client.market(symbol)
+
+    async def _plan(self, acct: _Account, signal: Signal, *, resume: bool = False) -> OrderPlan:
+        client = acct.client
+        market = await self._market(acct, signal)
+        symbol = market.symbol
         pipeline = self.config.pipeline
         if signal.action is Action.CLOSE:
             close_ref = signal.price
@@ -325,7 +350,7 @@ class Trader:
             account=plan.account,
             symbol=plan.symbol,
             order_id=plan.entry.client_order_id,
-            detail=_describe(plan) + (resumed if resume else ""),
+            detail=describe(plan) + (resumed if resume else ""),
         )
 
     def _lost_trade(
@@ -375,22 +400,3 @@ class Trader:
                 detail=f"{order.type} {order.side} {order.amount:g} {order.client_order_id}"
                 + (" (found by client order id, not re-sent)" if report.recovered else ""),
             )
-
-
-def _describe(plan: OrderPlan) -> str:
-    leg = plan.entry
-    amount = "all" if leg.amount is None else f"{leg.amount:g}"
-    price = f" @ {leg.price:g}" if leg.price is not None else ""
-    extra = "".join(f" {p.kind}@{p.trigger_price:g}" for p in plan.protective)
-    sized = ""
-    if plan.sizing is not None:
-        sized = f" ({plan.sizing.method} {plan.sizing.notional_usd:.2f} USD"
-        sized += f", capped by {plan.sizing.capped_by})" if plan.sizing.capped_by else ")"
-    return f"{leg.type} {leg.side} {amount}{price}{extra}{sized}"
-
-
-def _detail(report: ExecutionReport) -> str | None:
-    parts = [f"{f.leg} leg not placed: {f.reason}: {f.detail}" for f in report.leg_failures]
-    if report.recovered:
-        parts.insert(0, "order found on the exchange by client order id (not sent again)")
-    return "; ".join(parts) or None

@@ -209,10 +209,12 @@ def build_ledger(
     daily_loss_limit_usd: float,
     journal_path: str = "",
     redis_client: Any = None,
+    keeps_positions: bool = False,
 ) -> FillsLedger:
     """The ledger a config needs: durable (Redis, else the journal's file) when the daily loss
-    limit is on, else process memory (nothing reads it then, so no I/O on the order path)."""
-    if daily_loss_limit_usd > 0:
+    limit is on or it keeps the spot positions of target-position mode (``keeps_positions``),
+    else process memory (nothing reads it then, so no I/O on the order path)."""
+    if daily_loss_limit_usd > 0 or keeps_positions:
         if redis_client is not None:
             from fks_executor.state.redis_ledger import RedisFillsLedger
 
