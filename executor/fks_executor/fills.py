@@ -30,6 +30,7 @@ class Fill:
     price: float  # average fill price, quote per base
     fee_quote: float = 0.0  # fees converted to quote, >= 0
     client_order_id: str = ""
+    fee_base: float = 0.0  # the part of the fees paid in the base coin (spot holdings shrink)
 
 
 def utc_day_start(now: float) -> float:

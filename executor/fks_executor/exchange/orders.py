@@ -85,12 +85,13 @@ def fill_from_order(
         return None
     base_amount = result.filled * (market.contract_size if market.contract else 1.0)
     price = result.cost / base_amount if result.cost > 0 else (result.price or 0.0)
-    fee_quote = 0.0
+    fee_quote = fee_base = 0.0
     for cost, currency in _fees(raw):
         if currency == market.quote:
             fee_quote += cost
         elif currency == market.base:
             fee_quote += cost * price
+            fee_base += cost
     return Fill(
         timestamp=now,
         account=result.account,
@@ -100,6 +101,7 @@ def fill_from_order(
         price=price,
         fee_quote=fee_quote,
         client_order_id=result.client_order_id,
+        fee_base=fee_base,
     )
 
 

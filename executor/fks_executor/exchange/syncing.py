@@ -62,9 +62,10 @@ class Synced:
 
 
 def ledger_position(fills: Sequence[Fill], account: str, symbol: str) -> float:
-    """The signed base amount ``account`` bought and has not sold on ``symbol``."""
+    """The signed base amount ``account`` bought and has not sold on ``symbol`` (a fee paid in
+    the coin is not held)."""
     return sum(
-        f.amount if f.side == "buy" else -f.amount
+        (f.amount if f.side == "buy" else -f.amount) - f.fee_base
         for f in fills
         if f.account == account and f.symbol == symbol
     )
@@ -225,6 +226,7 @@ def _fill(order: OrderResult, market: MarketInfo, now: float) -> Fill | None:
         amount=base,
         price=order.cost / base if order.cost > 0 else (order.price or 0.0),
         client_order_id=order.client_order_id,
+        fee_base=(order.fee or 0.0) if order.fee_currency == market.base else 0.0,
     )
 
 

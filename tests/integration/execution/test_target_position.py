@@ -1,0 +1,159 @@
+"""``execution.mode: target-position`` on contract markets (Binance USD-M, Bybit linear): each
+alert says where the position should be, and only what closes the gap reaches the exchange.
+
+Real ``fks-executor`` and fake exchange processes; after every alert the test reads the fake's
+own order list (side, amount, reduce-only) and its position, as a trader would check them.
+Sizing: fixed-notional 1,360 USDT at the fake's 68,000 = 0.02 BTC per new position."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness.fake_exchange import FakeExchange
+
+from .helpers import Executor, alert, outcome_of, start_executor
+from .venues import VENUES, Venue, fx, venue_server
+
+__all__ = ["fx", "venue_server"]  # the fixtures, for pytest
+
+CONTRACT_VENUES = [v for v in VENUES if v.contract]
+SIZE = Decimal("0.02")
+_ids = itertools.count()
+
+
+@pytest.fixture(scope="module", params=CONTRACT_VENUES, ids=[v.name for v in CONTRACT_VENUES])
+def venue(request: pytest.FixtureRequest) -> Venue:
+    profile: Venue = request.param
+    return profile
+
+
+@pytest.fixture
+def ex(venue: Venue, fx: FakeExchange, tmp_path: Path) -> Iterator[Executor]:
+    changes = {
+        "responseDeadlineSeconds": 20.0,
+        "accounts": [venue.account(fx)],
+        "execution": {"mode": "target-position"},
+        "risk": {"sizing": {"method": "fixed-notional", "notionalUSD": 1360}},
+    }
+    executor = start_executor(tmp_path, fx, changes, name=f"target-{venue.name}")
+    yield executor
+    executor.process.stop()
+
+
+def position(fx: FakeExchange) -> Decimal:
+    """The signed BTC position at the fake (long > 0)."""
+    total = Decimal(0)
+    for p in fx.balances()["futures"]["positions"]:
+        if "positionAmt" in p:  # Binance
+            total += Decimal(str(p["positionAmt"]))
+        else:  # Bybit
+            size = Decimal(str(p["size"]))
+            total += -size if p["side"] == "Sell" else size
+    return total
+
+
+def orders(venue: Venue, fx: FakeExchange) -> list[tuple[str, Decimal, bool, str]]:
+    """(side, amount, reduce-only, status) of every order at the fake, oldest first."""
+    out = []
+    for o in venue.orders(fx):
+        amount = Decimal(str(o.get("origQty", o.get("qty"))))
+        reduce_only = o["reduceOnly"] in (True, "true")
+        out.append((str(o["side"]).lower(), amount, reduce_only, venue.filled(o)[0]))
+    return out
+
+
+def send(ex: Executor, position: str, **fields: Any) -> dict[str, Any]:
+    """One target-position alert (as a TradingView strategy sends it); its 200 answer body."""
+    signal_id = f"tp-{next(_ids)}-{position}"
+    r = ex.post(alert(id=signal_id, action=None, position=position, **fields))
+    body: dict[str, Any] = r.json()
+    assert r.status_code == 200, body
+    assert outcome_of(ex, signal_id) == body  # the record says the same
+    return body
+
+
+BUY, SELL = "buy", "sell"
+
+
+def test_flat_long_repeated_flip_flat(ex: Executor, venue: Venue, fx: FakeExchange) -> None:
+    # flat -> long: one entry, sized by the pipeline's rules
+    body = send(ex, "long")
+    assert (body["status"], body["reason"]) == ("executed", None)
+    assert orders(venue, fx) == [(BUY, SIZE, False, "closed")]
+    assert position(fx) == SIZE
+
+    # long again under a new id: already there, nothing reaches the exchange
+    body = send(ex, "long")
+    assert (body["status"], body["reason"], body["order"]) == ("executed", "in_position", None)
+    assert "already long" in body["detail"]
+    assert len(orders(venue, fx)) == 1
+    assert position(fx) == SIZE
+
+    # long -> short: a reduce-only close first, then the entry
+    body = send(ex, "short")
+    assert body["status"] == "executed"
+    assert orders(venue, fx)[1:] == [(SELL, SIZE, True, "closed"), (SELL, SIZE, False, "closed")]
+    close, entry = venue.orders(fx)[1:]
+    assert body["orders"][0]["client_order_id"] == close["clientOrderId"]
+    assert str(close["clientOrderId"]).endswith("-cl")
+    assert body["order"]["client_order_id"] == entry["clientOrderId"]
+    assert str(entry["clientOrderId"]).endswith("-en")
+    assert body["detail"].startswith("flipping from long to short")
+    assert position(fx) == -SIZE
+
+    # short -> flat: a reduce-only close for the whole position
+    body = send(ex, "flat")
+    assert body["status"] == "executed"
+    assert orders(venue, fx)[3:] == [(BUY, SIZE, True, "closed")]
+    assert position(fx) == 0
+
+    # flat again: nothing
+    body = send(ex, "flat")
+    assert (body["reason"], body["order"]) == ("in_position", None)
+    assert len(orders(venue, fx)) == 4
+
+
+def test_a_missed_alert_is_caught_up_by_the_next(
+    ex: Executor, venue: Venue, fx: FakeExchange
+) -> None:
+    send(ex, "long")
+    assert position(fx) == SIZE
+    # the strategy went flat, that alert was lost; then it went short
+    body = send(ex, "short", position_size=1, prev_position_size=0)
+    assert body["status"] == "executed"
+    assert orders(venue, fx)[1:] == [(SELL, SIZE, True, "closed"), (SELL, SIZE, False, "closed")]
+    assert position(fx) == -SIZE  # short with the size of a new position, not -0.04 or 0
+
+
+def test_a_partial_reduce_by_the_strategys_fraction(
+    ex: Executor, venue: Venue, fx: FakeExchange
+) -> None:
+    send(ex, "short", position_size=-2, prev_position_size=0)  # TradingView's sign for short
+    assert position(fx) == -SIZE
+    # the strategy covered half of its short: the real position too, reduce-only
+    body = send(ex, "short", position_size=-1, prev_position_size=2)
+    assert body["status"] == "executed"
+    assert "reducing the short position" in body["detail"]
+    assert orders(venue, fx)[1:] == [(BUY, SIZE / 2, True, "closed")]
+    assert position(fx) == -SIZE / 2
+    # the same size again: nothing
+    body = send(ex, "short", position_size=-1, prev_position_size=1)
+    assert body["reason"] == "in_position"
+    assert len(orders(venue, fx)) == 2
+    # then flat closes the rest
+    send(ex, "flat", position_size=0, prev_position_size=1)
+    assert orders(venue, fx)[2:] == [(BUY, SIZE / 2, True, "closed")]
+    assert position(fx) == 0
+
+
+def test_refusals_name_the_field(ex: Executor, venue: Venue, fx: FakeExchange) -> None:
+    r = ex.post(alert(id="tp-no-position", action="buy"))
+    assert (r.status_code, r.json()["reason"]) == (422, "invalid_payload")
+    assert r.json()["detail"].startswith("position: required in execution.mode target-position")
+    assert orders(venue, fx) == []
