@@ -29,7 +29,7 @@ from fks_executor.config import AccountConfig
 from fks_executor.domain import Action, OrderResult, Outcome, Signal
 from fks_executor.errors import InvalidOrder
 from fks_executor.exchange.base import ExchangeClient, ExecutionReport
-from fks_executor.exchange.client_ids import client_order_id
+from fks_executor.exchange.client_ids import Leg, client_order_id
 from fks_executor.exchange.legs import sync_legs
 from fks_executor.exchange.markets import MarketInfo
 from fks_executor.exchange.plan import OrderLeg, OrderPlan
@@ -101,26 +101,31 @@ class PositionSync:
         price = (
             signal.price if signal.price is not None else await client.fetch_price(market.symbol)
         )
+        signal = dataclasses.replace(signal, price=price)
+        found: dict[Leg, ExecutionReport] = {}
+        if resume:  # what an earlier attempt sent is never sent again
+            for leg in (Leg.CLOSE, Leg.ENTRY):
+                earlier = await self._sent_before(client, account.name, signal, market, leg)
+                if earlier is not None:
+                    found[leg] = earlier
         real = await self._real_position(client, account.name, market)
         wanted = gap(real=real, signal=signal, market=market, price=price)
-        signal = dataclasses.replace(signal, price=price)
-        reports: list[ExecutionReport] = []
         detail = wanted.detail
+        if found:
+            detail = (
+                "an earlier attempt of this signal sent orders (found by client order id, not "
+                f"sent again); then: {detail}"
+            )
+        reports = dict(found)
         for i, step in enumerate(wanted.steps):
-            found = None
-            if resume:
-                found = await self._sent_before(client, account.name, signal, market, step)
-            if found is not None:
-                reports.append(found)
-            else:
+            leg = step.kind.leg
+            if leg not in reports:
                 step_plan = await self._plan(step, signal, account.name, market, plan)
                 sent(step_plan)
-                reports.append(
-                    await client.execute(
-                        step_plan, resume=resume, attempted_at=attempted_at, deadline=deadline
-                    )
+                reports[leg] = await client.execute(
+                    step_plan, resume=resume, attempted_at=attempted_at, deadline=deadline
                 )
-            close = reports[-1].entry
+            close = reports[leg].entry
             more = i + 1 < len(wanted.steps)
             if more and (close.status not in _FILLED or close.filled <= 0):
                 detail += (
@@ -130,7 +135,10 @@ class PositionSync:
                 break
         if not reports:
             return Synced(None, detail)
-        return Synced(_combine(reports), detail)
+        # a signal's close (cl) always goes before its entry (en)
+        return Synced(
+            _combine([reports[k] for k in (Leg.CLOSE, Leg.ENTRY) if k in reports]), detail
+        )
 
     async def _real_position(
         self, client: ExchangeClient, account: str, market: MarketInfo
@@ -183,17 +191,17 @@ class PositionSync:
         account: str,
         signal: Signal,
         market: MarketInfo,
-        step: Step,
+        leg: Leg,
     ) -> ExecutionReport | None:
-        """The step's order if an earlier attempt of this signal placed it."""
-        leg = step.kind.leg
+        """The signal's ``leg`` order if an earlier attempt placed it (its side and amount
+        are read from the exchange's answer)."""
         probe = OrderLeg(
             leg,
             client_order_id(self.pipeline, account, signal.signal_id, leg),
-            step.side,
+            "buy",
             "market",
-            step.amount,
-            reduce_only=market.contract and step.kind is not StepKind.ENTER,
+            None,
+            reduce_only=market.contract and leg is Leg.CLOSE,
         )
         found = await client.find_order(market.symbol, probe)
         if found is None:
@@ -204,7 +212,7 @@ class PositionSync:
             pipeline=self.pipeline,
             account=account,
             symbol=market.symbol,
-            action=Action(found.side) if found.side in ("buy", "sell") else Action(step.side),
+            action=Action(found.side) if found.side in ("buy", "sell") else Action.BUY,
             entry=probe,
             reference_price=signal.price,
         )

@@ -17,7 +17,7 @@ import pytest
 
 from tests.harness.fake_exchange import FakeExchange
 
-from .helpers import Executor, alert, outcome_of, start_executor
+from .helpers import Executor, alert, outcome_of, start_executor, wait_for
 from .venues import VENUES, Venue, fx, venue_server
 
 __all__ = ["fx", "venue_server"]  # the fixtures, for pytest
@@ -157,3 +157,67 @@ def test_refusals_name_the_field(ex: Executor, venue: Venue, fx: FakeExchange) -
     assert (r.status_code, r.json()["reason"]) == (422, "invalid_payload")
     assert r.json()["detail"].startswith("position: required in execution.mode target-position")
     assert orders(venue, fx) == []
+
+
+FLIP = [(BUY, SIZE, False, "closed"), (SELL, SIZE, True, "closed"), (SELL, SIZE, False, "closed")]
+REDUCE = [(BUY, SIZE, False, "closed"), (SELL, SIZE / 2, True, "closed")]
+
+
+@pytest.mark.parametrize(
+    ("lost", "fields", "sent", "after"),
+    [
+        ("close", {"position": "short"}, FLIP, -SIZE),
+        ("entry", {"position": "short"}, FLIP, -SIZE),
+        # the reduce found is not repeated on the smaller position it left
+        (
+            "close",
+            {"position": "long", "position_size": 1, "prev_position_size": 2},
+            REDUCE,
+            SIZE / 2,
+        ),
+    ],
+    ids=["flip-close-lost", "flip-entry-lost", "reduce-lost"],
+)
+def test_a_signal_resumed_after_a_crash_sends_nothing_twice(
+    venue: Venue,
+    fx: FakeExchange,
+    tmp_path: Path,
+    lost: str,
+    fields: dict[str, Any],
+    sent: list[tuple[str, Decimal, bool, str]],
+    after: Decimal,
+) -> None:
+    """``kill -9`` while the exchange holds the answer of an order it recorded (the close, or
+    the entry of a flip); the next process on the same journal resumes the signal: it finds
+    what was sent by client order id and sends only what is missing."""
+    changes = {
+        "responseDeadlineSeconds": 0.2,
+        "accounts": [venue.account(fx, timeout="10000")],
+        "execution": {"mode": "target-position"},
+        "risk": {"sizing": {"method": "fixed-notional", "notionalUSD": 1360}},
+    }
+    doomed = start_executor(tmp_path, fx, changes, name=f"target-doomed-{venue.name}")
+    try:
+        doomed.post(alert(id="crash-long", action=None, position="long"))
+        assert outcome_of(doomed, "crash-long")["status"] == "executed"
+        assert position(fx) == SIZE
+        skip = 0 if lost == "close" else 1
+        fx.add_fault("lost_answer", method="POST", path=venue.order_path, hangMs=30_000, skip=skip)
+        r = doomed.post(alert(id="crash-sync", action=None, **fields))
+        assert (r.status_code, r.json()["status"]) == (202, "accepted")
+        wait_for(lambda: len(venue.orders(fx)) == 2 + skip, what=f"the {lost} recorded")
+        doomed.process.kill9()
+    finally:
+        doomed.process.stop()
+    fx.clear_faults()
+
+    ex = start_executor(tmp_path, fx, changes, name=f"target-resumed-{venue.name}")
+    try:
+        outcome = outcome_of(ex, "crash-sync")
+    finally:
+        ex.process.stop()
+    assert outcome["status"] == "executed", outcome
+    assert "found by client order id" in outcome["detail"]
+    assert orders(venue, fx) == sent
+    assert venue.requests(fx, "POST") == len(sent)  # each order sent once
+    assert position(fx) == after
