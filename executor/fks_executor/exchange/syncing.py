@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from fks_executor.config import AccountConfig
 from fks_executor.domain import Action, OrderResult, Outcome, Signal
-from fks_executor.errors import InvalidOrder
+from fks_executor.errors import InvalidOrder, Rejected
 from fks_executor.exchange.base import ExchangeClient, ExecutionReport
 from fks_executor.exchange.client_ids import Leg, client_order_id
 from fks_executor.exchange.legs import sync_legs
@@ -120,11 +120,19 @@ class PositionSync:
         for i, step in enumerate(wanted.steps):
             leg = step.kind.leg
             if leg not in reports:
-                step_plan = await self._plan(step, signal, account.name, market, plan)
-                sent(step_plan)
-                reports[leg] = await client.execute(
-                    step_plan, resume=resume, attempted_at=attempted_at, deadline=deadline
-                )
+                try:
+                    step_plan = await self._plan(step, signal, account.name, market, plan)
+                    sent(step_plan)
+                    reports[leg] = await client.execute(
+                        step_plan, resume=resume, attempted_at=attempted_at, deadline=deadline
+                    )
+                except Rejected as exc:
+                    if not reports:
+                        raise  # nothing was sent: the refusal is the answer
+                    # the close of a flip went through; its entry is refused (risk limit,
+                    # funds, minimum): the answer shows the close and says why
+                    detail += f"; the entry is refused: {exc.reason}: {exc.detail}"
+                    break
             close = reports[leg].entry
             more = i + 1 < len(wanted.steps)
             if more and (close.status not in _FILLED or close.filled <= 0):

@@ -221,3 +221,81 @@ def test_a_signal_resumed_after_a_crash_sends_nothing_twice(
     assert orders(venue, fx) == sent
     assert venue.requests(fx, "POST") == len(sent)  # each order sent once
     assert position(fx) == after
+
+
+def test_a_flip_whose_entry_is_refused_keeps_the_close(
+    ex: Executor, venue: Venue, fx: FakeExchange
+) -> None:
+    send(ex, "long")
+    fx.add_fault("reject", method="POST", path=venue.order_path, preset=venue.funds_preset, skip=1)
+    body = send(ex, "short")
+    assert body["status"] == "executed"  # the close went through: the answer shows it
+    assert "the entry is refused: insufficient_funds" in body["detail"]
+    assert body["order"]["client_order_id"].endswith("-cl")
+    assert orders(venue, fx)[1:] == [(SELL, SIZE, True, "closed")]
+    assert position(fx) == 0
+    fx.clear_faults()
+    body = send(ex, "short")  # the next alert brings it in line
+    assert orders(venue, fx)[2:] == [(SELL, SIZE, False, "closed")]
+    assert position(fx) == -SIZE
+
+
+def test_dry_run_simulates_against_the_paper_position(
+    venue: Venue, fx: FakeExchange, tmp_path: Path
+) -> None:
+    changes = {
+        "dryRun": True,
+        "responseDeadlineSeconds": 20.0,
+        "accounts": [venue.account(fx)],
+        "execution": {"mode": "target-position"},
+        "risk": {"sizing": {"method": "fixed-notional", "notionalUSD": 1360}},
+    }
+    paper = start_executor(tmp_path, fx, changes, name=f"target-paper-{venue.name}")
+    try:
+        body = send(paper, "long")
+        assert (body["status"], body["order"]["side"], body["order"]["amount"]) == (
+            "dry_run",
+            BUY,
+            float(SIZE),
+        )
+        assert send(paper, "long")["reason"] == "in_position"
+        body = send(paper, "short")
+        assert [(o["side"], o["amount"]) for o in (*body["orders"], body["order"])] == [
+            (SELL, float(SIZE)),
+            (SELL, float(SIZE)),
+        ]
+        body = send(paper, "flat")
+        assert (body["order"]["side"], body["order"]["amount"]) == (BUY, float(SIZE))
+        assert send(paper, "flat")["reason"] == "in_position"
+    finally:
+        paper.process.stop()
+    assert orders(venue, fx) == []  # nothing reached the exchange
+    assert venue.requests(fx, "POST") == 0
+
+
+def test_position_is_refused_in_orders_mode_and_hedge_mode_in_target_mode(
+    venue: Venue, fx: FakeExchange, tmp_path: Path
+) -> None:
+    orders_mode = start_executor(
+        tmp_path, fx, {"accounts": [venue.account(fx)]}, name=f"orders-{venue.name}"
+    )
+    try:
+        r = orders_mode.post(alert(id="orders-with-position", action=None, position="long"))
+    finally:
+        orders_mode.process.stop()
+    assert (r.status_code, r.json()["reason"]) == (422, "invalid_order")
+    assert r.json()["detail"].startswith("position: is for execution.mode target-position")
+
+    hedge = {
+        "accounts": [{**venue.account(fx), "futures": {"positionMode": "hedge"}}],
+        "execution": {"mode": "target-position"},
+    }
+    (tmp_path / "hedge").mkdir()
+    hedged = start_executor(tmp_path / "hedge", fx, hedge, name=f"hedge-{venue.name}")
+    try:
+        r = hedged.post(alert(id="hedge-target", action=None, position="long"))
+    finally:
+        hedged.process.stop()
+    assert (r.status_code, r.json()["reason"]) == (422, "invalid_order")
+    assert "needs futures.positionMode oneway" in r.json()["detail"]
+    assert orders(venue, fx) == []
