@@ -13,10 +13,12 @@ trader (docs/trading.md#target-position):
    its own client order id (leg ``cl``), the entry with its own (``en``); the entry of a flip
    only once the close filled.
 
-A resumed signal (after a crash, or an order whose fate was unknown) first looks each step's
-order up by its client order id: a step whose order exists is not sent again, and the gap is
-read again from the real position, so neither the close nor the entry is ever doubled (a
-partial reduce is a ``cl`` order too: found, it is not repeated on the smaller position).
+A resumed signal (after a crash, or an order whose fate was unknown) first looks its close
+(``cl``) and its entry (``en``) up by client order id, then reads the gap again from the real
+position and sends only the steps whose order does not exist: neither the close nor the entry
+is ever doubled (a partial reduce is a ``cl`` order too: found, it is not repeated on the
+smaller position it left). A step whose request may still be in flight is looked up again by
+the order protocol itself before it is sent (``resume=True``).
 """
 
 from __future__ import annotations
