@@ -1,12 +1,29 @@
-"""How the trader words a plan (the audit's ``order_sent`` detail) and an execution (the
-answer's ``detail``). Pure."""
+"""How the trader words a plan (the audit's ``order_sent`` line) and an execution (the
+answer's ``detail``)."""
 
 from __future__ import annotations
 
+from fks_executor.audit import AuditLog
+from fks_executor.domain import Signal
 from fks_executor.exchange.base import ExecutionReport
 from fks_executor.exchange.plan import OrderPlan
 
-__all__ = ["answer_detail", "describe"]
+__all__ = ["answer_detail", "audit_plan", "describe"]
+
+
+def audit_plan(audit: AuditLog | None, signal: Signal, plan: OrderPlan, *, resume: bool) -> None:
+    """The audit line ``order_sent``, written before the plan is carried out."""
+    if audit is None:
+        return
+    resumed = " (resumed: each order is looked up by client order id before it is sent)"
+    audit.record(
+        "order_sent",
+        signal_id=signal.signal_id,
+        account=plan.account,
+        symbol=plan.symbol,
+        order_id=plan.entry.client_order_id,
+        detail=describe(plan) + (resumed if resume else ""),
+    )
 
 
 def describe(plan: OrderPlan) -> str:

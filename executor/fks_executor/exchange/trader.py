@@ -48,7 +48,7 @@ from fks_executor.exchange.client_ids import Leg, client_order_id
 from fks_executor.exchange.legs import sync_legs, track_legs
 from fks_executor.exchange.markets import MarketInfo
 from fks_executor.exchange.plan import OrderLeg, OrderPlan, plan_close, plan_entry
-from fks_executor.exchange.reporting import answer_detail, describe
+from fks_executor.exchange.reporting import answer_detail, audit_plan
 from fks_executor.exchange.syncing import PositionSync
 from fks_executor.exchange.targeting import TARGET_POSITION, check_fields
 from fks_executor.fanout import fan_out
@@ -220,7 +220,7 @@ class Trader:
                 synced = await self._sync.run(
                     client, acct.config, signal, await self._market(acct, signal),
                     plan=lambda s: self._plan(acct, s),
-                    sent=lambda p: self._audit_plan(signal, p, resume=resume),
+                    sent=lambda p: audit_plan(self.audit, signal, p, resume=resume),
                     resume=resume, attempted_at=attempted_at, deadline=deadline,
                 )  # fmt: skip
                 if synced.report is None:
@@ -228,7 +228,7 @@ class Trader:
                 report = synced.report
             else:
                 plan = await self._plan(acct, signal, resume=resume)
-                self._audit_plan(signal, plan, resume=resume)
+                audit_plan(self.audit, signal, plan, resume=resume)
                 report = await client.execute(
                     plan, resume=resume, attempted_at=attempted_at, deadline=deadline
                 )
@@ -339,19 +339,6 @@ class Trader:
             return None
         market = client.market(symbol)
         return found.amount * (market.contract_size if market.contract else 1.0)
-
-    def _audit_plan(self, signal: Signal, plan: OrderPlan, *, resume: bool) -> None:
-        if self.audit is None:
-            return
-        resumed = " (resumed: each order is looked up by client order id before it is sent)"
-        self.audit.record(
-            "order_sent",
-            signal_id=signal.signal_id,
-            account=plan.account,
-            symbol=plan.symbol,
-            order_id=plan.entry.client_order_id,
-            detail=describe(plan) + (resumed if resume else ""),
-        )
 
     def _lost_trade(
         self, signal: Signal, acct: _Account, exc: ExecutorError, *, unknown: bool
