@@ -40,7 +40,7 @@ from fks_executor.errors import InvalidOrder, InvalidPayload
 from fks_executor.exchange.client_ids import Leg
 from fks_executor.exchange.markets import MarketInfo, amount_to_precision
 
-__all__ = ["Gap", "Step", "StepKind", "check_fields", "gap", "tradable"]
+__all__ = ["TARGET_POSITION", "Gap", "Step", "StepKind", "check_fields", "gap", "tradable"]
 
 TARGET_POSITION = "target-position"
 
