@@ -147,6 +147,9 @@ async def ready(request: Request) -> Response:
     markets = getattr(runtime.executor, "markets_loaded", None)
     if markets is not None:  # every account, dry-run ones too (which do not gate /ready)
         body["markets"] = markets()
+    futures = getattr(runtime.executor, "futures", None)
+    if futures is not None and futures.keepers:  # reported, not gating: docs/executor.md
+        body["futures"] = {"conflicts": futures.conflicts()}
     return _json(200 if ok else 503, body)
 
 

@@ -17,6 +17,7 @@
     │   ├── BelowMinimum               422 below_minimum
     │   ├── InsufficientFunds          422 insufficient_funds
     │   ├── InvalidOrder               422 invalid_order
+    │   ├── FuturesSettingsConflict    409 futures_settings_conflict
     │   ├── RateLimited                429 rate_limited
     │   └── Suspended                  503 suspended
     └── Failed                         status "failed"
@@ -103,6 +104,15 @@ class InsufficientFunds(Rejected):
 
 class InvalidOrder(Rejected):
     reason, http_status = "invalid_order", 422
+
+
+class FuturesSettingsConflict(Rejected):
+    """The symbol's leverage, margin mode or position mode differs from the account's
+    ``spec.futures`` and cannot be changed now (an open position, or the venue refused): the
+    entry is not sent rather than traded at settings nobody chose
+    (docs/trading.md#futures-settings)."""
+
+    reason, http_status = "futures_settings_conflict", 409
 
 
 class RateLimited(Rejected):

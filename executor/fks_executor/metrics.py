@@ -105,6 +105,13 @@ class Metrics:
             ["type"],
             registry=r,
         )
+        self.futures_settings_conflicts = Gauge(
+            "fks_futures_settings_conflicts",
+            "1 while a futures setting of a symbol differs from spec.futures and is not changed "
+            "(open position, or refused by the venue); entries on the symbol are refused",
+            ["account", "symbol", "setting"],
+            registry=r,
+        )
         self.signals_inflight = Gauge(
             "fks_signals_inflight",
             "Signals accepted and still executing",

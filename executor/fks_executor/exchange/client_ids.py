@@ -10,7 +10,8 @@ every exchange ccxt lists)::
 - signal hash = first 20 hex (80 bits) of SHA-256(pipeline NUL account NUL signal id): the same
   signal always gets the same ids, two pipelines or accounts never share one;
 - leg: ``en`` entry, ``sl`` stop-loss, ``tp`` take-profit, ``cl`` close, ``oc`` the OCO order
-  list pairing ``sl`` and ``tp`` (Binance spot).
+  list pairing ``sl`` and ``tp`` (Binance spot), ``cs`` the close of the short side in hedge
+  mode (``cl`` then closes the long side).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Leg(enum.StrEnum):
     STOP_LOSS = "sl"
     TAKE_PROFIT = "tp"
     CLOSE = "cl"
+    CLOSE_SHORT = "cs"
     OCO = "oc"
 
 

@@ -23,6 +23,7 @@ from fks_executor.domain import Action, OrderResult
 from fks_executor.exchange.base import ExecutionReport, LegFailure
 from fks_executor.exchange.closing import close_position
 from fks_executor.exchange.errors import Operation
+from fks_executor.exchange.hedge import close_hedged
 from fks_executor.exchange.market_data import MarketData
 from fks_executor.exchange.markets import MarketIndex, MarketInfo
 from fks_executor.exchange.orders import fee_in_base, fill_from_order, num, order_result
@@ -309,6 +310,8 @@ class LiveExchange:
         deadline: float | None,
     ) -> ExecutionReport:
         market = self.market(plan.symbol)
+        if plan.hedge_closes:
+            return await close_hedged(self, plan, market, resume=resume, deadline=deadline)
         if plan.action is Action.CLOSE:
             return await close_position(
                 self, plan, market, resume=resume, attempted_at=attempted_at, deadline=deadline

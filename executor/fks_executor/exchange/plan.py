@@ -32,6 +32,7 @@ from typing import Any
 from fks_executor.domain import Action, OrderType, Signal
 from fks_executor.errors import BelowMinimum, InvalidOrder, InvalidPayload
 from fks_executor.exchange.client_ids import Leg, client_order_id, pipeline_prefix
+from fks_executor.exchange.margin import check_margin, hedge_closes
 from fks_executor.exchange.markets import (
     MarketInfo,
     amount_to_precision,
@@ -68,6 +69,9 @@ class OrderLeg:
     price: float | None = None  # limit price
     trigger_price: float | None = None  # stop-loss / take-profit trigger
     reduce_only: bool = False
+    hedged: bool = False
+    """Hedge mode: the order names its position side (ccxt ``hedged``: Binance
+    ``positionSide``, Bybit ``positionIdx``; with ``reduce_only``, the side it closes)."""
 
     @property
     def kind(self) -> str:
@@ -87,6 +91,8 @@ class OrderLeg:
             params["takeProfitPrice"] = self.trigger_price
         if self.reduce_only:
             params["reduceOnly"] = True
+        if self.hedged:
+            params["hedged"] = True
         return params
 
 
@@ -108,6 +114,8 @@ class OrderPlan:
     notes: tuple[str, ...] = field(default=())
     oco_list_id: str | None = None
     """Set when the stop-loss and take-profit go out as one OCO order list (its client id)."""
+    hedge_closes: tuple[OrderLeg, ...] = ()
+    """close in hedge mode: one reduce-only order per side to close (``exchange/hedge.py``)."""
 
     @property
     def oco(self) -> bool:
@@ -148,12 +156,17 @@ def plan_entry(
     position_base: float = 0.0,
     atr_value: float | None = None,
     stop_limit_slippage: float = DEFAULT_STOP_LIMIT_SLIPPAGE,
+    leverage: int | None = None,
+    hedged: bool = False,
 ) -> OrderPlan:
     """The plan for a ``buy``/``sell`` signal on a resolved ``market``.
 
     ``reference_price``: the ticker price, used when the signal carries no ``price`` (the
     signal's ``price`` is the limit price, or the sizing reference for a market order).
     ``position_base``: the signed current position in base units (for ``maxPositionSizeUSD``).
+    ``leverage`` (contracts with ``spec.futures``): the margin the entry opens (notional /
+    leverage) must fit ``balance_usd``, the free collateral, else ``insufficient_funds``.
+    ``hedged``: the account is in hedge mode (every order names its position side).
     """
     if signal.action is Action.CLOSE:
         raise ValueError("plan_entry is for buy/sell; use plan_close")
@@ -183,6 +196,16 @@ def plan_entry(
     )
     amount = amount_to_precision(market, decision.amount / market.contract_size)
     check_limits(market, amount, price)
+    if leverage is not None and market.contract:
+        check_margin(
+            market,
+            side,
+            amount * market.contract_size,
+            price,
+            leverage,
+            free=balance_usd,
+            position_base=0.0 if hedged else position_base,
+        )
 
     def cid(leg: Leg) -> str:
         return client_order_id(pipeline, account, signal.signal_id, leg)
@@ -194,6 +217,7 @@ def plan_entry(
         type=signal.order_type.value,
         amount=amount,
         price=price if limit else None,
+        hedged=hedged,
     )
     protective = tuple(
         _protective_leg(
@@ -207,6 +231,7 @@ def plan_entry(
             exchange=exchange,
             cid=cid(leg),
             slippage=stop_limit_slippage,
+            hedged=hedged,
         )
         for leg, trigger in (
             (Leg.STOP_LOSS, signal.stop_loss),
@@ -253,6 +278,7 @@ def _protective_leg(
     exchange: str,
     cid: str,
     slippage: float,
+    hedged: bool = False,
 ) -> OrderLeg:
     what = "stop_loss" if leg is Leg.STOP_LOSS else "take_profit"
     trigger_p = price_to_precision(market, trigger)
@@ -265,7 +291,16 @@ def _protective_leg(
         kind = "STOP_MARKET" if leg is Leg.STOP_LOSS else "TAKE_PROFIT_MARKET"
         if not supported or not market.supports(kind):
             raise InvalidOrder(f"{what}: {exchange} cannot place {kind} orders on {market.symbol}")
-        return OrderLeg(leg, cid, side, "market", amount, trigger_price=trigger_p, reduce_only=True)
+        return OrderLeg(
+            leg,
+            cid,
+            side,
+            "market",
+            amount,
+            trigger_price=trigger_p,
+            reduce_only=True,
+            hedged=hedged,
+        )
     market_kind, limit_kind = (
         ("STOP_LOSS", "STOP_LOSS_LIMIT")
         if leg is Leg.STOP_LOSS
@@ -299,10 +334,15 @@ def plan_close(
     account: str,
     market: MarketInfo,
     reference_price: float | None,
+    hedged: bool = False,
 ) -> OrderPlan:
     """The plan for a ``close``: cancel this pipeline's open orders on the symbol, then
     sell the free base balance (spot) or send a reduce-only order for the open position
-    (contracts). The amount (and, for contracts, the side) is read at execution time."""
+    (contracts). The amount (and, for contracts, the side) is read at execution time.
+
+    ``hedged`` (hedge mode): one reduce-only order per side, ``hedge_closes``: the side the
+    alert's ``position`` names (``long`` / ``short``), else both (each its own client order
+    id: ``cl`` the long side, ``cs`` the short side)."""
     limit = signal.order_type is OrderType.LIMIT
     if limit and signal.price is None:
         raise InvalidPayload("price: required for a limit order")
@@ -320,6 +360,8 @@ def plan_close(
         price=price if limit else None,
         reduce_only=market.contract,
     )
+    closes = hedge_closes(entry, signal, pipeline=pipeline, account=account) if hedged else ()
+    entry = closes[0] if closes else entry
     return OrderPlan(
         signal_id=signal.signal_id,
         pipeline=pipeline,
@@ -329,6 +371,7 @@ def plan_close(
         entry=entry,
         reference_price=price,
         cancel_prefix=pipeline_prefix(pipeline),
+        hedge_closes=closes,
     )
 
 

@@ -8,6 +8,7 @@
     close:  reference price -> plan_close -> cancel this pipeline's open orders, sell the free
             base / reduce the position
     entry:  dailyLossLimitUSD (this pipeline's fills since 00:00 UTC) -> risk_limit
+            spec.futures applied per symbol (``futures.py``) -> futures_settings_conflict
             price (payload, else ticker), free quote balance (paperBalanceUSD in dry-run),
             current position, ATR (payload, else ATR(14) of 1h candles) -> plan_entry (sizing,
             caps, precision, minimums, TP/SL legs) -> execute (until the execution deadline,
@@ -45,6 +46,7 @@ from fks_executor.errors import (
 )
 from fks_executor.exchange.base import ExchangeClient, ExecutionReport
 from fks_executor.exchange.client_ids import Leg, client_order_id
+from fks_executor.exchange.futures import FuturesBook
 from fks_executor.exchange.legs import sync_legs, track_legs
 from fks_executor.exchange.markets import MarketInfo
 from fks_executor.exchange.plan import OrderLeg, OrderPlan, plan_close, plan_entry
@@ -121,6 +123,7 @@ class Trader:
         self._sync = PositionSync(config.pipeline, self.ledger, clock) if target else None
         self._records = self._loss_limit_on or self._sync is not None
         self._executions: dict[tuple[str, str, str], Any] = {}  # metric children, cached
+        self.futures = FuturesBook((a for a, _ in accounts.values()), metrics=metrics, audit=audit)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -271,18 +274,16 @@ class Trader:
     async def _plan(self, acct: _Account, signal: Signal, *, resume: bool = False) -> OrderPlan:
         client = acct.client
         market = await self._market(acct, signal)
-        symbol = market.symbol
-        pipeline = self.config.pipeline
+        symbol, pipeline, name = market.symbol, self.config.pipeline, acct.config.name
         if signal.action is Action.CLOSE:
-            close_ref = signal.price
-            if close_ref is None:
-                close_ref = await client.fetch_price(symbol)
+            close_ref = await client.fetch_price(symbol) if signal.price is None else signal.price
             return plan_close(
                 signal,
                 pipeline=pipeline,
-                account=acct.config.name,
+                account=name,
                 market=market,
                 reference_price=close_ref,
+                hedged=await self.futures.hedged(name, client, market),
             )
         placed = await self._placed_entry(acct, signal, symbol) if resume else None
         if placed is not None:
@@ -298,12 +299,16 @@ class Trader:
                 limit_usd=self.config.risk.daily_loss_limit_usd,
                 now=self._clock(),
             )
+        # spec.futures applied (a conflict refuses the entry); the margin check's leverage
+        futures = await self.futures.prepare(name, client, market, signal.signal_id)
         explicit = signal.amount is not None or signal.size_usd is not None
         ref: float | None = None if signal.price is not None else await client.fetch_price(symbol)
         if placed is not None:
             balance, position = 0.0, 0.0
         else:
-            balance, position = await client.fetch_account_state(symbol, balance=not explicit)
+            balance, position = await client.fetch_account_state(
+                symbol, balance=not explicit or futures.leverage is not None
+            )
         atr_value = signal.atr
         if atr_value is None and not explicit and self.rules.method is SizingMethod.VOLATILITY:
             candles = await client.fetch_candles(symbol, ATR_TIMEFRAME, ATR_PERIOD * 3)
@@ -325,6 +330,8 @@ class Trader:
             balance_usd=balance,
             position_base=position,
             atr_value=atr_value,
+            leverage=futures.leverage if placed is None else None,
+            hedged=futures.hedged,
         )
 
     async def _placed_entry(self, acct: _Account, signal: Signal, symbol: str) -> float | None:
