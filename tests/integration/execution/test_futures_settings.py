@@ -155,7 +155,9 @@ async def test_a_conflict_under_an_open_position_refuses_the_entry(
             "reason": "OpenPositionConflict",
         }
     ]
-    gauge = 'fks_futures_settings_conflicts{account="main",setting="leverage",symbol="BTC/USDT:USDT"}'
+    gauge = (
+        'fks_futures_settings_conflicts{account="main",setting="leverage",symbol="BTC/USDT:USDT"}'
+    )
     assert metric(ex, gauge) == 1.0
     (line,) = [e for e in audit(tmp_path) if e["decision"] == "futures_settings_conflict"]
     assert (line["signal_id"], line["symbol"], line["reason"]) == (

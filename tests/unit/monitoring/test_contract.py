@@ -20,6 +20,7 @@ SPEC_EXECUTOR = {
     "fks_circuit_breaker_state": ("account",),
     "fks_audit_events_total": ("type",),
     "fks_signals_inflight": (),
+    "fks_futures_settings_conflicts": ("account", "symbol", "setting"),  # docs/monitoring.md
 }
 SPEC_OPERATOR = {
     "fks_operator_reconcile_total": ("kind", "result"),
