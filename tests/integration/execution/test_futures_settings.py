@@ -38,6 +38,12 @@ SETTERS = {
 }
 
 
+SETTINGS_READS = {  # what reading the settings asks (besides the positions every entry reads)
+    "binance-usdm": {"GET /fapi/v1/symbolConfig", "GET /fapi/v1/positionSide/dual"},
+    "bybit-linear": {"GET /v5/account/info"},
+}
+
+
 @pytest.fixture(scope="module", params=CONTRACT_VENUES, ids=[v.name for v in CONTRACT_VENUES])
 def venue(request: pytest.FixtureRequest) -> Venue:
     profile: Venue = request.param
@@ -111,13 +117,14 @@ async def test_each_setting_is_applied_once_and_verified(
     assert await venue_settings(fx, venue, BTC) == (5, "isolated", False)
     calls = setter_calls(fx, venue)
     assert calls == {"leverage": 1, "marginMode": 1, "positionMode": 0}
-    reads = fx.stats()["requests"]
+    log = [f"{r['method']} {r['path']}" for r in fx.requests()]
+    assert SETTINGS_READS[venue.name] <= set(log)  # read before the first entry
 
     again = ex.post(alert(id="lev-2", amount=venue.amount))
     assert (again.status_code, again.json()["status"]) == (200, "executed")
     assert setter_calls(fx, venue) == calls  # cached: nothing sent again
-    extra = fx.stats()["requests"] - reads
-    assert extra <= 4, extra  # the order, its lookup, a price/position read: no settings reads
+    paths = [f"{r['method']} {r['path']}" for r in fx.requests()[len(log) :]]
+    assert not set(paths) & SETTINGS_READS[venue.name], paths  # nor read again
 
     eth = ex.post(alert(id="lev-eth", symbol="ETHUSDT", amount=0.1, price=3500))
     assert (eth.status_code, eth.json()["status"]) == (200, "executed")
@@ -232,3 +239,38 @@ async def test_an_entry_beyond_the_free_margin_sends_nothing(
     assert fx.requests(method="POST", path=venue.order_path) == []
     fits = ex.post(alert(id="margin-2", amount=0.2))  # 13,600 / 2 = 6,800 fits
     assert (fits.status_code, fits.json()["status"]) == (200, "executed"), fits.text
+
+
+async def test_hedge_mode_stop_loss_protects_the_side_it_opened(
+    venue: Venue, fx: FakeExchange, run: Any
+) -> None:
+    ex = run({"positionMode": "hedge"})
+    r = ex.post(alert(id="hsl-short", action="sell", amount=0.02, stop_loss=70_000))
+    assert (r.status_code, r.json()["status"]) == (200, "executed"), r.text
+    assert "detail" not in r.json(), r.json()  # every leg placed
+    if venue.name == "binance-usdm":
+        (stop,) = fx.orders(account="futures-algo")
+        assert (stop["side"], stop["positionSide"]) == ("BUY", "SHORT")
+    else:
+        (entry,) = venue.orders(fx)
+        assert (entry["positionIdx"], Decimal(entry["stopLoss"])) == (2, 70_000)
+    fx.set_price(BTC, "70500")  # the stop closes the short
+    assert await sides(fx, venue) == {}
+
+
+async def test_dry_run_sends_no_settings_and_checks_the_margin_on_paper(
+    venue: Venue, fx: FakeExchange, run: Any
+) -> None:
+    ex = run(
+        {"leverage": 2, "marginMode": "isolated", "positionMode": "hedge"},
+        dryRun=True,
+        risk={"paperBalanceUSD": 1_000},
+    )
+    r = ex.post(alert(id="paper-1", amount=0.02))  # 1,360 / 2 = 680 of 1,000
+    assert (r.status_code, r.json()["status"]) == (200, "dry_run"), r.text
+    refused = ex.post(alert(id="paper-2", amount=0.04))  # 2,720 / 2 = 1,360 > 1,000
+    assert (refused.status_code, refused.json()["reason"]) == (422, "insufficient_funds")
+    assert "at 2x leverage" in refused.json()["detail"]
+    assert setter_calls(fx, venue) == {"leverage": 0, "marginMode": 0, "positionMode": 0}
+    assert await venue_settings(fx, venue, BTC) == (20, "cross", False)  # untouched
+    assert fx.requests(method="POST", path=venue.order_path) == []
