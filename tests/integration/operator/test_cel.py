@@ -30,6 +30,13 @@ INGRESS = {"enabled": True, "host": "alerts.example.com", "tls": {"clusterIssuer
 SLACK = {"name": "ops", "type": "slack", "secretRef": {"name": "notify"}}
 TELEGRAM = {"name": "tg", "type": "telegram", "secretRef": {"name": "notify", "key": "token"}}
 GATEWAY = {"enabled": True, "parentRefs": [{"name": "public", "namespace": "gw"}]}
+FUTURES = {
+    "leverage": 10,
+    "leverageBySymbol": {"ETH/USDT:USDT": 5},
+    "marginMode": "isolated",
+    "positionMode": "hedge",
+}
+FUTURES_RULE = "futures settings need marketType future or swap"
 
 
 def exposed(**expose: Any) -> dict[str, Any]:
@@ -315,6 +322,41 @@ CASES: list[tuple[str, dict[str, Any], bool, str]] = [
     ("live acknowledged", m(A, environment="live", acknowledgeLiveTrading=True), True, ""),
     ("unknown environment", m(A, environment="prod"), False, "environment"),
     ("unknown market type", m(A, marketType="options"), False, "marketType"),
+    (
+        "futures settings on a swap account",
+        m(A, marketType="swap", futures=FUTURES),
+        True,
+        "",
+    ),
+    ("futures settings on a dated future", m(A, marketType="future", futures=FUTURES), True, ""),
+    (
+        "hedge mode on spot",
+        m(A, marketType="spot", futures={"positionMode": "hedge"}),
+        False,
+        FUTURES_RULE,
+    ),
+    ("leverage on margin", m(A, marketType="margin", futures={"leverage": 3}), False, FUTURES_RULE),
+    ("futures without a market type", m(A, futures={"leverage": 3}), False, FUTURES_RULE),
+    ("leverage 0", m(A, marketType="swap", futures={"leverage": 0}), False, "leverage"),
+    ("leverage 126", m(A, marketType="swap", futures={"leverage": 126}), False, "leverage"),
+    (
+        "leverage by symbol 126",
+        m(A, marketType="swap", futures={"leverageBySymbol": {"BTC/USDT:USDT": 126}}),
+        False,
+        "leverageBySymbol",
+    ),
+    (
+        "unknown margin mode",
+        m(A, marketType="swap", futures={"marginMode": "portfolio"}),
+        False,
+        "marginMode",
+    ),
+    (
+        "unknown position mode",
+        m(A, marketType="swap", futures={"positionMode": "both"}),
+        False,
+        "positionMode",
+    ),
     ("exchange id with capitals", m(A, exchange="Binance"), False, "exchange"),
 ]
 
