@@ -293,6 +293,8 @@ class Controller:
             self._failures.pop(key, None)
             if outcome.applied:
                 self._confirm_later(key, outcome.applied)
+            if outcome.requeue_after > 0:
+                self.queue.add_after(key, outcome.requeue_after)
         elapsed = time.perf_counter() - started
         self.reconciles += 1
         self.metrics.reconciled(kind, result, elapsed)

@@ -46,6 +46,7 @@ from fks_operator.context import Context, resource_version
 from fks_operator.discovery import ServedApis
 from fks_operator.drift import ChildKey
 from fks_operator.errors import ApiError, KubeError, RenderError, SpecError
+from fks_operator.futures_status import with_futures_condition
 from fks_operator.kube import ACCOUNT, PIPELINE, Body, Kind
 from fks_operator.readiness import Problem, executors_state, pipeline_problems
 from fks_operator.specs import ExchangeAccount, ExecutionPipeline, parse_account, parse_pipeline
@@ -61,6 +62,7 @@ class Outcome:
 
     result: str
     applied: tuple[ChildKey, ...] = ()
+    requeue_after: float = 0  # seconds until the next reconcile (0: none; futures_status.py)
 
 
 LIVE_REASON = "LiveTradingEnabled"
@@ -398,5 +400,6 @@ async def reconcile_account(ctx: Context, namespace: str, name: str) -> Outcome:
             await _announce_live(ctx, body, account)
         ctx.live.record(uid, account.spec)
     status = build_account_status(generation, readiness, previous=previous, now=ctx.now())
+    status, poll = await with_futures_condition(ctx, None if result == INVALID else account, status)
     await _write_status(ctx, ACCOUNT, body, status)
-    return Outcome(result)
+    return Outcome(result, requeue_after=poll)

@@ -72,6 +72,15 @@ class OperatorSettings:
     """``FKS_OPERATOR_RESYNC_SECONDS``: every this many seconds every object is reconciled
     again and every child re-applied, whatever the watches said (0: never)."""
 
+    futures_poll_seconds: int = 60
+    """``FKS_OPERATOR_FUTURES_POLL_SECONDS``: how often an ExchangeAccount with
+    ``spec.futures`` asks its executors' ``/ready`` for settings conflicts (its
+    ``FuturesSettingsApplied`` condition; 0: only when the account is reconciled anyway)."""
+
+    executor_url: str = "http://{name}.{namespace}.svc:8000"
+    """``FKS_OPERATOR_EXECUTOR_URL``: where a pipeline's executors answer ``/ready``;
+    ``{name}`` is the executor Service, ``{namespace}`` the pipeline's namespace."""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> OperatorSettings:
         """Settings from an environment mapping (usually ``os.environ``); unset means default."""
@@ -110,6 +119,10 @@ class OperatorSettings:
             )
         workers = _int(get("WORKERS"), "WORKERS", defaults.workers, 1, 64)
         resync = _int(get("RESYNC_SECONDS"), "RESYNC_SECONDS", defaults.resync_seconds, 0)
+        poll = _int(
+            get("FUTURES_POLL_SECONDS"), "FUTURES_POLL_SECONDS", defaults.futures_poll_seconds, 0
+        )
+        url = get("EXECUTOR_URL") or defaults.executor_url
         return cls(
             executor_image=image,
             image_pull_policy=pull,
@@ -123,6 +136,8 @@ class OperatorSettings:
             log_format=log_format,
             workers=workers,
             resync_seconds=resync,
+            futures_poll_seconds=poll,
+            executor_url=url,
         )
 
     @property
