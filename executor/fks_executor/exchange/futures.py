@@ -29,6 +29,7 @@ leverage and position mode per symbol, margin mode account-wide (``set-margin-mo
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -165,6 +166,7 @@ class FuturesSettingsKeeper:
         self.settings = settings
         self.applied: dict[str, FuturesState] = {}
         self.conflicts: dict[str, tuple[Conflict, ...]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}  # concurrent first entries apply once
 
     def configured(self, symbol: str) -> FuturesState:
         """Dry-run: the spec's values stand for the venue's."""
@@ -178,6 +180,12 @@ class FuturesSettingsKeeper:
         state = self.applied.get(symbol)
         if state is not None:
             return state
+        async with self._locks.setdefault(symbol, asyncio.Lock()):
+            state = self.applied.get(symbol)
+            return state if state is not None else await self._prepare(venue, market)
+
+    async def _prepare(self, venue: Venue, market: MarketInfo) -> FuturesState:
+        symbol = market.symbol
         current = await read_settings(venue, market)
         wanted = differences(self.settings, symbol, current)
         conflicts: list[Conflict] = []

@@ -8,6 +8,7 @@ exceeds the free collateral is refused with nothing sent (docs/trading.md#future
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,10 @@ async def test_each_setting_is_applied_once_and_verified(
 ) -> None:
     ex = run({"leverage": 5, "leverageBySymbol": {ETH: 3}, "marginMode": "isolated"})
     assert await venue_settings(fx, venue, BTC) == (20, "cross", False)  # the venue's defaults
-    first = ex.post(alert(id="lev-1", amount=venue.amount))
-    assert (first.status_code, first.json()["status"]) == (200, "executed")
+    bodies = [alert(id=f"lev-1{c}", amount=venue.amount) for c in "ab"]
+    with ThreadPoolExecutor(2) as pool:  # two first entries at once: still applied once
+        answers = list(pool.map(ex.post, bodies))
+    assert [(r.status_code, r.json()["status"]) for r in answers] == [(200, "executed")] * 2
     assert await venue_settings(fx, venue, BTC) == (5, "isolated", False)
     calls = setter_calls(fx, venue)
     assert calls == {"leverage": 1, "marginMode": 1, "positionMode": 0}
@@ -130,7 +133,7 @@ async def test_each_setting_is_applied_once_and_verified(
     assert (eth.status_code, eth.json()["status"]) == (200, "executed")
     leverage, margin, _ = await venue_settings(fx, venue, ETH)
     assert (leverage, margin) == (3, "isolated")  # leverageBySymbol over leverage
-    assert len(venue.orders(fx)) == 3
+    assert len(venue.orders(fx)) == 4
     body = ex.get("/ready").json()
     assert (body["ready"], body["futures"]) == (True, {"conflicts": []})
 
