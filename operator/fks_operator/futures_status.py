@@ -21,7 +21,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import httpx2
 
 from fks_operator import references
 from fks_operator.conditions import Condition, merge_conditions
@@ -76,13 +76,13 @@ def pipelines_using(pipelines: Sequence[Mapping[str, Any]], account: str) -> lis
     return [p for p in pipelines if account in references.pipeline_accounts(p)]
 
 
-async def fetch_conflicts(client: httpx.AsyncClient, url: str) -> list[dict[str, str]] | None:
+async def fetch_conflicts(client: httpx2.AsyncClient, url: str) -> list[dict[str, str]] | None:
     """The ``futures.conflicts`` of one executor's ``/ready`` (200 or 503 alike), or None when
     it does not answer with them."""
     try:
         response = await client.get(f"{url}/ready")
         body = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx2.HTTPError, ValueError) as exc:
         log.debug("executor %s did not answer /ready: %s", url, exc)
         return None
     futures = body.get("futures") if isinstance(body, dict) else None
@@ -141,7 +141,7 @@ async def with_futures_condition(
     namespace = account.metadata.namespace
     using = pipelines_using(ctx.cache.pipelines_in(namespace), account.name)
     reports: dict[str, list[dict[str, str]] | None] = {}
-    async with httpx.AsyncClient(timeout=_TIMEOUT, trust_env=False) as client:
+    async with httpx2.AsyncClient(timeout=_TIMEOUT, trust_env=False) as client:
         for pipeline in using:
             url = executor_url(ctx.settings.executor_url, pipeline)
             reports[pipeline["metadata"]["name"]] = await fetch_conflicts(client, url)
