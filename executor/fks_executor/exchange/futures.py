@@ -40,6 +40,7 @@ from fks_executor.audit import AuditLog
 from fks_executor.config import AccountConfig, FuturesSettings
 from fks_executor.errors import FuturesSettingsConflict
 from fks_executor.exchange.errors import Operation
+from fks_executor.exchange.margin import FuturesState
 from fks_executor.exchange.markets import MarketInfo
 from fks_executor.exchange.orders import num
 from fks_executor.exchange.venue import Venue
@@ -87,15 +88,6 @@ class VenueSettings:
     leverage: int | None
     margin_mode: str | None
     hedged: bool
-
-
-@value
-class FuturesState:
-    """What an entry on the symbol is planned with: the venue's leverage (margin check) and
-    whether orders carry a position side (hedge mode)."""
-
-    leverage: int | None = None
-    hedged: bool = False
 
 
 @value

@@ -11,11 +11,25 @@ from fks_executor.domain import Position, Signal
 from fks_executor.errors import InsufficientFunds
 from fks_executor.exchange.client_ids import Leg, client_order_id
 from fks_executor.exchange.markets import MarketInfo
+from fks_executor.values import value
 
 if TYPE_CHECKING:
     from fks_executor.exchange.plan import OrderLeg
 
-__all__ = ["check_margin", "hedge_closes"]
+__all__ = ["NO_FUTURES", "FuturesState", "check_margin", "hedge_closes"]
+
+
+@value
+class FuturesState:
+    """What an entry on the symbol is planned with: the venue's leverage (margin check) and
+    whether orders carry a position side (hedge mode)."""
+
+    leverage: int | None = None
+    hedged: bool = False
+
+
+NO_FUTURES = FuturesState()
+"""An account without ``spec.futures`` (or spot): no margin check, one-way."""
 
 
 def check_margin(

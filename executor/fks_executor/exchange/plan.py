@@ -32,7 +32,7 @@ from typing import Any
 from fks_executor.domain import Action, OrderType, Signal
 from fks_executor.errors import BelowMinimum, InvalidOrder, InvalidPayload
 from fks_executor.exchange.client_ids import Leg, client_order_id, pipeline_prefix
-from fks_executor.exchange.margin import check_margin, hedge_closes
+from fks_executor.exchange.margin import NO_FUTURES, FuturesState, check_margin, hedge_closes
 from fks_executor.exchange.markets import (
     MarketInfo,
     amount_to_precision,
@@ -156,18 +156,18 @@ def plan_entry(
     position_base: float = 0.0,
     atr_value: float | None = None,
     stop_limit_slippage: float = DEFAULT_STOP_LIMIT_SLIPPAGE,
-    leverage: int | None = None,
-    hedged: bool = False,
+    futures: FuturesState = NO_FUTURES,
 ) -> OrderPlan:
     """The plan for a ``buy``/``sell`` signal on a resolved ``market``.
 
     ``reference_price``: the ticker price, used when the signal carries no ``price`` (the
     signal's ``price`` is the limit price, or the sizing reference for a market order).
     ``position_base``: the signed current position in base units (for ``maxPositionSizeUSD``).
-    ``leverage`` (contracts with ``spec.futures``): the margin the entry opens (notional /
-    leverage) must fit ``balance_usd``, the free collateral, else ``insufficient_funds``.
-    ``hedged``: the account is in hedge mode (every order names its position side).
+    ``futures`` (contracts with ``spec.futures``): with a ``leverage``, the margin the entry opens
+    (notional / leverage) must fit ``balance_usd``, the free collateral, else
+    ``insufficient_funds``; ``hedged``: every order names its position side (hedge mode).
     """
+    leverage, hedged = futures.leverage, futures.hedged
     if signal.action is Action.CLOSE:
         raise ValueError("plan_entry is for buy/sell; use plan_close")
     side = signal.action.value

@@ -7,8 +7,7 @@
                                          allowedSymbols; compared on resolved symbols)
     close:  reference price -> plan_close -> cancel this pipeline's open orders, sell the free
             base / reduce the position
-    entry:  dailyLossLimitUSD (this pipeline's fills since 00:00 UTC) -> risk_limit
-            spec.futures applied per symbol (``futures.py``) -> futures_settings_conflict
+    entry:  dailyLossLimitUSD -> risk_limit, spec.futures (futures.py) -> futures_settings_conflict
             price (payload, else ticker), free quote balance (paperBalanceUSD in dry-run),
             current position, ATR (payload, else ATR(14) of 1h candles) -> plan_entry (sizing,
             caps, precision, minimums, TP/SL legs) -> execute (until the execution deadline,
@@ -299,16 +298,14 @@ class Trader:
                 limit_usd=self.config.risk.daily_loss_limit_usd,
                 now=self._clock(),
             )
-        # spec.futures applied (a conflict refuses the entry); the margin check's leverage
         futures = await self.futures.prepare(name, client, market, signal.signal_id)
         explicit = signal.amount is not None or signal.size_usd is not None
         ref: float | None = None if signal.price is not None else await client.fetch_price(symbol)
         if placed is not None:
             balance, position = 0.0, 0.0
         else:
-            balance, position = await client.fetch_account_state(
-                symbol, balance=not explicit or futures.leverage is not None
-            )
+            need = not explicit or futures.leverage is not None  # sizing, the margin check
+            balance, position = await client.fetch_account_state(symbol, balance=need)
         atr_value = signal.atr
         if atr_value is None and not explicit and self.rules.method is SizingMethod.VOLATILITY:
             candles = await client.fetch_candles(symbol, ATR_TIMEFRAME, ATR_PERIOD * 3)
@@ -330,8 +327,7 @@ class Trader:
             balance_usd=balance,
             position_base=position,
             atr_value=atr_value,
-            leverage=futures.leverage if placed is None else None,
-            hedged=futures.hedged,
+            futures=futures if placed is None else dataclasses.replace(futures, leverage=None),
         )
 
     async def _placed_entry(self, acct: _Account, signal: Signal, symbol: str) -> float | None:

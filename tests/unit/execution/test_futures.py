@@ -21,7 +21,7 @@ from fks_executor.exchange.futures import (
     _codes,
     differences,
 )
-from fks_executor.exchange.margin import check_margin
+from fks_executor.exchange.margin import FuturesState, check_margin
 from fks_executor.exchange.plan import Capabilities, plan_close, plan_entry
 from fks_executor.sizing import SizingRules
 
@@ -111,7 +111,7 @@ def _entry(**kw: Any) -> Any:
 
 
 def test_hedge_mode_orders_carry_their_position_side() -> None:
-    plan = _entry(leverage=10, hedged=True)
+    plan = _entry(futures=FuturesState(10, True))
     assert plan.entry_params()["hedged"] is True
     (stop,) = plan.protective
     assert stop.ccxt_params() == {
@@ -120,18 +120,19 @@ def test_hedge_mode_orders_carry_their_position_side() -> None:
         "reduceOnly": True,
         "hedged": True,
     }
-    assert "hedged" not in _entry(leverage=10).entry_params()
+    assert "hedged" not in _entry(futures=FuturesState(10)).entry_params()
 
 
 def test_the_plan_checks_the_margin_with_the_leverage_it_is_given() -> None:
-    _entry(leverage=1, balance_usd=6_800.0)  # 0.1 at 68,000: 6,800 of margin at 1x
+    _entry(futures=FuturesState(1), balance_usd=6_800.0)  # 0.1 at 68,000: 6,800 of margin at 1x
     with pytest.raises(InsufficientFunds):
-        _entry(leverage=1, balance_usd=6_799.0)
-    _entry(leverage=None, balance_usd=0.0)  # no spec.futures: the venue checks
+        _entry(futures=FuturesState(1), balance_usd=6_799.0)
+    _entry(futures=FuturesState(None), balance_usd=0.0)  # no spec.futures: the venue checks
     # hedge mode: a buy opens the long side whatever the short side holds
     with pytest.raises(InsufficientFunds):
-        _entry(leverage=1, balance_usd=100.0, position_base=-1.0, hedged=True)
-    _entry(leverage=1, balance_usd=100.0, position_base=-1.0)  # one-way: the buy only reduces
+        _entry(futures=FuturesState(1, True), balance_usd=100.0, position_base=-1.0)
+    # one-way: the buy only reduces the short
+    _entry(futures=FuturesState(1), balance_usd=100.0, position_base=-1.0)
 
 
 @pytest.mark.parametrize(
