@@ -35,7 +35,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from fks_executor.domain import OrderType, Position, Signal
+from fks_executor.domain import Action, OrderType, Position, Signal
 from fks_executor.errors import InvalidOrder, InvalidPayload
 from fks_executor.exchange.client_ids import Leg
 from fks_executor.exchange.markets import MarketInfo, amount_to_precision
@@ -81,7 +81,9 @@ def check_fields(signal: Signal, mode: str) -> None:
     lacks ``position`` or asks for what it cannot do."""
     if mode != TARGET_POSITION:
         for name in ("position", "position_size", "prev_position_size"):
-            if getattr(signal, name) is not None:
+            # a close's position names the side it closes in hedge mode (futures.py)
+            side = name == "position" and signal.action is Action.CLOSE
+            if getattr(signal, name) is not None and not side:
                 raise InvalidOrder(
                     f"{name}: is for execution.mode target-position (this pipeline's mode "
                     "is orders: each alert is an order)"
