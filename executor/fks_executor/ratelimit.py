@@ -1,11 +1,9 @@
 """Per-source rate limiting (``rateLimit.requestsPerMinute``) with the ``limits`` library.
 
-A sliding-window counter per pipeline and source address, through ``limits``' asyncio API
-on one of two storages:
+A sliding-window counter per pipeline and source address:
 
-- memory (one replica): ``limits``' asyncio in-process storage, which expires its counters
-  from a task on the event loop (its threaded twin starts a timer thread every 10 ms under a
-  steady stream of requests);
+- memory (one replica): ``limits``' in-process storage, called synchronously (its hits are
+  dict operations under a per-key lock: nothing to await).
 - Redis (replicas share the budget, so scaling out does not multiply what a source may
   send), on the connection pool the signal store uses. A Redis that cannot be reached raises
   ``StateUnavailable`` (503): the request is refused rather than waved through unlimited.
@@ -13,13 +11,13 @@ on one of two storages:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter as AsyncSlidingWindow
+from limits.storage import MemoryStorage
+from limits.strategies import SlidingWindowCounterRateLimiter as SlidingWindow
 
 from fks_executor.errors import StateUnavailable
 
@@ -36,7 +34,8 @@ class RateLimiter:
         self.item = RateLimitItemPerMinute(requests_per_minute)
         self.pipeline = pipeline
         self._storage = storage
-        self._window = SlidingWindowCounterRateLimiter(storage)
+        self._memory = SlidingWindow(storage) if isinstance(storage, MemoryStorage) else None
+        self._redis = AsyncSlidingWindow(storage) if isinstance(storage, RedisStorage) else None
         self._redis_errors: tuple[type[Exception], ...] = ()
 
     @classmethod
@@ -60,13 +59,14 @@ class RateLimiter:
 
     async def allow(self, source: str) -> bool:
         """Count one request from ``source``; False when it is over the limit."""
+        if self._memory is not None:
+            return bool(self._memory.hit(self.item, self.pipeline, source))
+        assert self._redis is not None
         try:
-            return bool(await self._window.hit(self.item, self.pipeline, source))
-        except self._redis_errors as exc:  # (none for the memory storage)
+            return bool(await self._redis.hit(self.item, self.pipeline, source))
+        except self._redis_errors as exc:
             raise StateUnavailable("rate limiter state (Redis) unreachable") from exc
 
     async def close(self) -> None:
-        if isinstance(self._storage, MemoryStorage) and self._storage.timer is not None:
-            self._storage.timer.cancel()  # its expiry task
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._storage.timer
+        if isinstance(self._storage, MemoryStorage):
+            self._storage.timer.cancel()  # its expiry thread
