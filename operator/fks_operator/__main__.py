@@ -22,7 +22,8 @@ from fks_operator.accounts import ccxt_catalog
 from fks_operator.controller import Controller
 from fks_operator.errors import SettingsError
 from fks_operator.handlers import build_registry, configure
-from fks_operator.kube import KubeApi, load_config
+from fks_operator.credentials import load_config
+from fks_operator.kube import KubeApi
 from fks_operator.metrics import Metrics
 from fks_operator.settings import OperatorSettings
 

@@ -156,10 +156,11 @@ def test_the_operator_image_copies_every_executor_module_the_operator_loads() ->
 
 def test_the_groups_split_the_heavy_dependencies() -> None:
     """The point of the split (docs/images.md): the operator image carries no ccxt, the
-    executor image no kopf/lightkube, neither the fake exchange's aiohttp server."""
+    executor image no kopf/lightkube nor the fake exchange's aiohttp server. (The operator's API
+    client is aiohttp, which kopf's watches need anyway.)"""
     assert "ccxt" not in _declared("operator")
     assert not {"kopf", "lightkube"} & _declared("executor")
-    assert "aiohttp" not in _declared("executor") | _declared("operator")
+    assert "aiohttp" not in _declared("executor")
     groups = _project()["optional-dependencies"]
     assert groups["all"] == ["fks[executor,operator,fake-exchange]"]
 
