@@ -12,7 +12,7 @@ objects, need no finalizer, and the reconcile they trigger is level-based and id
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +62,56 @@ def connection_info(config: SingleConfig) -> kopf.ConnectionInfo:
     )
 
 
+class NoDiffBase(kopf.DiffBaseStorage):
+    """kopf's diff-base for change-detecting handlers (``on.create/update/resume``): kopf builds
+    one on every watch event (a deep copy of the whole object) whether or not such handlers
+    exist. This operator has none (only ``on.event`` and indices), so it builds and stores
+    nothing: a cold start's watch events cost that much less CPU."""
+
+    def build(
+        self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None
+    ) -> kopf.BodyEssence:
+        return kopf.BodyEssence()
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        return None
+
+
+class NoProgress(kopf.ProgressStorage):
+    """kopf's per-handler progress of change-detecting handlers: none here (see NoDiffBase);
+    kopf's default would still deep-copy two empty essences on every event."""
+
+    def fetch(self, *, key: kopf.HandlerId, body: kopf.Body) -> kopf.ProgressRecord | None:
+        return None
+
+    def store(
+        self,
+        *,
+        key: kopf.HandlerId,
+        record: kopf.ProgressRecord,
+        body: kopf.Body,
+        patch: kopf.Patch,
+    ) -> None:
+        return None
+
+    def purge(self, *, key: kopf.HandlerId, body: kopf.Body, patch: kopf.Patch) -> None:
+        return None
+
+    def touch(self, *, body: kopf.Body, patch: kopf.Patch, value: str | None) -> None:
+        return None
+
+    def clear(self, *, essence: kopf.BodyEssence) -> kopf.BodyEssence:
+        return essence
+
+
 def configure(settings: kopf.OperatorSettings) -> None:
     """kopf settings for this operator (see docs/operator.md, "How it runs")."""
     settings.peering.standalone = True  # one replica + Recreate; no peering objects
+    settings.persistence.diffbase_storage = NoDiffBase()
+    settings.persistence.progress_storage = NoProgress()
     settings.posting.enabled = False  # the operator posts its own Events (reportingComponent)
     settings.watching.server_timeout = 300  # re-establish watches every 5 minutes...
     settings.watching.client_timeout = 330  # ...and never hang on a dead stream

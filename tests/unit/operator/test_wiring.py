@@ -4,14 +4,30 @@ settings, the handlers registered, and clear errors before anything starts."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import kopf
 import pytest
 from lightkube.config.kubeconfig import KubeConfig
 
 from fks_operator.__main__ import main
-from fks_operator.handlers import MANAGED_SELECTOR, configure, connection_info
+from fks_operator.accounts import StaticCatalog
+from fks_operator.controller import Controller
+from fks_operator.handlers import (
+    MANAGED_SELECTOR,
+    NoDiffBase,
+    NoProgress,
+    build_registry,
+    configure,
+    connection_info,
+)
+from fks_operator.kube import KubeApi
+from fks_operator.metrics import Metrics
+from fks_operator.settings import OperatorSettings
 
+PIPELINE_RESOURCE = kopf.Resource(
+    "execution.fks.io", "v1alpha1", "executionpipelines", kind="ExecutionPipeline", namespaced=True
+)
 CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
@@ -58,6 +74,26 @@ def test_kopf_settings_store_nothing_on_the_objects() -> None:
     assert selectors == {MANAGED_SELECTOR}
     secrets = kopf.Resource("", "v1", "secrets", kind="Secret", namespaced=True)
     assert settings.watching.label_selectors.collect(secrets) == []
+    assert isinstance(settings.persistence.diffbase_storage, NoDiffBase)
+    assert isinstance(settings.persistence.progress_storage, NoProgress)
+
+
+def test_only_event_handlers_and_indices_so_no_diff_base_is_needed(tmp_path: Path) -> None:
+    """NoDiffBase and NoProgress are safe only while kopf has no change-detecting handlers or
+    daemons to feed:
+    a handler of that sort added one day would see every object as new."""
+    config = KubeConfig.from_file(write_kubeconfig(tmp_path, "{token: abc}")).get()
+    controller = Controller(
+        cast(KubeApi, object()),
+        OperatorSettings(),
+        catalog=StaticCatalog(frozenset(), frozenset()),
+        metrics=Metrics(),
+        indices={},
+    )
+    registry = build_registry(controller, config)
+    assert registry._watching.has_handlers(resource=PIPELINE_RESOURCE)
+    assert not registry._changing.get_all_handlers()
+    assert not registry._spawning.get_all_handlers()
 
 
 def test_help_works_without_settings_or_cluster(capsys: pytest.CaptureFixture[str]) -> None:
