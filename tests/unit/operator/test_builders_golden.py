@@ -79,3 +79,17 @@ def test_rendering_is_deterministic() -> None:
 def test_no_orphan_golden_files() -> None:
     names = {f"{v.name}.yaml" for v in VARIANTS}
     assert {p.name for p in GOLDEN.glob("*.yaml")} <= names
+
+
+def test_libyaml_renders_the_config_as_pure_python_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The config is rendered with libyaml's emitter when PyYAML has it; an image without it
+    falls back to the pure-Python one, which must give the same bytes (else a rollout)."""
+    from fks_operator.builders import config
+
+    assert config.YAML_DUMPER is yaml.CSafeDumper, "PyYAML without libyaml in the dev venv"
+    for variant in VARIANTS:
+        pipeline, accounts = variant.parsed_pipeline(), variant.parsed_accounts()
+        fast = config.render_executor_config(pipeline, accounts)
+        monkeypatch.setattr(config, "YAML_DUMPER", yaml.SafeDumper)
+        assert config.render_executor_config(pipeline, accounts) == fast, variant.name
+        monkeypatch.undo()
