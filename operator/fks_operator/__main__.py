@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 import kopf
+import uvloop
 from kopf._core.engines.indexing import OperatorIndexers  # kopf.operator(indexers=...)
 from kopf._core.engines.peering import Identity  # the type of kopf.operator(identity=...)
 from lightkube.config.kubeconfig import SingleConfig
@@ -20,9 +21,9 @@ from lightkube.config.kubeconfig import SingleConfig
 from fks_operator import __version__
 from fks_operator.accounts import ccxt_catalog
 from fks_operator.controller import Controller
+from fks_operator.credentials import load_config
 from fks_operator.errors import SettingsError
 from fks_operator.handlers import build_registry, configure
-from fks_operator.credentials import load_config
 from fks_operator.kube import KubeApi
 from fks_operator.metrics import Metrics
 from fks_operator.settings import OperatorSettings
@@ -193,7 +194,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     _configure_logging(settings)
     try:
-        asyncio.run(_serve(settings, config))
+        # uvloop: the event loop, its sockets and TLS in C; the one loop runs kopf's watches and
+        # every API request of the reconcile loop (docs/operator.md, "How it runs").
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(_serve(settings, config))
     except OSError as exc:  # a port in use, most likely
         sys.stderr.write(f"fks-operator: cannot start: {exc}\n")
         sys.exit(2)
