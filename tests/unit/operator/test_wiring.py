@@ -13,6 +13,7 @@ from lightkube.config.kubeconfig import KubeConfig
 from fks_operator.__main__ import main
 from fks_operator.accounts import StaticCatalog
 from fks_operator.controller import Controller
+from fks_operator.credentials import Credentials
 from fks_operator.handlers import (
     MANAGED_SELECTOR,
     NoDiffBase,
@@ -129,3 +130,34 @@ def test_kopf_identity_never_needs_the_passwd_database(monkeypatch: pytest.Monke
     assert _identity() == "fks-operator-7d9f-abcde"
     monkeypatch.delenv("POD_ID")
     assert _identity().startswith("fks-operator@")
+
+
+def test_an_exec_plugin_user_is_refused_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """kopf's watches cannot run an exec credential plugin: refused with exit status 2."""
+    user = "{exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: get-token}}"
+    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path, user)))
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fks-operator: kubeconfig user of context 'c' authenticates with an exec")
+    assert err.count("\n") == 1
+
+
+def test_credentials_of_a_token_file_are_read_again_on_renewal(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("first\n")
+    config = KubeConfig.from_file(write_kubeconfig(tmp_path, f"{{tokenFile: {token}}}")).get()
+    credentials = Credentials(config)
+    assert credentials.renewable
+    assert credentials.header() == {"Authorization": "Bearer first"}
+    token.write_text("rotated\n")
+    assert credentials.header() == {"Authorization": "Bearer first"}, "kept until a 401"
+    assert credentials.header(renew=True) == {"Authorization": "Bearer rotated"}
+
+
+def test_credentials_of_a_password_user_are_basic_auth(tmp_path: Path) -> None:
+    config = KubeConfig.from_file(write_kubeconfig(tmp_path, "{username: ann, password: pw}")).get()
+    assert Credentials(config).header() == {"Authorization": "Basic YW5uOnB3"}
