@@ -95,7 +95,7 @@ bench-footprint: venv ## Executor RSS idle and after 100,000 alerts, start to /r
 
 .PHONY: bench-operator
 bench-operator: venv control-plane ## Operator scale on the local control plane: apply->Deployment, cold start of 1,000, RSS, write rate, resync requests (12-15 min)
-	$(PY) bench/operator_scale.py
+	$(PY) -m bench.operator_scale
 
 .PHONY: images
 images: ## Build fks-executor:<version> and fks-operator:<version> (BASE_IMAGE, FKS_BUILD_CA: docs/images.md)
