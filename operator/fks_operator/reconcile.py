@@ -16,7 +16,6 @@ It never writes ``spec`` (or metadata) of a custom resource.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -203,8 +202,8 @@ async def _write_status(
 async def _evaluate(ctx: Context, account: ExchangeAccount) -> AccountReadiness:
     ref = account.spec.credentials_secret_ref
     data = await ctx.secrets.get(account.metadata.namespace, ref.name) if ref else None
-    # The first look at ccxt imports it and may instantiate an exchange class: not on the loop.
-    return await asyncio.to_thread(evaluate_account, account.spec, data, ctx.catalog)
+    # A table lookup (the catalog is ccxt_catalog.json, no ccxt): on the loop, no thread hop.
+    return evaluate_account(account.spec, data, ctx.catalog)
 
 
 # --- ExecutionPipeline --------------------------------------------------------------------------
