@@ -5,6 +5,10 @@ it matches (optional method and path; the path may be a glob such as ``/api/v3/*
 in the order they were added, at most one per request. Kinds:
 
 - ``latency``      wait ``delayMs`` before (``phase: before``) or after handling, then answer.
+                   A latency fault without ``method`` also delays order-entry requests over the
+                   websocket (Binance's WebSocket API ``order.*``, Bybit's ``/v5/trade``
+                   ``order.*``) whose endpoint path it matches, before they are handled
+                   (:meth:`FaultBook.take_ws_latency`).
 - ``http_error``   answer ``status`` (default 500) with a non-JSON body; nothing is processed.
 - ``rate_limit``   429 with Binance's -1003 body and ``Retry-After`` (Bybit: retCode 10006 in
                    HTTP 200 with ``X-Bapi-Limit-*`` headers); nothing is processed.
@@ -20,6 +24,7 @@ in the order they were added, at most one per request. Kinds:
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -227,6 +232,13 @@ class Fault:
         return status, body, self.spec.contentType
 
 
+async def delay(fault: Fault | None) -> None:
+    """Wait out a ``latency`` fault's delay before a websocket request is handled (both
+    phases: the answer's frame has nothing to hold back separately)."""
+    if fault is not None:
+        await asyncio.sleep(fault.spec.delayMs / 1000)
+
+
 class FaultBook:
     def __init__(self) -> None:
         self._faults: list[Fault] = []
@@ -243,6 +255,25 @@ class FaultBook:
         """The fault this request triggers (consuming one use), if any."""
         for fault in self._faults:
             if not fault.active or not fault.matches(method, path):
+                continue
+            if fault.skip_left > 0:
+                fault.skip_left -= 1
+                continue
+            fault.remaining -= 1
+            fault.fired += 1
+            self.fired_total += 1
+            return fault
+        return None
+
+    def take_ws_latency(self, path: str) -> Fault | None:
+        """The ``latency`` fault (without ``method``) an order-entry request on the websocket
+        endpoint ``path`` triggers, consuming one use: the same round trip as a REST order.
+        Other kinds stay HTTP-only (a websocket request has no status or body to fail)."""
+        for fault in self._faults:
+            spec = fault.spec
+            if spec.kind != "latency" or spec.method is not None:
+                continue
+            if not fault.active or not fault.matches("", path):
                 continue
             if fault.skip_left > 0:
                 fault.skip_left -= 1

@@ -100,6 +100,15 @@ def refusal(request_id: object, error: ApiError) -> dict[str, object]:
     return {"id": request_id, "status": error.status, "error": error.body()}
 
 
+def is_order_entry(text: str) -> bool:
+    """Whether a request places, tests or cancels an order (what a ``latency`` fault delays)."""
+    try:
+        request = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(request, dict) and str(request.get("method", "")).startswith("order.")
+
+
 def handle(
     ex: Exchange, hub: Hub, stream: Stream, account: Account, text: str
 ) -> dict[str, object]:

@@ -20,7 +20,7 @@ import re
 
 from aiohttp import WSMsgType, web
 
-from fks_fake_exchange import signing, ws_api
+from fks_fake_exchange import faults, signing, ws_api
 from fks_fake_exchange.errors import ApiError
 from fks_fake_exchange.state import Exchange
 from fks_fake_exchange.web import exchange, json_response, public
@@ -191,6 +191,10 @@ async def _ws_api(request: web.Request, account: Account) -> web.WebSocketRespon
     try:
         async for message in ws:
             if message.type == WSMsgType.TEXT:
+                fault = None
+                if ws_api.is_order_entry(message.data):
+                    fault = ex.faults.take_ws_latency(request.path)
+                await faults.delay(fault)
                 stream.send(ws_api.handle(ex, hub, stream, account, message.data))
                 hub.publish(ex)  # an order placed here is heard of like a REST one
     finally:

@@ -18,7 +18,7 @@ from typing import Literal
 
 from aiohttp import WSMsgType, web
 
-from fks_fake_exchange import bybit_place
+from fks_fake_exchange import bybit_place, faults
 from fks_fake_exchange.bybit_errors import BybitError, Category
 from fks_fake_exchange.bybit_orders import parse_new_order
 from fks_fake_exchange.bybit_params import BybitParams, parse_params
@@ -197,6 +197,16 @@ class Connection:
         return {"orderId": order.order_id, "orderLinkId": order.link_id}
 
 
+def _is_order_entry(text: str) -> bool:
+    """Whether a trade endpoint request creates or cancels an order (what a ``latency``
+    fault delays)."""
+    try:
+        request = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(request, dict) and str(request.get("op", "")).startswith("order.")
+
+
 async def _serve(request: web.Request, endpoint: Endpoint) -> web.WebSocketResponse:
     hub, ex = request.app[HUB], exchange(request)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
@@ -208,6 +218,10 @@ async def _serve(request: web.Request, endpoint: Endpoint) -> web.WebSocketRespo
     try:
         async for message in ws:
             if message.type == WSMsgType.TEXT:
+                fault = None
+                if endpoint == "trade" and _is_order_entry(message.data):
+                    fault = ex.faults.take_ws_latency(request.path)
+                await faults.delay(fault)
                 connection.handle(message.data)
                 hub.publish(ex)  # an order.create is heard of like a REST order
     finally:
