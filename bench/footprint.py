@@ -6,6 +6,9 @@ that lives in process memory, so the one whose growth shows in RSS). Measured:
 
 - time from starting the process to ``/ready`` answering 200 (markets loaded);
 - resident memory (``VmRSS``) idle, once ready;
+- the same idle figure for a trading executor (testnet account with keys, SQLite journal,
+  the warm state on as by default: ccxt.pro's Binance class imported, the balance stream
+  open), a second process started after the first one stopped;
 - resident memory after ``--signals`` alerts (default 100,000), each with a new id and an
   explicit ``amount`` and ``price``, sent through the real HTTP edge on keep-alive
   connections; every answer must be ``200 dry_run``. With more signals than the memory
@@ -13,8 +16,8 @@ that lives in process memory, so the one whose growth shows in RSS). Measured:
 - the image sizes, when a Docker engine answers and ``make images`` built them
   (``IMAGE_PREFIX`` as for ``make images``).
 
-Targets: idle <= 80 MiB, after the signals <= 120 MiB, ready <= 5 s, executor image
-<= 200 MB, operator image <= 150 MB. Usage: ``make bench-footprint`` or
+Targets: idle <= 80 MiB (dry-run and trading), after the signals <= 120 MiB, ready <= 5 s,
+executor image <= 200 MB, operator image <= 150 MB. Usage: ``make bench-footprint`` or
 ``.venv/bin/python bench/footprint.py [--signals N]`` (~1 min for 100,000 on 2 cores).
 """
 
@@ -33,6 +36,7 @@ import time
 import tomllib
 import uuid
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -55,10 +59,10 @@ TARGET_IMAGE_MB = {"executor": 200.0, "operator": 150.0}
 _LENGTH = re.compile(rb"(?i)\r\ncontent-length: *(\d+)")
 
 
-def executor_config(directory: Path, fx: FakeExchange, port: int) -> Path:
-    config = {
+def executor_config(directory: Path, fx: FakeExchange, port: int, trading: bool = False) -> Path:
+    config: dict[str, Any] = {
         "pipeline": "bench-footprint",
-        "dryRun": True,
+        "dryRun": not trading,
         "listen": {"host": "127.0.0.1", "port": port},
         "webhook": {
             "auth": "token",
@@ -80,9 +84,37 @@ def executor_config(directory: Path, fx: FakeExchange, port: int) -> Path:
         "state": {"backend": "memory"},
         "audit": {"path": str(directory / "audit.jsonl")},
     }
-    path = directory / "executor.yaml"
+    if trading:
+        config["accounts"][0].update(
+            environment="testnet", apiKeyEnv="FKS_FAKE_API_KEY", secretEnv="FKS_FAKE_SECRET"
+        )
+        config["state"]["journalPath"] = str(directory / "journal.db")
+    path = directory / ("trading.yaml" if trading else "executor.yaml")
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def trading_idle_rss(directory: Path, fx: FakeExchange) -> int:
+    """RSS of a trading executor (warm state on, as by default) once ready and its account
+    stream is open."""
+    port = free_port()
+    argv = [str(BIN / "fks-executor"), "--config", str(executor_config(directory, fx, port, True))]
+    env = {
+        "FKS_WEBHOOK_SECRET": SECRET,
+        "FKS_FAKE_API_KEY": fx.api_key,
+        "FKS_FAKE_SECRET": fx.secret,
+    }
+    proc = ManagedProcess("bench-footprint-trading", argv, env=env)
+    try:
+        proc.wait_ready(lambda: http_ok(f"http://127.0.0.1:{port}/ready"), timeout=60)
+        deadline = time.monotonic() + 30
+        while "spot@user" not in fx.ws_state()["topics"]:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the trading executor's balance stream did not open")
+            time.sleep(0.2)
+        return settled_rss(proc.pid)
+    finally:
+        proc.stop()
 
 
 def request(i: int, tag: str) -> bytes:
@@ -195,6 +227,8 @@ def main() -> int:
             loaded = settled_rss(proc.pid)
         finally:
             proc.stop()
+        trading = trading_idle_rss(Path(tmp), fx)
+        print(f"  trading executor (warm state on): RSS idle {trading / MIB:.1f} MiB")
     rate = args.signals / seconds
     growth = (loaded - idle) / args.signals
     print(
@@ -210,6 +244,13 @@ def main() -> int:
             "RSS idle",
             f"{idle / MIB:.1f} MiB <= {TARGET_IDLE_MIB:g} MiB",
             idle / MIB <= TARGET_IDLE_MIB,
+        )
+    )
+    results.append(
+        (
+            "RSS idle, trading",
+            f"{trading / MIB:.1f} MiB <= {TARGET_IDLE_MIB:g} MiB",
+            trading / MIB <= TARGET_IDLE_MIB,
         )
     )
     results.append(
