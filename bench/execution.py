@@ -12,7 +12,10 @@ they see the same machine noise, each alert ``--gap-ms`` after the previous orde
 
 - ``direct``:   ccxt ``create_order`` (market buy, client order id) from this process, and
   where the venue's answer lacks the fill (Bybit: ids only), the order fetched from the closed
-  orders by its client id — the least a caller needs to know the order filled;
+  orders by its client id — the least a caller needs to know the order filled; with
+  ``--order-entry websocket``, ccxt.pro's ``create_order_ws`` instead (the executor then sends
+  its orders that way too, and the fake's latency fault delays the websocket order requests
+  as it delays HTTP ones);
 - ``executor``: an HTTP alert with an explicit ``amount`` and ``price`` (the position for the
   ``maxPositionSizeUSD`` cap from the warm state), timed from sending the request to reading the
   ``executed`` answer, which carries the exchange's order and its fill;
@@ -166,18 +169,19 @@ def metric_mean(text: str, name: str) -> float:
 
 
 async def measure(
-    fx: FakeExchange, spot: Venue, port: int, orders: int, warmup: int, gap: float
+    fx: FakeExchange, spot: Venue, port: int, orders: int, warmup: int, gap: float, ws: bool
 ) -> dict[str, Any]:
-    http = await Http.connect(port)
-    async with fx.ccxt(spot.name) as ex:
+    async with fx.ccxt_pro(spot.name) if ws else fx.ccxt(spot.name) as ex:
         await ex.load_markets()
+        # after the markets (importing ccxt.pro can take seconds): the executor times out
+        # a connection whose first request does not come within 10 s (serving.py)
+        http = await Http.connect(port)
         tag = uuid.uuid4().hex[:8]
+        create = ex.create_order_ws if ws else ex.create_order
 
         async def direct(i: int) -> None:
             cid = f"d-{tag}-{i}"
-            order = await ex.create_order(
-                "BTC/USDT", "market", "buy", 0.0002, None, {"clientOrderId": cid}
-            )
+            order = await create("BTC/USDT", "market", "buy", 0.0002, None, {"clientOrderId": cid})
             if order.get("status") is None:  # ids only: fetch it to learn it filled
                 (order,) = await ex.fetch_canceled_and_closed_orders(
                     "BTC/USDT", None, None, {"orderLinkId": cid}
@@ -248,7 +252,8 @@ def run_venue(
             proc.wait_ready(lambda: http_ok(f"http://127.0.0.1:{port}/ready"), timeout=60)
             if latency_ms:
                 fx.add_fault("latency", delayMs=latency_ms, count=1_000_000)
-            result = asyncio.run(measure(fx, spot, port, orders, warmup, gap))
+            ws = execution["orderEntry"] == "websocket"
+            result = asyncio.run(measure(fx, spot, port, orders, warmup, gap, ws))
             import httpx
 
             metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
