@@ -7,8 +7,8 @@ that lives in process memory, so the one whose growth shows in RSS). Measured:
 - time from starting the process to ``/ready`` answering 200 (markets loaded);
 - resident memory (``VmRSS``) idle, once ready;
 - the same idle figure for a trading executor (testnet account with keys, SQLite journal,
-  the warm state on as by default: ccxt.pro's Binance class imported, the balance stream
-  open), a second process started after the first one stopped;
+  the warm state on, ``warmStateMaxAgeSeconds: 10``: ccxt.pro's Binance class imported, the
+  balance stream open), a second process started after the first one stopped;
 - resident memory after ``--signals`` alerts (default 100,000), each with a new id and an
   explicit ``amount`` and ``price``, sent through the real HTTP edge on keep-alive
   connections; every answer must be ``200 dry_run``. With more signals than the memory
@@ -89,13 +89,14 @@ def executor_config(directory: Path, fx: FakeExchange, port: int, trading: bool 
             environment="testnet", apiKeyEnv="FKS_FAKE_API_KEY", secretEnv="FKS_FAKE_SECRET"
         )
         config["state"]["journalPath"] = str(directory / "journal.db")
+        config["execution"] = {"warmStateMaxAgeSeconds": 10}
     path = directory / ("trading.yaml" if trading else "executor.yaml")
     path.write_text(yaml.safe_dump(config))
     return path
 
 
 def trading_idle_rss(directory: Path, fx: FakeExchange) -> int:
-    """RSS of a trading executor (warm state on, as by default) once ready and its account
+    """RSS of a trading executor (warm state on) once ready and its account
     stream is open."""
     port = free_port()
     argv = [str(BIN / "fks-executor"), "--config", str(executor_config(directory, fx, port, True))]
