@@ -117,6 +117,13 @@ class Metrics:
             "Signals accepted and still executing",
             registry=r,
         )
+        self.unprotected_positions = Gauge(
+            "fks_unprotected_positions",
+            "1 while a position is open without the protection its alert asked for (a "
+            "protective order refused or missing at the venue), else 0",
+            ["account", "symbol"],
+            registry=r,
+        )
         for account in accounts:
             self.circuit_breaker_state.labels(account=account).set(CircuitState.CLOSED)
         self._requests: dict[tuple[str, str], Counter] = {}

@@ -82,10 +82,16 @@ class ExecutionReport:
     """The entry already existed on the exchange (found by client order id, not sent again)."""
     fills: tuple[Fill, ...] = ()
     """Fills seen in this execution (for the daily-loss ledger)."""
+    protection_close: OrderResult | None = None
+    """The close sent because a protection failed (``execution.onProtectionFailure: close``)."""
+    protection_note: str | None = None
+    """What was done about a failed protection (for the answer's ``detail``)."""
 
     def orders(self) -> list[dict[str, Any]]:
-        """Extra orders for ``Outcome.orders``: the legs, then cancelled orders."""
-        return [o.as_dict() for o in (*self.legs, *self.cancelled)]
+        """Extra orders for ``Outcome.orders``: the legs, cancelled orders, then the close
+        sent because a protection failed."""
+        closed = (self.protection_close,) if self.protection_close is not None else ()
+        return [o.as_dict() for o in (*self.legs, *self.cancelled, *closed)]
 
 
 class ExchangeClient(Protocol):

@@ -11,7 +11,8 @@ every exchange ccxt lists)::
   signal always gets the same ids, two pipelines or accounts never share one;
 - leg: ``en`` entry, ``sl`` stop-loss, ``tp`` take-profit, ``cl`` close, ``oc`` the OCO order
   list pairing ``sl`` and ``tp`` (Binance spot), ``cs`` the close of the short side in hedge
-  mode (``cl`` then closes the long side).
+  mode (``cl`` then closes the long side), ``t0``..``t9`` the targets of ``take_profits`` (in
+  order of distance from the entry), ``ts`` the trailing stop (docs/trading.md#several-exits).
 """
 
 from __future__ import annotations
@@ -33,6 +34,27 @@ class Leg(enum.StrEnum):
     CLOSE = "cl"
     CLOSE_SHORT = "cs"
     OCO = "oc"
+    TRAILING_STOP = "ts"
+    TARGET_0 = "t0"
+    TARGET_1 = "t1"
+    TARGET_2 = "t2"
+    TARGET_3 = "t3"
+    TARGET_4 = "t4"
+    TARGET_5 = "t5"
+    TARGET_6 = "t6"
+    TARGET_7 = "t7"
+    TARGET_8 = "t8"
+    TARGET_9 = "t9"
+
+    @property
+    def target(self) -> bool:
+        """One target of ``take_profits`` (a take-profit for a share of the position)."""
+        return self.value[0] == "t" and self.value[1].isdigit()
+
+    @classmethod
+    def target_leg(cls, index: int) -> Leg:
+        """The leg of the ``index``-th target (0-based, nearest the entry first)."""
+        return cls(f"t{index}")
 
 
 def _hex(text: str, n: int) -> str:

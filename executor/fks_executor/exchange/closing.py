@@ -27,7 +27,7 @@ from fks_executor.exchange.quirks import market_kind
 if TYPE_CHECKING:
     from fks_executor.exchange.live import LiveExchange
 
-__all__ = ["cancel_own_orders", "close_position"]
+__all__ = ["cancel_own_orders", "close_position", "list_open_orders"]
 
 
 async def cancel_own_orders(ex: LiveExchange, market: MarketInfo, prefix: str) -> list[OrderResult]:
@@ -37,21 +37,31 @@ async def cancel_own_orders(ex: LiveExchange, market: MarketInfo, prefix: str) -
     orders, Bybit spot's TP/SL orders: ``Quirks.conditional_params``), they are listed and
     cancelled with those params too. Cancelling one leg of a spot
     OCO list cancels the list; its other leg then answers "unknown order", which is fine."""
+    cancelled: list[OrderResult] = []
+    for raw, params in await list_open_orders(ex, market):
+        cid = str(raw.get("clientOrderId") or "")
+        if cid.startswith(prefix):
+            cancelled.append(await _cancel(ex, market, raw, cid, params))
+    return cancelled
+
+
+async def list_open_orders(
+    ex: LiveExchange, market: MarketInfo
+) -> list[tuple[Mapping[str, Any], dict[str, Any]]]:
+    """Every open order of the account on ``market`` (ccxt structures), with the params that
+    listed it: plain orders, then the conditional ones where the venue lists them apart."""
     kinds: list[dict[str, Any]] = [{}]
     conditional = ex.venue.quirks.conditional_params.get(market_kind(market.contract))
     if conditional:
         kinds.append(dict(conditional))
-    cancelled: list[OrderResult] = []
+    listed: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     for params in kinds:
 
         async def open_orders(params: dict[str, Any] = params) -> Any:
             return await ex.api.fetch_open_orders(market.symbol, None, None, dict(params))
 
-        for raw in await ex.venue.call(Operation.LOOKUP, open_orders):
-            cid = str(raw.get("clientOrderId") or "")
-            if cid.startswith(prefix):
-                cancelled.append(await _cancel(ex, market, raw, cid, params))
-    return cancelled
+        listed.extend((raw, params) for raw in await ex.venue.call(Operation.LOOKUP, open_orders))
+    return listed
 
 
 async def _cancel(
@@ -79,7 +89,10 @@ async def _cancel(
     )
     result = ex.result(done if isinstance(done, Mapping) else raw, leg, market)
     # Binance answers a cancel with the *cancel request's* clientOrderId: keep ours.
-    kind = {"-sl": "stop_loss", "-tp": "take_profit"}.get(cid[-3:], str(raw.get("type") or ""))
+    suffix = cid[-3:]
+    kind = {"-sl": "stop_loss", "-tp": "take_profit", "-ts": "trailing_stop"}.get(suffix)
+    if kind is None:
+        kind = "take_profit" if suffix[:2] == "-t" else str(raw.get("type") or "")
     return dataclasses.replace(result, client_order_id=cid, type=kind, status="canceled")
 
 

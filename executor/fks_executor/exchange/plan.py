@@ -68,27 +68,46 @@ class OrderLeg:
     amount: float | None
     price: float | None = None  # limit price
     trigger_price: float | None = None  # stop-loss / take-profit trigger
+    # (a trailing stop: where it is armed, its activation price or else the entry's price)
     reduce_only: bool = False
+    share: float | None = None
+    """A ``take_profits`` target: the percent of the position it closes."""
+    trail_percent: float | None = None
+    """The trailing stop's callback as a percent of the price (venues that trail by percent)."""
+    trail_amount: float | None = None
+    """... or as a price distance (venues that trail by a distance)."""
+    activation_price: float | None = None
+    """The trailing stop is armed once this price trades (None: at once)."""
     hedged: bool = False
     """Hedge mode: the order names its position side (ccxt ``hedged``: Binance
     ``positionSide``, Bybit ``positionIdx``; with ``reduce_only``, the side it closes)."""
 
     @property
     def kind(self) -> str:
-        """The OrderResult ``type``: market, limit, stop_loss, take_profit."""
+        """The OrderResult ``type``: market, limit, stop_loss, take_profit, trailing_stop."""
         if self.leg is Leg.STOP_LOSS:
             return "stop_loss"
-        if self.leg is Leg.TAKE_PROFIT:
+        if self.leg is Leg.TAKE_PROFIT or self.leg.target:
             return "take_profit"
+        if self.leg is Leg.TRAILING_STOP:
+            return "trailing_stop"
         return self.type
 
     def ccxt_params(self) -> dict[str, Any]:
-        """Unified ccxt ``params`` for this leg (client order id, triggers, reduce-only)."""
+        """Unified ccxt ``params`` for this leg (client order id, triggers, trailing,
+        reduce-only, position side): the one place a leg's params are built."""
         params: dict[str, Any] = {"clientOrderId": self.client_order_id}
         if self.leg is Leg.STOP_LOSS:
             params["stopLossPrice"] = self.trigger_price
-        elif self.leg is Leg.TAKE_PROFIT:
+        elif self.leg is Leg.TAKE_PROFIT or self.leg.target:
             params["takeProfitPrice"] = self.trigger_price
+        elif self.leg is Leg.TRAILING_STOP:
+            if self.trail_percent is not None:
+                params["trailingPercent"] = self.trail_percent
+            else:
+                params["trailingAmount"] = self.trail_amount
+            if self.activation_price is not None:
+                params["trailingTriggerPrice"] = self.activation_price
         if self.reduce_only:
             params["reduceOnly"] = True
         if self.hedged:

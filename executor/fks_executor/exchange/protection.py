@@ -1,11 +1,18 @@
-"""Stop-loss and take-profit legs after a filled entry: separate orders, or one OCO list.
+"""Protective legs after a filled entry: separate orders, or one OCO list; then checked.
 
 Called by :meth:`LiveExchange.execute` once the entry filled, with the amount the legs may
-sell (the fill minus a fee taken in the base currency). A leg that cannot be placed never
-undoes the entry: it is reported as a :class:`LegFailure` (the answer stays ``executed``).
-Every order goes through the account's order protocol (:class:`~.sender.OrderSender`: at most
-once, resent only when proven absent, until the execution deadline), and on a resumed signal
-each is looked up by client order id first.
+sell (the fill minus a fee taken in the base currency): take-profit targets share it out
+(``exits.size_legs``). A leg that cannot be placed never undoes the entry: it is reported as
+a :class:`LegFailure` (the answer stays ``executed``). Every order goes through the account's
+order protocol (:class:`~.sender.OrderSender`: at most once, resent only when proven absent,
+until the execution deadline), and on a resumed signal each is looked up by client order id
+first. A trailing stop that is a setting of the position (Bybit's trading-stop, no client
+order id) is set idempotently instead (sending it twice sets the same value).
+
+Then every placed leg is checked at the venue (docs/trading.md#several-exits): listed among
+the account's open orders on the symbol (by client order id; Bybit's trailing stop by its
+``stopOrderType``), else looked up by client order id (a leg that already executed counts as
+placed). A leg missing there is a :class:`LegFailure` ``protection_missing``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,9 @@ from fks_executor.domain import OrderResult
 from fks_executor.errors import ExecutorError
 from fks_executor.exchange.base import LegFailure
 from fks_executor.exchange.client_ids import Leg
+from fks_executor.exchange.closing import list_open_orders
+from fks_executor.exchange.errors import Operation
+from fks_executor.exchange.exits import size_legs
 from fks_executor.exchange.markets import MarketInfo, check_limits
 from fks_executor.exchange.oco import oco_request, split_reports
 from fks_executor.exchange.plan import OrderLeg, OrderPlan
@@ -25,7 +35,7 @@ from fks_executor.exchange.plan import OrderLeg, OrderPlan
 if TYPE_CHECKING:
     from fks_executor.exchange.live import LiveExchange
 
-__all__ = ["place_oco", "protect_separately", "protect_with_oco"]
+__all__ = ["place_oco", "protect_separately", "protect_with_oco", "verify_legs"]
 
 Legs = tuple[list[OrderResult], list[LegFailure]]
 
@@ -46,19 +56,86 @@ async def protect_separately(
 ) -> Legs:
     """One conditional order per leg, stop-loss first (protection before profit)."""
     legs: list[OrderResult] = []
-    failures: list[LegFailure] = []
-    for leg in plan.protective:
-        sized = dataclasses.replace(leg, amount=amount)
+    sized_legs, too_small = size_legs(market, plan.protective, amount)
+    failures = [LegFailure(leg.leg.value, exc.reason, exc.detail) for leg, exc in too_small]
+    for sized in sized_legs:
+        assert sized.amount is not None
         try:
-            _check(market, leg, amount)
+            _check(market, sized, sized.amount)
+            if sized.leg is Leg.TRAILING_STOP and ex.venue.quirks.trailing_on_position:
+                legs.append(await _set_position_trailing(ex, market, sized))
+                continue
             sent = await ex.place(
                 market, sized, look_first=resume, attempted_at=attempted_at, deadline=deadline
             )
         except ExecutorError as exc:
-            failures.append(LegFailure(leg.leg.value, exc.reason, exc.detail))
+            failures.append(LegFailure(sized.leg.value, exc.reason, exc.detail))
             continue
         legs.append(ex.result(sent.raw, sized, market))
-    return legs, failures
+    return await verify_legs(ex, market, plan, legs, failures)
+
+
+async def _set_position_trailing(
+    ex: LiveExchange, market: MarketInfo, leg: OrderLeg
+) -> OrderResult:
+    """The position's trailing stop (Bybit trading-stop): idempotent, so retried like a read;
+    its answer carries no order, :func:`verify_legs` finds it."""
+    params = leg.ccxt_params()
+
+    async def create() -> Any:
+        api = ex.api
+        return await api.create_order(market.symbol, "market", leg.side, leg.amount, None, params)
+
+    await ex.venue.call(Operation.ORDER, create)
+    return ex.result({}, leg, market)
+
+
+async def verify_legs(
+    ex: LiveExchange,
+    market: MarketInfo,
+    plan: OrderPlan,
+    legs: list[OrderResult],
+    failures: list[LegFailure],
+) -> Legs:
+    """Keep the placed legs found at the venue; a missing one becomes a failure."""
+    if not any(order.status == "open" for order in legs):
+        return legs, failures
+    try:
+        listed = [raw for raw, _ in await list_open_orders(ex, market)]
+    except ExecutorError as exc:
+        detail = f"the protection could not be checked at the venue: {exc.detail}"
+        code = [o.client_order_id.rsplit("-", 1)[-1] for o in legs]
+        return legs, [*failures, *(LegFailure(c, exc.reason, detail) for c in code)]
+    open_ids = {str(raw.get("clientOrderId") or "") for raw in listed}
+    trailing_set = any(
+        (raw.get("info") or {}).get("stopOrderType") == "TrailingStop" for raw in listed
+    )
+    planned = {leg.client_order_id: leg for leg in plan.protective}
+    kept: list[OrderResult] = []
+    for order in legs:
+        leg = planned.get(order.client_order_id)
+        if order.status != "open" or order.client_order_id in open_ids or leg is None:
+            kept.append(order)
+            continue
+        if leg.leg is Leg.TRAILING_STOP and ex.venue.quirks.trailing_on_position:
+            found = trailing_set
+        else:
+            try:
+                again = await ex.find_order(market.symbol, leg)
+            except ExecutorError:
+                again = None
+            found = again is not None and again.status in ("open", "closed")
+        if found:
+            kept.append(order)
+        else:
+            failures.append(
+                LegFailure(
+                    leg.leg.value,
+                    "protection_missing",
+                    "placed, but not found at the venue when checked after the entry filled",
+                )
+            )
+    return kept, failures
 
 
 async def protect_with_oco(
@@ -87,7 +164,7 @@ async def protect_with_oco(
         )
     except ExecutorError as exc:
         return [], [LegFailure(leg.leg.value, exc.reason, exc.detail) for leg in (first, second)]
-    return legs, []
+    return await verify_legs(ex, market, plan, legs, [])
 
 
 async def place_oco(

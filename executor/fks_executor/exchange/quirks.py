@@ -16,6 +16,11 @@ holds only what ccxt's flags do not tell, each entry checked against ccxt 4.5's 
 - attached stop-loss/take-profit: from ccxt's ``features`` (Binance none; Bybit spot and
   contracts), minus what ccxt refuses (Bybit spot *market* orders) or is not exercised (Bybit
   spot limit orders): attached on Bybit contracts only;
+- trailing stops: ccxt's ``features`` (``createOrder.trailing``) and ``has``
+  (``createTrailingPercentOrder`` / ``createTrailingAmountOrder``: by percent or by a price
+  distance), minus what ccxt refuses (Bybit spot: "only supports contract trailingAmount");
+  Bybit's is a setting of the position (``/v5/position/trading-stop``: no client order id,
+  found among the open orders by ``stopOrderType`` TrailingStop);
 - conditional orders listed apart from plain ones: Binance USD-M (algo orders), Bybit spot
   (TP/SL orders); spot OCO lists: Binance only; a late request is refused after
   ``recvWindow`` on both.
@@ -71,6 +76,12 @@ class Quirks:
     no_attached_tp_sl: frozenset[tuple[str, str]] = frozenset()
     """(``spot`` | ``contract``, order type) pairs where ccxt's features announce attached
     stop-loss/take-profit but ccxt refuses it."""
+    no_trailing: frozenset[str] = frozenset()
+    """``spot`` | ``contract``: where ccxt's features announce trailing stops but ccxt refuses
+    them."""
+    trailing_on_position: bool = False
+    """The trailing stop is a setting of the position, not an order with a client order id
+    (Bybit's trading-stop): set idempotently, then found by its ``stopOrderType``."""
 
 
 _BINANCE_SPOT_ONLY = {
@@ -125,6 +136,8 @@ _BYBIT = Quirks(
     # but no test venue serves it, so spot legs are always separate orders after the fill.
     no_attached_tp_sl=frozenset({("spot", "market"), ("spot", "limit")}),
     conditional_params={"spot": {"orderFilter": "tpslOrder"}},
+    no_trailing=frozenset({"spot"}),
+    trailing_on_position=True,
 )
 _QUIRKS: dict[str, Quirks] = {"binance": _BINANCE, "bybit": _BYBIT}
 _GENERIC = Quirks(answer_has_fills=False)  # unknown venues: confirm every order by fetching it
@@ -153,6 +166,9 @@ class Capabilities:
     spot_oco: bool = False  # OCO order lists on spot (Quirks.spot_oco; not in ccxt's has)
     not_attachable: frozenset[str] = frozenset()
     """Order types on which attached stop-loss/take-profit is refused (Bybit spot: market)."""
+    trailing: str | None = None
+    """Trailing stops: ``percent`` (Binance USD-M's callbackRate), ``amount`` (a price
+    distance: Bybit contracts), or None (none on this market type)."""
 
     def attaches(self, order_type: str) -> bool:
         """Whether stop-loss/take-profit can be attached to an entry of ``order_type``."""
@@ -180,8 +196,11 @@ class Capabilities:
         kind = "contract" if contract else "spot"
         features = _create_order_features(getattr(api, "features", None), market_type)
         attached = base.attached_tp_sl
+        trailing: str | None = None
         if features is not None:
             attached = features.get("attachedStopLossTakeProfit") is not None
+            if features.get("trailing") and kind not in quirks.no_trailing:
+                trailing = _trailing_kind(api.has)
         return cls(
             attached_tp_sl=attached,
             stop_loss_orders=base.stop_loss_orders,
@@ -189,7 +208,16 @@ class Capabilities:
             reduce_only=base.reduce_only,
             spot_oco=base.spot_oco and not contract,
             not_attachable=frozenset(t for k, t in quirks.no_attached_tp_sl if k == kind),
+            trailing=trailing,
         )
+
+
+def _trailing_kind(has: Mapping[str, Any]) -> str | None:
+    if has.get("createTrailingPercentOrder"):
+        return "percent"
+    if has.get("createTrailingAmountOrder"):
+        return "amount"
+    return None
 
 
 def _create_order_features(features: Any, market_type: str) -> Mapping[str, Any] | None:

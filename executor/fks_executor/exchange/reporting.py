@@ -45,4 +45,5 @@ def answer_detail(report: ExecutionReport, first: str | None = None) -> str | No
         parts.insert(0, "order found on the exchange by client order id (not sent again)")
     if first:
         parts.insert(0, first)
+    parts += [report.protection_note] if report.protection_note else []
     return "; ".join(parts) or None

@@ -45,6 +45,7 @@ from fks_executor.errors import (
 )
 from fks_executor.exchange.base import ExchangeClient, ExecutionReport
 from fks_executor.exchange.client_ids import Leg, client_order_id
+from fks_executor.exchange.exits import hedge_mode, with_exits
 from fks_executor.exchange.futures import FuturesBook
 from fks_executor.exchange.legs import sync_legs, track_legs
 from fks_executor.exchange.markets import MarketInfo
@@ -52,6 +53,7 @@ from fks_executor.exchange.plan import OrderLeg, OrderPlan, plan_close, plan_ent
 from fks_executor.exchange.reporting import answer_detail, audit_plan
 from fks_executor.exchange.syncing import PositionSync
 from fks_executor.exchange.targeting import TARGET_POSITION, check_fields
+from fks_executor.exchange.unprotected import ProtectionGuard
 from fks_executor.fanout import fan_out
 from fks_executor.metrics import Metrics
 from fks_executor.risk import (
@@ -123,6 +125,7 @@ class Trader:
         self._records = self._loss_limit_on or self._sync is not None
         self._executions: dict[tuple[str, str, str], Any] = {}  # metric children, cached
         self.futures = FuturesBook((a for a, _ in accounts.values()), metrics=metrics, audit=audit)
+        self.guard = ProtectionGuard(config, metrics=metrics, audit=audit)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -243,6 +246,9 @@ class Trader:
         finally:
             if self.metrics is not None:
                 self.metrics.order_duration.observe(time.perf_counter() - started)
+        report = await self.guard.review(
+            signal, report, client, resume=resume, attempted_at=attempted_at, deadline=deadline
+        )
         if self._records:
             for fill in report.fills:
                 await self.ledger.record(fill)
@@ -315,7 +321,7 @@ class Trader:
                 raise InvalidPayload(
                     f"atr: not in the payload and not computable from {symbol} candles ({exc})"
                 ) from None
-        return plan_entry(
+        plan = plan_entry(
             signal,
             pipeline=pipeline,
             account=acct.config.name,
@@ -329,6 +335,7 @@ class Trader:
             atr_value=atr_value,
             futures=futures if placed is None else dataclasses.replace(futures, leverage=None),
         )
+        return with_exits(plan, signal, market, client.venue, hedged=hedge_mode(acct.config))
 
     async def _placed_entry(self, acct: _Account, signal: Signal, symbol: str) -> float | None:
         """The base amount of this signal's entry order if it exists on the exchange."""

@@ -21,6 +21,7 @@ SPEC_EXECUTOR = {
     "fks_audit_events_total": ("type",),
     "fks_signals_inflight": (),
     "fks_futures_settings_conflicts": ("account", "symbol", "setting"),  # docs/monitoring.md
+    "fks_unprotected_positions": ("account", "symbol"),  # docs/executor.md (several exits)
 }
 SPEC_OPERATOR = {
     "fks_operator_reconcile_total": ("kind", "result"),

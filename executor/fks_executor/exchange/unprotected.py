@@ -1,0 +1,154 @@
+"""A position left without the protection its alert asked for: an alert of its own.
+
+docs/trading.md#several-exits, "When a protection fails". After an entry filled, a protective
+leg that was refused by the venue, or placed but not found there when checked
+(``protection.verify_legs``), makes :meth:`ProtectionGuard.review`:
+
+- write the audit line ``protection_failed`` (which notifications deliver);
+- set ``fks_unprotected_positions{account,symbol}`` to 1;
+- with ``execution.onProtectionFailure: close``: close the position (this pipeline's open
+  orders on the symbol cancelled, then a reduce-only market order for the contract position,
+  or the free base balance sold on spot) through the same at-most-once order protocol, under
+  a client order id derived from the signal (``<signal id>#unprotected``), so a resumed
+  signal looks it up before sending it again.
+
+The answer stays ``executed`` (the entry happened); its ``detail`` names the failed legs and
+what was done. The gauge goes back to 0 when the symbol's position is closed by this
+executor (that close, or a ``close`` alert), or when a resumed execution of the same signal
+finds every protection in place. A leg not placed because a limit entry has not filled yet
+(``entry_not_filled``) protects nothing unprotected: it is no failure here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from fks_executor.audit import AuditLog
+from fks_executor.config import ExecutorConfig
+from fks_executor.domain import Action, OrderType, Signal
+from fks_executor.errors import ExecutorError
+from fks_executor.exchange.base import ExchangeClient, ExecutionReport
+from fks_executor.exchange.plan import plan_close
+from fks_executor.metrics import Metrics
+
+__all__ = ["CLOSE_SUFFIX", "ProtectionGuard"]
+
+log = logging.getLogger(__name__)
+
+CLOSE_SUFFIX = "#unprotected"
+"""Appended to the signal id to derive the close's client order id."""
+
+_NOT_A_FAILURE = frozenset({"entry_not_filled"})
+
+
+class ProtectionGuard:
+    """One per trader: reviews every execution report for failed protection."""
+
+    def __init__(
+        self, config: ExecutorConfig, *, metrics: Metrics | None, audit: AuditLog | None
+    ) -> None:
+        self.pipeline = config.pipeline
+        self.close_on_failure = config.execution.on_protection_failure == "close"
+        self.metrics = metrics
+        self.audit = audit
+        self._unprotected: dict[tuple[str, str], str] = {}  # (account, symbol) -> signal id
+
+    def _gauge(self, key: tuple[str, str], value: int) -> None:
+        if self.metrics is not None:
+            self.metrics.unprotected_positions.labels(*key).set(value)
+
+    def _protected(self, key: tuple[str, str]) -> None:
+        if self._unprotected.pop(key, None) is not None:
+            self._gauge(key, 0)
+
+    async def review(
+        self,
+        signal: Signal,
+        report: ExecutionReport,
+        client: ExchangeClient,
+        *,
+        resume: bool,
+        attempted_at: float | None,
+        deadline: float | None,
+    ) -> ExecutionReport:
+        """``report`` with what was done about a failed protection (never raises)."""
+        plan = report.plan
+        key = (plan.account, plan.symbol)
+        if client.dry_run:
+            return report
+        if plan.action is Action.CLOSE:
+            self._protected(key)
+            return report
+        failures = [f for f in report.leg_failures if f.reason not in _NOT_A_FAILURE]
+        if not failures:
+            if plan.protective and self._unprotected.get(key) == signal.signal_id:
+                self._protected(key)
+            return report
+        self._unprotected[key] = signal.signal_id
+        self._gauge(key, 1)
+        what = "; ".join(f"{f.leg} leg: {f.reason}: {f.detail}" for f in failures)
+        action = "closing the position" if self.close_on_failure else "the position stays open"
+        self._record(signal, plan.account, plan.symbol, failures[0].reason, f"{what} ({action})")
+        if not self.close_on_failure:
+            return report
+        return await self._close(signal, report, client, resume, attempted_at, deadline)
+
+    async def _close(
+        self,
+        signal: Signal,
+        report: ExecutionReport,
+        client: ExchangeClient,
+        resume: bool,
+        attempted_at: float | None,
+        deadline: float | None,
+    ) -> ExecutionReport:
+        plan = report.plan
+        close_signal = dataclasses.replace(
+            signal,
+            signal_id=signal.signal_id + CLOSE_SUFFIX,
+            action=Action.CLOSE,
+            order_type=OrderType.MARKET,
+            price=None,
+        )
+        try:
+            price = await client.fetch_price(plan.symbol)
+            close_plan = plan_close(
+                close_signal,
+                pipeline=plan.pipeline,
+                account=plan.account,
+                market=client.market(plan.symbol),
+                reference_price=price,
+            )
+            closed = await client.execute(
+                close_plan, resume=resume, attempted_at=attempted_at, deadline=deadline
+            )
+        except ExecutorError as exc:
+            detail = f"closing the unprotected position failed: {exc.reason}: {exc.detail}"
+            log.warning("%s on %s/%s", detail, plan.account, plan.symbol)
+            self._record(signal, plan.account, plan.symbol, exc.reason, detail)
+            return dataclasses.replace(report, protection_note=detail)
+        self._protected((plan.account, plan.symbol))
+        order = closed.entry
+        note = (
+            "the position was closed (execution.onProtectionFailure: close): "
+            f"order {order.client_order_id} {order.status}"
+        )
+        return dataclasses.replace(
+            report,
+            protection_close=order,
+            protection_note=note,
+            cancelled=report.cancelled + closed.cancelled,
+            fills=report.fills + closed.fills,
+        )
+
+    def _record(self, signal: Signal, account: str, symbol: str, reason: str, detail: str) -> None:
+        if self.audit is not None:
+            self.audit.record(
+                "protection_failed",
+                signal_id=signal.signal_id,
+                account=account,
+                symbol=symbol,
+                reason=reason,
+                detail=detail,
+            )
