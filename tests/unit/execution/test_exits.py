@@ -65,7 +65,8 @@ def _total(amounts: list[float]) -> Decimal:
 def test_three_targets_nearest_first_reduce_only_summing_to_the_position() -> None:
     tps = (TakeProfit(71_000, 40), TakeProfit(69_000, 30), TakeProfit(70_000, 30))
     p = _plan(take_profits=tps)
-    assert not p.attached and p.oco_list_id is None
+    assert not p.attached
+    assert p.oco_list_id is None
     legs = [(leg.leg, leg.trigger_price, leg.amount, leg.reduce_only) for leg in p.protective]
     assert legs == [
         (Leg.TARGET_0, 69_000, 0.009, True),
@@ -142,7 +143,8 @@ def test_size_legs_splits_what_actually_filled() -> None:
 def test_trailing_by_percent_on_a_percent_venue() -> None:
     p = _plan(trailing_stop=TrailingStop(percent=1.5, activation_price=69_000), stop_loss=66_000)
     sl, trail = p.protective
-    assert sl.leg is Leg.STOP_LOSS and sl.reduce_only
+    assert sl.leg is Leg.STOP_LOSS
+    assert sl.reduce_only
     assert (trail.leg, trail.kind, trail.amount, trail.side) == (
         Leg.TRAILING_STOP,
         "trailing_stop",
@@ -155,7 +157,7 @@ def test_trailing_by_percent_on_a_percent_venue() -> None:
         "trailingTriggerPrice": 69_000,
         "reduceOnly": True,
     }
-    with pytest.raises(InvalidOrder, match="give trailing_stop.percent"):
+    with pytest.raises(InvalidOrder, match=r"give trailing_stop\.percent"):
         _plan(trailing_stop=TrailingStop(amount=500))
 
 
@@ -212,7 +214,5 @@ def test_without_several_exits_the_plan_is_unchanged() -> None:
 
 
 def test_limit_entry_notes_the_legs_wait_for_the_fill() -> None:
-    p = _plan(
-        order_type=OrderType.LIMIT, price=68_000, take_profits=(TakeProfit(70_000, 100),)
-    )
+    p = _plan(order_type=OrderType.LIMIT, price=68_000, take_profits=(TakeProfit(70_000, 100),))
     assert p.notes == ("protective legs are placed only once the limit entry has filled",)
