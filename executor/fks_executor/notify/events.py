@@ -15,7 +15,7 @@ suspended           ``rejected`` ``suspended`` (the kill switch is on)
 order_failed        ``failed`` of an accepted alert (signal id known)
 circuit_open        ``circuit_breaker`` ``open`` (an account's circuit breaker opened)
 live_order          ``order_sent`` on an account whose environment is ``live``
-protection_failed   ``protection_failed`` (reserved: nothing records it yet)
+protection_failed   ``protection_failed`` (a protective leg refused or missing after the fill)
 ==================  ===================================================================
 
 A notice carries the audit line's own fields and text, nothing else: what the audit trail

@@ -285,3 +285,35 @@ def test_on_protection_failure_close_closes_the_position(
     finally:
         ex.process.stop()
         fx.reset()
+
+
+@pytest.mark.parametrize("venue", CONTRACTS, indirect=True, ids=[v.name for v in CONTRACTS])
+def test_dry_run_simulates_every_exit_and_sends_nothing(
+    venue: Venue, venue_server: FakeExchange, tmp_path: Path
+) -> None:
+    fx = venue_server
+    fx.reset()
+    changes = {"dryRun": True, "accounts": [venue.account(fx)]}
+    ex = start_executor(tmp_path, fx, changes, name=f"exits-dry-{venue.name}")
+    try:
+        trailing = {"percent": 1, "activation_price": 69_500}
+        body = alert(id=f"dry-{venue.name}", amount=0.03, take_profits=TARGETS, stop_loss=66_000)
+        r = ex.post({**body, "trailing_stop": trailing})
+        assert (r.status_code, r.json()["status"]) == (200, "dry_run"), r.json()
+        legs = [(o["type"], o["amount"], o["price"], o["status"]) for o in r.json()["orders"]]
+        assert legs == [
+            ("stop_loss", 0.03, 66_000, "simulated"),
+            ("take_profit", 0.009, 69_000, "simulated"),
+            ("take_profit", 0.009, 70_000, "simulated"),
+            ("take_profit", 0.012, 71_000, "simulated"),
+            ("trailing_stop", 0.03, 69_500, "simulated"),
+        ]
+        tiny = [{"price": 69_000, "percent": 10}, {"price": 70_000, "percent": 10}]
+        refused = ex.post(alert(id=f"dry-bad-{venue.name}", amount=0.002, take_profits=tiny))
+        assert (refused.status_code, refused.json()["reason"]) == (422, "below_minimum")
+        assert "take_profits targets together" in refused.json()["detail"]
+        assert fx.stats()["byEndpoint"].get(f"POST {venue.order_path}", 0) == 0
+        assert venue.orders(fx) == []
+    finally:
+        ex.process.stop()
+        fx.reset()
