@@ -268,6 +268,12 @@ def _trailing(
                 f"trailing_stop.amount: {exchange} trails by a percent of the price on "
                 f"{market.symbol}; give trailing_stop.percent"
             )
+        bounds = caps.trailing_percent_range
+        if bounds is not None and not bounds[0] <= percent <= bounds[1]:
+            raise InvalidOrder(
+                f"trailing_stop.percent: {exchange} takes {bounds[0]:g} to {bounds[1]:g} "
+                f"on {market.symbol}"
+            )
     else:
         if distance is None:
             assert percent is not None

@@ -18,6 +18,7 @@ placed). A leg missing there is a :class:`LegFailure` ``protection_missing``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from fks_executor.exchange.live import LiveExchange
 
 __all__ = ["place_oco", "protect_separately", "protect_with_oco", "verify_legs"]
+
+log = logging.getLogger(__name__)
 
 Legs = tuple[list[OrderResult], list[LegFailure]]
 
@@ -97,15 +100,15 @@ async def verify_legs(
     legs: list[OrderResult],
     failures: list[LegFailure],
 ) -> Legs:
-    """Keep the placed legs found at the venue; a missing one becomes a failure."""
-    if not any(order.status == "open" for order in legs):
+    """Keep the placed legs found at the venue; a missing one becomes a failure. A check
+    that cannot be made (the venue does not answer) trusts the placement's answer."""
+    if all(order.status == "closed" for order in legs):  # none, or all executed already
         return legs, failures
     try:
         listed = [raw for raw, _ in await list_open_orders(ex, market)]
     except ExecutorError as exc:
-        detail = f"the protection could not be checked at the venue: {exc.detail}"
-        code = [o.client_order_id.rsplit("-", 1)[-1] for o in legs]
-        return legs, [*failures, *(LegFailure(c, exc.reason, detail) for c in code)]
+        log.warning("protection on %s not checked at the venue: %s", market.symbol, exc.detail)
+        return legs, failures
     open_ids = {str(raw.get("clientOrderId") or "") for raw in listed}
     trailing_set = any(
         (raw.get("info") or {}).get("stopOrderType") == "TrailingStop" for raw in listed
@@ -114,7 +117,7 @@ async def verify_legs(
     kept: list[OrderResult] = []
     for order in legs:
         leg = planned.get(order.client_order_id)
-        if order.status != "open" or order.client_order_id in open_ids or leg is None:
+        if leg is None or order.status == "closed" or order.client_order_id in open_ids:
             kept.append(order)
             continue
         if leg.leg is Leg.TRAILING_STOP and ex.venue.quirks.trailing_on_position:
@@ -122,8 +125,10 @@ async def verify_legs(
         else:
             try:
                 again = await ex.find_order(market.symbol, leg)
-            except ExecutorError:
-                again = None
+            except ExecutorError as exc:
+                log.warning("leg %s not checked: %s", order.client_order_id, exc.detail)
+                kept.append(order)
+                continue
             found = again is not None and again.status in ("open", "closed")
         if found:
             kept.append(order)

@@ -20,7 +20,8 @@ holds only what ccxt's flags do not tell, each entry checked against ccxt 4.5's 
   (``createTrailingPercentOrder`` / ``createTrailingAmountOrder``: by percent or by a price
   distance), minus what ccxt refuses (Bybit spot: "only supports contract trailingAmount");
   Bybit's is a setting of the position (``/v5/position/trading-stop``: no client order id,
-  found among the open orders by ``stopOrderType`` TrailingStop);
+  found among the open orders by ``stopOrderType`` TrailingStop); Binance USD-M's callback
+  rate is 0.1 to 10 percent;
 - conditional orders listed apart from plain ones: Binance USD-M (algo orders), Bybit spot
   (TP/SL orders); spot OCO lists: Binance only; a late request is refused after
   ``recvWindow`` on both.
@@ -79,6 +80,8 @@ class Quirks:
     no_trailing: frozenset[str] = frozenset()
     """``spot`` | ``contract``: where ccxt's features announce trailing stops but ccxt refuses
     them."""
+    trailing_percent_range: tuple[float, float] | None = None
+    """The callback percents the venue takes (Binance USD-M ``callbackRate``: 0.1 to 10)."""
     trailing_on_position: bool = False
     """The trailing stop is a setting of the position, not an order with a client order id
     (Bybit's trading-stop): set idempotently, then found by its ``stopOrderType``."""
@@ -117,6 +120,7 @@ _BINANCE = Quirks(
     },
     settle_option="recvWindow",
     spot_oco=True,
+    trailing_percent_range=(0.1, 10.0),
     conditional_params={"contract": {"trigger": True}},
 )
 _BYBIT_LINEAR = {"defaultType": "swap", "defaultSubType": "linear"}
@@ -169,6 +173,8 @@ class Capabilities:
     trailing: str | None = None
     """Trailing stops: ``percent`` (Binance USD-M's callbackRate), ``amount`` (a price
     distance: Bybit contracts), or None (none on this market type)."""
+    trailing_percent_range: tuple[float, float] | None = None
+    """The callback percents the venue takes (Quirks.trailing_percent_range)."""
 
     def attaches(self, order_type: str) -> bool:
         """Whether stop-loss/take-profit can be attached to an entry of ``order_type``."""
@@ -209,6 +215,7 @@ class Capabilities:
             spot_oco=base.spot_oco and not contract,
             not_attachable=frozenset(t for k, t in quirks.no_attached_tp_sl if k == kind),
             trailing=trailing,
+            trailing_percent_range=quirks.trailing_percent_range,
         )
 
 

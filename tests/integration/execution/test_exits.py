@@ -8,11 +8,16 @@ has none refused with nothing sent; a protection the venue refuses audited
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import ccxt
+import httpx
 import pytest
 
 from tests.harness.fake_exchange import FakeExchange
@@ -250,6 +255,68 @@ def test_a_refused_protection_is_audited_gauged_and_notified(
     closed = ex.post(alert(id=f"{signal_id}-close", action="close"))
     assert closed.json()["status"] == "executed"
     assert _gauge(ex, venue) == 0  # the position is closed
+
+
+#: The account's first open-order listing of the check after the fill, per contract venue.
+LISTING = {"binance-usdm": "/fapi/v1/openOrders", "bybit-linear": "/v5/order/realtime"}
+
+
+@pytest.mark.parametrize("venue", CONTRACTS, indirect=True, ids=[v.name for v in CONTRACTS])
+def test_a_protection_gone_before_the_check_is_a_failure(
+    ex: Executor, venue: Venue, fx: FakeExchange, workdir: Path
+) -> None:
+    """The target is placed, then cancelled at the venue (as from its web UI) while the
+    executor's check waits for the venue's answer: the check finds it missing."""
+    fx.add_fault("latency", method="GET", path=LISTING[venue.name], delayMs=600, count=50)
+    signal_id = f"gone-{venue.name}"
+    body = alert(id=signal_id, amount=0.01, take_profits=[{"price": 70_000, "percent": 100}])
+    answers: list[httpx.Response] = []
+
+    def post() -> None:
+        url = f"{ex.url}/webhook/tradingview"
+        answers.append(httpx.post(url, content=json.dumps(body).encode(), timeout=30))
+
+    api = (ccxt.binance if venue.server == "binance" else ccxt.bybit)(fx.ccxt_config(venue.name))
+    fx.point(api)
+    api.load_markets()
+    poster = threading.Thread(target=post)
+    poster.start()
+    try:
+        _cancel_the_leg_once_placed(venue, fx, api)
+    finally:
+        poster.join(30)
+    (r,) = answers
+    assert (r.status_code, r.json()["status"]) == (200, "executed"), r.json()
+    assert "t0 leg not placed: protection_missing" in r.json()["detail"]
+    assert "orders" not in r.json()  # the missing leg is not reported as resting
+    lines = [a for a in audit(workdir) if a["signal_id"] == signal_id]
+    assert [a["reason"] for a in lines if a["decision"] == "protection_failed"] == [
+        "protection_missing"
+    ]
+    assert _gauge(ex, venue) == 1
+    fx.clear_faults()
+    closed = ex.post(alert(id=f"{signal_id}-close", action="close"))
+    assert closed.json()["status"] == "executed"
+    assert _gauge(ex, venue) == 0
+
+
+def _cancel_the_leg_once_placed(venue: Venue, fx: FakeExchange, api: Any) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if venue.name == "binance-usdm":
+            legs = [(o["algoId"], {"trigger": True}) for o in fx.orders(account="futures-algo")]
+        else:
+            legs = [
+                (o["orderId"], {})
+                for o in venue.orders(fx)
+                if Decimal(str(o.get("triggerPrice") or 0)) > 0
+            ]
+        if legs:
+            ((order_id, params),) = legs
+            api.cancel_order(str(order_id), "BTC/USDT:USDT", params)
+            return
+        time.sleep(0.02)
+    raise TimeoutError("the take-profit never reached the venue")
 
 
 def test_on_protection_failure_close_closes_the_position(

@@ -18,7 +18,7 @@ from fks_executor.sizing import SizingRules
 from .markets_fixture import BTC_PERP, BTC_USDT
 
 RULES = SizingRules(max_position_size_usd=100_000, max_order_size_usd=100_000)
-PERCENT = Capabilities(trailing="percent")  # Binance USD-M
+PERCENT = Capabilities(trailing="percent", trailing_percent_range=(0.1, 10.0))  # Binance USD-M
 DISTANCE = Capabilities(trailing="amount")  # Bybit linear
 SPOT = Capabilities()
 
@@ -159,6 +159,9 @@ def test_trailing_by_percent_on_a_percent_venue() -> None:
     }
     with pytest.raises(InvalidOrder, match=r"give trailing_stop\.percent"):
         _plan(trailing_stop=TrailingStop(amount=500))
+    for outside in (0.05, 11):
+        with pytest.raises(InvalidOrder, match=r"takes 0\.1 to 10"):
+            _plan(trailing_stop=TrailingStop(percent=outside))
 
 
 def test_trailing_percent_becomes_a_distance_at_the_entry_price() -> None:
