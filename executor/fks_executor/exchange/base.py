@@ -87,11 +87,15 @@ class ExecutionReport:
     protection_note: str | None = None
     """What was done about a failed protection (for the answer's ``detail``)."""
 
+    def all_orders(self) -> tuple[OrderResult, ...]:
+        """The entry, the legs, cancelled orders, and the close sent for a failed protection."""
+        closed = (self.protection_close,) if self.protection_close is not None else ()
+        return (self.entry, *self.legs, *self.cancelled, *closed)
+
     def orders(self) -> list[dict[str, Any]]:
         """Extra orders for ``Outcome.orders``: the legs, cancelled orders, then the close
         sent because a protection failed."""
-        closed = (self.protection_close,) if self.protection_close is not None else ()
-        return [o.as_dict() for o in (*self.legs, *self.cancelled, *closed)]
+        return [o.as_dict() for o in self.all_orders()[1:]]
 
 
 class ExchangeClient(Protocol):

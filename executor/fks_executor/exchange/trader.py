@@ -386,7 +386,7 @@ class Trader:
             counter.inc()
         if self.audit is None:
             return
-        for order in (report.entry, *report.legs, *report.cancelled):
+        for order in report.all_orders():
             self.audit.record(
                 "order_result",
                 signal_id=signal.signal_id,

@@ -347,8 +347,11 @@ def test_on_protection_failure_close_closes_the_position(
         else:
             assert _held(venue, fx) < Decimal("0.00001")  # the fee's dust may remain
         assert _gauge(ex, venue) == 0
-        (line,) = [a for a in audit(tmp_path) if a["decision"] == "protection_failed"]
+        lines = audit(tmp_path)
+        (line,) = [a for a in lines if a["decision"] == "protection_failed"]
         assert "closing the position" in line["detail"]
+        results = [a for a in lines if a["decision"] == "order_result"]
+        assert any(close["client_order_id"] in a["detail"] for a in results)
     finally:
         ex.process.stop()
         fx.reset()
