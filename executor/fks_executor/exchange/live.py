@@ -27,8 +27,12 @@ from fks_executor.exchange.hedge import close_hedged
 from fks_executor.exchange.market_data import MarketData
 from fks_executor.exchange.markets import MarketIndex, MarketInfo
 from fks_executor.exchange.orders import fee_in_base, fill_from_order, num, order_result
-from fks_executor.exchange.plan import OrderLeg, OrderPlan, leg_amount_after_fill
-from fks_executor.exchange.protection import protect_separately, protect_with_oco
+from fks_executor.exchange.plan import OrderLeg, OrderPlan
+from fks_executor.exchange.protection import (
+    leg_amount_after_fill,
+    protect_separately,
+    protect_with_oco,
+)
 from fks_executor.exchange.retry import RetryPolicy
 from fks_executor.exchange.sender import OrderSender, Sent
 from fks_executor.exchange.streams import AccountStreams, Snapshot, StreamSettings

@@ -48,7 +48,6 @@ __all__ = [
     "Capabilities",
     "OrderLeg",
     "OrderPlan",
-    "leg_amount_after_fill",
     "plan_close",
     "plan_entry",
 ]
@@ -392,12 +391,3 @@ def plan_close(
         cancel_prefix=pipeline_prefix(pipeline),
         hedge_closes=closes,
     )
-
-
-def leg_amount_after_fill(market: MarketInfo, filled: float, fee_in_base: float = 0.0) -> float:
-    """Amount for protective legs once the entry filled ``filled`` (minus a fee paid in base).
-
-    On spot, Binance takes the fee from the asset received unless it is paid in BNB; a stop for
-    the full ordered amount would then exceed the balance and be refused.
-    """
-    return amount_to_precision(market, max(0.0, filled - fee_in_base))

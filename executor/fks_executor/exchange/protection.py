@@ -29,14 +29,20 @@ from fks_executor.exchange.client_ids import Leg
 from fks_executor.exchange.closing import list_open_orders
 from fks_executor.exchange.errors import Operation
 from fks_executor.exchange.exits import size_legs
-from fks_executor.exchange.markets import MarketInfo, check_limits
+from fks_executor.exchange.markets import MarketInfo, amount_to_precision, check_limits
 from fks_executor.exchange.oco import oco_request, split_reports
 from fks_executor.exchange.plan import OrderLeg, OrderPlan
 
 if TYPE_CHECKING:
     from fks_executor.exchange.live import LiveExchange
 
-__all__ = ["place_oco", "protect_separately", "protect_with_oco", "verify_legs"]
+__all__ = [
+    "leg_amount_after_fill",
+    "place_oco",
+    "protect_separately",
+    "protect_with_oco",
+    "verify_legs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -226,3 +232,12 @@ async def place_oco(
         parsed = api.parse_order(report, ccxt_market) if report else {}
         results.append(ex.result(parsed, leg, market))
     return results
+
+
+def leg_amount_after_fill(market: MarketInfo, filled: float, fee_in_base: float = 0.0) -> float:
+    """Amount for protective legs once the entry filled ``filled`` (minus a fee paid in base).
+
+    On spot, Binance takes the fee from the asset received unless it is paid in BNB; a stop for
+    the full ordered amount would then exceed the balance and be refused.
+    """
+    return amount_to_precision(market, max(0.0, filled - fee_in_base))

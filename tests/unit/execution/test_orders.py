@@ -6,7 +6,8 @@ import pytest
 
 from fks_executor.exchange.client_ids import Leg
 from fks_executor.exchange.orders import fee_in_base, fill_from_order, order_result
-from fks_executor.exchange.plan import OrderLeg, leg_amount_after_fill
+from fks_executor.exchange.plan import OrderLeg
+from fks_executor.exchange.protection import leg_amount_after_fill
 
 from .markets_fixture import BTC_PERP, BTC_USDT
 
