@@ -6,23 +6,14 @@ order can leave, so an executor that is killed and restarted still knows every s
 accepted, answers their redeliveries ``duplicate``, and finds the unfinished ones
 (``take_over()`` at start) to finish them, looking their orders up first.
 
-SQLite in WAL mode. Claims and most outcomes are fsync'ed (``synchronous=FULL``): they
-survive a power loss as well as a crash. An ``executed`` outcome is written on a second
-connection with ``synchronous=NORMAL``: committed to the WAL (a crash of the process keeps
-it) but not fsync'ed, so the answer of an executed alert waits for the disk once, not twice.
-A power loss can undo the latest executed outcomes (not their claims): those signals are
-``executing`` again and resumed at start-up like any unfinished one, where their orders,
-which exist, are found by client order id and not sent again. A refusal or failure is
-fsync'ed before its answer, so no answered refusal is resumed into an order. The next
-fsync'ed commit makes every outcome before it durable too.
-
-Statements on the claim connection (aiosqlite runs each connection on its own thread) are
-serialised; each claim step is one atomic statement (``INSERT OR IGNORE``, then the
+SQLite in WAL mode with ``synchronous=FULL``: every commit is fsync'ed, surviving a power
+loss as well as a crash. One connection (aiosqlite runs it on its own thread), so statements
+are serialised; each claim step is one atomic statement (``INSERT OR IGNORE``, then the
 conditional ``UPDATE`` of a retryable failure), so concurrent claims of one id have exactly
 one winner. One journal belongs to one pipeline and one process at a time (the memory
-backend is single-replica by definition; replicas share state through Redis): ``open()``
-takes an exclusive ``flock`` on ``<journal>.lock`` and refuses a journal another live process
-holds (the kernel drops the lock when its holder dies, even by ``kill -9``).
+backend is single-replica by definition; replicas share state through Redis): ``open()`` takes
+an exclusive ``flock`` on ``<journal>.lock`` and refuses a journal another live process holds
+(the kernel drops the lock when its holder dies, even by ``kill -9``).
 """
 
 from __future__ import annotations
@@ -111,7 +102,6 @@ class SqliteSignalStore:
         self.retention = retention
         self._clock = clock
         self._db: aiosqlite.Connection | None = None
-        self._outcomes: aiosqlite.Connection | None = None  # executed outcomes: NORMAL
         self._lock_fd = -1
         self._claims = 0
         self._writes = UnabandonedWrites()
@@ -134,9 +124,6 @@ class SqliteSignalStore:
             await self._db.execute("PRAGMA busy_timeout=2000")
             await self._db.executescript(_SCHEMA)
             await self._purge()
-            self._outcomes = await aiosqlite.connect(self.path, isolation_level=None)
-            await self._outcomes.execute("PRAGMA synchronous=NORMAL")
-            await self._outcomes.execute("PRAGMA busy_timeout=2000")
         except SQLITE_ERRORS as exc:
             await self.close()
             # aiosqlite stops its worker thread without waiting; let it finish while the loop
@@ -160,21 +147,18 @@ class SqliteSignalStore:
 
     async def close(self) -> None:
         await self._writes.wait()
-        for db in (self._outcomes, self._db):
-            if db is not None:
-                await db.close()
-        self._db = self._outcomes = None
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
         if self._lock_fd >= 0:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
                 os.close(self._lock_fd)
             self._lock_fd = -1
 
-    async def _write(
-        self, sql: str, args: tuple[Any, ...], db: aiosqlite.Connection | None = None
-    ) -> int:
+    async def _write(self, sql: str, args: tuple[Any, ...]) -> int:
         try:
-            cursor = await (db or self.db).execute(sql, args)
+            cursor = await self.db.execute(sql, args)
             return cursor.rowcount
         except SQLITE_ERRORS as exc:
             raise StateUnavailable("signal journal write failed") from exc
@@ -207,10 +191,6 @@ class SqliteSignalStore:
         return Claim(retried == 1, record)
 
     async def complete(self, signal_id: str, outcome: Outcome) -> None:
-        """Record the outcome (``executed`` ones not fsync'ed: see the module docstring)."""
-        db = self._outcomes if outcome.status == "executed" else self.db
-        if db is None:
-            raise StateUnavailable("signal journal is not open")
         now = self._clock()
         write = self._write(
             "UPDATE signals SET state = 'done', outcome = ?, retryable = ?, updated_at = ?,"
@@ -224,7 +204,6 @@ class SqliteSignalStore:
                 now,
                 signal_id,
             ),
-            db,
         )
         await self._writes.run(write)
 
