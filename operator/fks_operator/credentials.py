@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lightkube.config.client_adapter import verify_cluster
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
+from lightkube.config.models import User
 from lightkube.core.exceptions import ConfigError
 
 from fks_operator.errors import ApiUnavailable, SettingsError
@@ -83,10 +84,12 @@ class Credentials:
 
 def tls_context(config: SingleConfig) -> ssl.SSLContext | None:
     """The TLS context lightkube would use (CA, client certificate, insecure), or None for a
-    plain-HTTP server."""
-    if not config.cluster.server.startswith("https:") or config.user is None:
+    plain-HTTP server. An https server is always verified (unless the kubeconfig says
+    ``insecure-skip-tls-verify``), with or without a user."""
+    if not config.cluster.server.startswith("https:"):
         return None
     try:
-        return verify_cluster(config.cluster, config.user, config.abs_file, trust_env=False)
+        user = config.user if config.user is not None else User()
+        return verify_cluster(config.cluster, user, config.abs_file, trust_env=False)
     except (OSError, ssl.SSLError, ValueError) as exc:
         raise SettingsError(f"kubeconfig: unusable CA or client certificate: {exc}") from None

@@ -3,6 +3,7 @@ settings, the handlers registered, and clear errors before anything starts."""
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import cast
 
@@ -13,7 +14,7 @@ from lightkube.config.kubeconfig import KubeConfig
 from fks_operator.__main__ import main
 from fks_operator.accounts import StaticCatalog
 from fks_operator.controller import Controller
-from fks_operator.credentials import Credentials
+from fks_operator.credentials import Credentials, tls_context
 from fks_operator.handlers import (
     MANAGED_SELECTOR,
     NoDiffBase,
@@ -161,3 +162,21 @@ def test_credentials_of_a_token_file_are_read_again_on_renewal(tmp_path: Path) -
 def test_credentials_of_a_password_user_are_basic_auth(tmp_path: Path) -> None:
     config = KubeConfig.from_file(write_kubeconfig(tmp_path, "{username: ann, password: pw}")).get()
     assert Credentials(config).header() == {"Authorization": "Basic YW5uOnB3"}
+
+
+def test_an_https_server_is_verified_even_without_a_user(tmp_path: Path) -> None:
+    """A kubeconfig without a user (no credentials) must still verify the API server's
+    certificate: an unverified connection would hand kopf's and the operator's requests to
+    whoever answers."""
+    path = tmp_path / "kubeconfig"
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\n"
+        "contexts: [{name: c, context: {cluster: k}}]\n"
+    )
+    config = KubeConfig.from_file(path).get()
+    assert config.user is None
+    context = tls_context(config)
+    assert context is not None
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
