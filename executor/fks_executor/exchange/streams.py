@@ -36,13 +36,20 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import ccxt.async_support as ccxt
 
 from fks_executor.errors import ExecutorError
 from fks_executor.exchange.orders import num
+from fks_executor.exchange.warm_values import (
+    Balance,
+    Pending,
+    Positions,
+    StreamSettings,
+    numbers,
+    ticker_price,
+)
 
 __all__ = ["AccountStreams", "StreamSettings"]
 
@@ -50,40 +57,6 @@ log = logging.getLogger(__name__)
 
 _RETRY_SECONDS = 1.0
 _MAX_RETRY_SECONDS = 15.0
-
-
-@dataclass(frozen=True, slots=True)
-class StreamSettings:
-    max_age: float = 10.0
-    """Seconds after its last confirmation a warm value is still used (0: streams off)."""
-    own_order_grace: float = 0.5
-    """Seconds the stream has to confirm the balance after an own order before a REST
-    snapshot is taken."""
-
-
-@dataclass(slots=True)
-class _Balance:
-    free: dict[str, float] = field(default_factory=dict)
-    total: dict[str, float] = field(default_factory=dict)
-    at: float | None = None  # local monotonic time of the last confirmation
-    venue_ts: int = 0  # venue timestamp (ms) of the last stream message applied
-    stream_at: float | None = None  # when the last stream message was applied
-
-
-@dataclass(slots=True)
-class _Positions:
-    by_key: dict[tuple[str, str], float] = field(default_factory=dict)  # (symbol, leg) -> signed
-    at: float | None = None
-    venue_ts: int = 0
-    stream_at: float | None = None
-
-
-@dataclass(slots=True)
-class _Pending:
-    """An own order answered at ``at`` (local) with venue time ``venue_ts`` (None: unknown)."""
-
-    at: float
-    venue_ts: int | None
 
 
 Snapshot = Callable[[], Awaitable[Any]]
@@ -107,10 +80,10 @@ class AccountStreams:
         self.settings = settings
         self._read = read
         self._clock = clock
-        self._balance = _Balance()
-        self._positions = _Positions()
+        self._balance = Balance()
+        self._positions = Positions()
         self._tickers: dict[str, tuple[float, float]] = {}  # symbol -> (price, at)
-        self._pending: _Pending | None = None
+        self._pending: Pending | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._watch_positions = contract and bool(api.has.get("watchPositions"))
 
@@ -199,7 +172,7 @@ class AccountStreams:
     def after_own_order(self, venue_ts: int | None) -> None:
         """Orders of this account were answered, the latest stamped ``venue_ts`` by the venue
         (None: unknown, e.g. a failed request whose order may exist)."""
-        self._pending = _Pending(self._clock(), venue_ts)
+        self._pending = Pending(self._clock(), venue_ts)
         if self._settled(self._balance.venue_ts, self._balance.at) and (
             not self._watch_positions or self._settled(self._positions.venue_ts, self._positions.at)
         ):
@@ -227,8 +200,8 @@ class AccountStreams:
         b = self._balance
         if b.stream_at is not None and b.stream_at > at:
             return
-        b.free = _numbers(raw.get("free"))
-        b.total = _numbers(raw.get("total"))
+        b.free = numbers(raw.get("free"))
+        b.total = numbers(raw.get("total"))
         b.at, b.venue_ts = at, 0
         self._clear_pending(at)
 
@@ -295,7 +268,7 @@ class AccountStreams:
         except ExecutorError as exc:
             log.info("ticker snapshot of %s failed: %s", symbol, exc.detail)
             return
-        price = _price(raw) if isinstance(raw, Mapping) else None
+        price = ticker_price(raw) if isinstance(raw, Mapping) else None
         if price is not None:
             self.confirm_price(symbol, price, at)
 
@@ -351,7 +324,7 @@ class AccountStreams:
 
     async def _follow_balance(self) -> None:
         def forget() -> None:
-            self._balance = _Balance()
+            self._balance = Balance()
 
         await self._follow(
             "balance", self.api.watch_balance, self._apply_balance, self._snapshot_balance, forget
@@ -359,7 +332,7 @@ class AccountStreams:
 
     async def _follow_positions(self) -> None:
         def forget() -> None:
-            self._positions = _Positions()
+            self._positions = Positions()
 
         async def watch() -> Any:
             return await self.api.watch_positions()
@@ -370,7 +343,7 @@ class AccountStreams:
 
     async def _follow_ticker(self, symbol: str) -> None:
         def apply(raw: Any) -> None:
-            price = _price(raw) if isinstance(raw, Mapping) else None
+            price = ticker_price(raw) if isinstance(raw, Mapping) else None
             if price is not None:
                 self.confirm_price(symbol, price, self._clock())
 
@@ -422,22 +395,3 @@ class AccountStreams:
             sign = -1.0 if pos.get("side") == "short" else 1.0
             leg = str(pos.get("side")) if pos.get("hedged") else "one-way"
             self._positions.by_key[(str(pos["symbol"]), leg)] = sign * contracts
-
-
-def _numbers(raw: Any) -> dict[str, float]:
-    if not isinstance(raw, Mapping):
-        return {}
-    out: dict[str, float] = {}
-    for key, value in raw.items():
-        n = num(value)
-        if n is not None:
-            out[str(key)] = n
-    return out
-
-
-def _price(raw: Mapping[str, Any]) -> float | None:
-    price = num(raw.get("last")) or num(raw.get("close"))
-    if price is None:
-        bid, ask = num(raw.get("bid")), num(raw.get("ask"))
-        price = (bid + ask) / 2 if bid and ask else None
-    return price if price and price > 0 else None
