@@ -8,7 +8,8 @@ from typing import Any
 from fks_operator.discovery import OPTIONAL_CRDS, ApiDiscovery, crd_serves
 from fks_operator.kube import HTTP_ROUTE, INGRESS, SERVICE_MONITOR
 from fks_operator.live import LiveSwitches
-from fks_operator.reconcile import live_notice_for_pipeline, status_patch, transition_notices
+from fks_operator.notices import live_notice_for_pipeline, transition_notices
+from fks_operator.reconcile import status_patch
 from tests.unit.operator.conftest import account, pipeline_obj
 
 
