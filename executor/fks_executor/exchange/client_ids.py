@@ -12,7 +12,9 @@ every exchange ccxt lists)::
 - leg: ``en`` entry, ``sl`` stop-loss, ``tp`` take-profit, ``cl`` close, ``oc`` the OCO order
   list pairing ``sl`` and ``tp`` (Binance spot), ``cs`` the close of the short side in hedge
   mode (``cl`` then closes the long side), ``t0``..``t9`` the targets of ``take_profits`` (in
-  order of distance from the entry), ``ts`` the trailing stop (docs/trading.md#several-exits).
+  order of distance from the entry), ``ts`` the trailing stop (docs/trading.md#several-exits),
+  ``uc`` the close of a position left unprotected (``execution.onProtectionFailure: close``,
+  docs/trading.md#when-a-protection-fails: its own leg, so no alert id can collide with it).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Leg(enum.StrEnum):
     CLOSE = "cl"
     CLOSE_SHORT = "cs"
     OCO = "oc"
+    UNPROTECTED_CLOSE = "uc"
     TRAILING_STOP = "ts"
     TARGET_0 = "t0"
     TARGET_1 = "t1"

@@ -1,7 +1,10 @@
-"""``close``: cancel this pipeline's own open orders on the symbol, then flatten.
+"""``close``: flatten the position and cancel this pipeline's own open orders on the symbol.
 
-Spot (and margin) sells the whole free base balance; contracts send a reduce-only order
-opposite the open position. A resumed close first looks its order up by client order id (and,
+Spot (and margin) cancels first (a resting sell locks the coins), then sells the whole free
+base balance; contracts send a reduce-only order opposite the open position first and cancel
+the orders only once it was accepted, so a refused close leaves the protective legs in place
+(docs/trading.md#when-a-protection-fails); with no position, the orders are cancelled and the
+close refused. A resumed close first looks its order up by client order id (and,
 when absent, again once a request of the earlier attempt can no longer land) before anything
 is cancelled or sent.
 """
@@ -30,8 +33,11 @@ if TYPE_CHECKING:
 __all__ = ["cancel_own_orders", "close_position", "list_open_orders"]
 
 
-async def cancel_own_orders(ex: LiveExchange, market: MarketInfo, prefix: str) -> list[OrderResult]:
-    """Cancel this pipeline's open orders on ``market`` (client ids starting ``prefix``).
+async def cancel_own_orders(
+    ex: LiveExchange, market: MarketInfo, prefix: str, *, side: str | None = None
+) -> list[OrderResult]:
+    """Cancel this pipeline's open orders on ``market`` (client ids starting ``prefix``; with
+    ``side``, only the buys or the sells: one side of a hedge-mode position).
 
     Where the venue lists conditional (stop/take-profit) orders apart (Binance USD-M's algo
     orders, Bybit spot's TP/SL orders: ``Quirks.conditional_params``), they are listed and
@@ -40,7 +46,7 @@ async def cancel_own_orders(ex: LiveExchange, market: MarketInfo, prefix: str) -
     cancelled: list[OrderResult] = []
     for raw, params in await list_open_orders(ex, market):
         cid = str(raw.get("clientOrderId") or "")
-        if cid.startswith(prefix):
+        if cid.startswith(prefix) and side in (None, str(raw.get("side") or "").lower()):
             cancelled.append(await _cancel(ex, market, raw, cid, params))
     return cancelled
 
@@ -117,9 +123,9 @@ async def close_position(
             return ExecutionReport(
                 plan=plan, entry=closed, recovered=True, fills=(fill,) if fill else ()
             )
-    cancelled = (
-        await cancel_own_orders(ex, market, plan.cancel_prefix) if plan.cancel_prefix else []
-    )
+    cancelled: list[OrderResult] = []
+    if not market.contract and plan.cancel_prefix:  # resting spot sells lock the coins
+        cancelled = await cancel_own_orders(ex, market, plan.cancel_prefix)
     if market.contract:
         position = await ex.fetch_position(market.symbol)
         side = "sell" if position > 0 else "buy"
@@ -130,6 +136,8 @@ async def close_position(
         if plan.entry.amount is not None:  # at most this much (target-position on spot)
             held = min(held, plan.entry.amount)
     if held <= 0:
+        if market.contract and plan.cancel_prefix:  # flat: this pipeline's legs are orphans
+            await cancel_own_orders(ex, market, plan.cancel_prefix)
         nothing = "no open position" if market.contract else f"the free {market.base} balance is 0"
         raise InvalidOrder(f"nothing to close on {market.symbol}: {nothing}")
     amount = amount_to_precision(market, held)
@@ -137,6 +145,8 @@ async def close_position(
     leg = dataclasses.replace(plan.entry, side=side, amount=amount)
     sent = await ex.place(market, leg, look_first=False, deadline=deadline)
     closed = ex.result(sent.raw, leg, market)
+    if market.contract and plan.cancel_prefix:  # only once the close was accepted
+        cancelled = await cancel_own_orders(ex, market, plan.cancel_prefix)
     fill = fill_from_order(sent.raw, closed, market, ex.now())
     return ExecutionReport(
         plan=plan,

@@ -1,11 +1,13 @@
 """``close`` in hedge mode (docs/trading.md#futures-settings): one reduce-only order per side.
 
 The plan's ``hedge_closes`` (``futures.hedge_closes``) name the sides to close: the one the
-alert's ``position`` names, else both. This pipeline's open orders on the symbol are cancelled
-first (as every close does), then each side holding contracts gets a reduce-only order carrying
-its position side (ccxt ``hedged`` + ``reduceOnly``: Binance ``positionSide``, Bybit
-``positionIdx``). A resumed close looks each side's order up by client order id first and sends
-only what is absent.
+alert's ``position`` names, else both. Each side holding contracts gets a reduce-only order
+carrying its position side (ccxt ``hedged`` + ``reduceOnly``: Binance ``positionSide``, Bybit
+``positionIdx``); then this pipeline's open orders on the symbol are cancelled (a refused close
+raises before: the legs stay, docs/trading.md#when-a-protection-fails); closing one side
+cancels only the orders on that side's closing side (a sell for the long side), so the other
+side's stops stay. A resumed close looks each side's order up by client order id first and
+sends only what is absent.
 """
 
 from __future__ import annotations
@@ -62,11 +64,6 @@ async def close_hedged(
                 results.append(order)
                 todo.remove(leg)
                 found += 1
-    cancelled = (
-        await cancel_own_orders(ex, market, plan.cancel_prefix)
-        if plan.cancel_prefix and todo
-        else []
-    )
     held = await _sides(ex, market) if todo else {}
     for leg in todo:
         contracts = held["long" if leg.side == "sell" else "short"]
@@ -79,6 +76,10 @@ async def close_hedged(
         fill = fill_from_order(sent.raw, result, market, ex.now())
         if fill is not None:
             fills.append(fill)
+    cancelled: list[OrderResult] = []
+    if plan.cancel_prefix and todo:  # after the closes: a refused one leaves the legs
+        one_side = plan.hedge_closes[0].side if len(plan.hedge_closes) == 1 else None
+        cancelled = await cancel_own_orders(ex, market, plan.cancel_prefix, side=one_side)
     if not results:
         sides = " or ".join(sorted({"long" if leg.side == "sell" else "short" for leg in todo}))
         raise InvalidOrder(f"nothing to close on {market.symbol}: no {sides} position (hedge mode)")

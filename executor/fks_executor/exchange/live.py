@@ -21,6 +21,7 @@ import ccxt.async_support as ccxt
 from fks_executor.breaker import CircuitBreaker
 from fks_executor.domain import Action, OrderResult
 from fks_executor.exchange.base import ExecutionReport, LegFailure
+from fks_executor.exchange.client_ids import Leg
 from fks_executor.exchange.closing import close_position
 from fks_executor.exchange.errors import Operation
 from fks_executor.exchange.hedge import close_hedged
@@ -36,6 +37,7 @@ from fks_executor.exchange.protection import (
 from fks_executor.exchange.retry import RetryPolicy
 from fks_executor.exchange.sender import OrderSender, Sent
 from fks_executor.exchange.streams import AccountStreams, Snapshot, StreamSettings
+from fks_executor.exchange.unprotected import guard_close_id
 from fks_executor.exchange.venue import Venue
 from fks_executor.sizing import Candle
 
@@ -216,6 +218,14 @@ class LiveExchange:
 
     # ------------------------------------------------------------------ orders
 
+    async def _guard_closed(self, market: MarketInfo, plan: OrderPlan) -> OrderResult | None:
+        """The guard's close of a resumed entry (docs/trading.md#when-a-protection-fails)."""
+        side = "sell" if plan.entry.side == "buy" else "buy"
+        cid = guard_close_id(plan)
+        leg = OrderLeg(Leg.UNPROTECTED_CLOSE, cid, side, "market", None, hedged=plan.entry.hedged)
+        raw = await self.sender.find(market, leg)
+        return None if raw is None else self.result(raw, leg, market)
+
     async def find_order(self, symbol: str, leg: OrderLeg) -> OrderResult | None:
         """Look one planned order up by its client order id (None: the exchange has none)."""
         market = self.market(symbol)
@@ -342,6 +352,16 @@ class LiveExchange:
                         "entry_not_filled",
                         f"the {entry.type} entry is {entry.status} with nothing filled; "
                         "the leg is not placed",
+                    )
+                    for leg in plan.protective
+                )
+            elif resume and (closed := await self._guard_closed(market, plan)) is not None:
+                failures.extend(
+                    LegFailure(
+                        leg.leg.value,
+                        "closed_unprotected",
+                        f"order {closed.client_order_id} ({closed.status}) closed the position "
+                        "after a protection failed; the leg is not placed again",
                     )
                     for leg in plan.protective
                 )

@@ -6,17 +6,23 @@ leg that was refused by the venue, or placed but not found there when checked
 
 - write the audit line ``protection_failed`` (which notifications deliver);
 - set ``fks_unprotected_positions{account,symbol}`` to 1;
-- with ``execution.onProtectionFailure: close``: close the position (this pipeline's open
-  orders on the symbol cancelled, then a reduce-only market order for the contract position,
-  or the free base balance sold on spot) through the same at-most-once order protocol, under
-  a client order id derived from the signal (``<signal id>#unprotected``), so a resumed
-  signal looks it up before sending it again.
+- with ``execution.onProtectionFailure: close``: close the position the entry opened (in hedge
+  mode only the side it opened) through ``closing`` / ``hedge``: on contracts a reduce-only
+  market order first, this pipeline's open orders on the symbol cancelled only once it was
+  accepted (a refused close leaves the legs); on spot the orders cancelled first (they lock
+  the coins), then the free base balance sold (a refused sell is audited, the gauge stays 1);
+  through the same at-most-once order protocol, under
+  the client order id of the signal's own ``uc`` leg (``guard_close_id``), so a resumed
+  signal looks it up before sending it again, and places no leg again once it exists.
 
 The answer stays ``executed`` (the entry happened); its ``detail`` names the failed legs and
 what was done. The gauge goes back to 0 when the symbol's position is closed by this
-executor (that close, or a ``close`` alert), or when a resumed execution of the same signal
-finds every protection in place. A leg not placed because a limit entry has not filled yet
-(``entry_not_filled``) protects nothing unprotected: it is no failure here.
+executor (that close, or a ``close`` alert; in hedge mode one of the side left
+unprotected), or when a resumed execution of the same signal finds every protection in place.
+A leg not placed because a limit entry has not filled yet
+(``entry_not_filled``) protects nothing unprotected: it is no failure here, nor is
+a leg not placed again by a resumed signal because the guard's close already exists
+(``closed_unprotected``).
 """
 
 from __future__ import annotations
@@ -26,20 +32,19 @@ import logging
 
 from fks_executor.audit import AuditLog
 from fks_executor.config import ExecutorConfig
-from fks_executor.domain import Action, OrderType, Signal
+from fks_executor.domain import Action, OrderType, Position, Signal
 from fks_executor.errors import ExecutorError
 from fks_executor.exchange.base import ExchangeClient, ExecutionReport
-from fks_executor.exchange.plan import plan_close
+from fks_executor.exchange.client_ids import Leg, client_order_id
+from fks_executor.exchange.plan import OrderLeg, OrderPlan, plan_close
 from fks_executor.metrics import Metrics
 
-__all__ = ["CLOSE_SUFFIX", "ProtectionGuard"]
+__all__ = ["ProtectionGuard", "guard_close", "guard_close_id"]
 
 log = logging.getLogger(__name__)
 
-CLOSE_SUFFIX = "#unprotected"
-"""Appended to the signal id to derive the close's client order id."""
 
-_NOT_A_FAILURE = frozenset({"entry_not_filled"})
+_NOT_A_FAILURE = frozenset({"entry_not_filled", "closed_unprotected"})
 
 
 class ProtectionGuard:
@@ -52,7 +57,8 @@ class ProtectionGuard:
         self.close_on_failure = config.execution.on_protection_failure == "close"
         self.metrics = metrics
         self.audit = audit
-        self._unprotected: dict[tuple[str, str], str] = {}  # (account, symbol) -> signal id
+        # (account, symbol) -> (signal id, the hedge-mode side left unprotected, else None)
+        self._unprotected: dict[tuple[str, str], tuple[str, str | None]] = {}
 
     def _gauge(self, key: tuple[str, str], value: int) -> None:
         if self.metrics is not None:
@@ -61,6 +67,17 @@ class ProtectionGuard:
     def _protected(self, key: tuple[str, str]) -> None:
         if self._unprotected.pop(key, None) is not None:
             self._gauge(key, 0)
+
+    def _closed(self, key: tuple[str, str], close: OrderPlan) -> None:
+        """A close of this executor: the gauge clears unless it closed the other hedge side."""
+        held = self._unprotected.get(key)
+        if held is None:
+            return
+        sides = {
+            Position.LONG if leg.side == "sell" else Position.SHORT for leg in close.hedge_closes
+        }
+        if held[1] is None or not sides or held[1] in sides:
+            self._protected(key)
 
     async def review(
         self,
@@ -78,14 +95,18 @@ class ProtectionGuard:
         if client.dry_run:
             return report
         if plan.action is Action.CLOSE:
-            self._protected(key)
+            self._closed(key, plan)
             return report
         failures = [f for f in report.leg_failures if f.reason not in _NOT_A_FAILURE]
         if not failures:
-            if plan.protective and self._unprotected.get(key) == signal.signal_id:
+            held = self._unprotected.get(key)
+            if plan.protective and held is not None and held[0] == signal.signal_id:
                 self._protected(key)
             return report
-        self._unprotected[key] = signal.signal_id
+        self._unprotected[key] = (
+            signal.signal_id,
+            _side_opened(plan) if plan.entry.hedged else None,
+        )
         self._gauge(key, 1)
         what = "; ".join(f"{f.leg} leg: {f.reason}: {f.detail}" for f in failures)
         action = "closing the position" if self.close_on_failure else "the position stays open"
@@ -104,21 +125,25 @@ class ProtectionGuard:
         deadline: float | None,
     ) -> ExecutionReport:
         plan = report.plan
+        hedged = plan.entry.hedged
         close_signal = dataclasses.replace(
             signal,
-            signal_id=signal.signal_id + CLOSE_SUFFIX,
             action=Action.CLOSE,
             order_type=OrderType.MARKET,
             price=None,
+            position=_side_opened(plan) if hedged else None,
         )
         try:
             price = await client.fetch_price(plan.symbol)
-            close_plan = plan_close(
-                close_signal,
-                pipeline=plan.pipeline,
-                account=plan.account,
-                market=client.market(plan.symbol),
-                reference_price=price,
+            close_plan = guard_close(
+                plan_close(
+                    close_signal,
+                    pipeline=plan.pipeline,
+                    account=plan.account,
+                    market=client.market(plan.symbol),
+                    reference_price=price,
+                    hedged=hedged,
+                )
             )
             closed = await client.execute(
                 close_plan, resume=resume, attempted_at=attempted_at, deadline=deadline
@@ -152,3 +177,25 @@ class ProtectionGuard:
                 reason=reason,
                 detail=detail,
             )
+
+
+def _side_opened(plan: OrderPlan) -> Position:
+    """The hedge-mode side the entry opened: a buy the long side, a sell the short side."""
+    return Position.LONG if plan.entry.side == "buy" else Position.SHORT
+
+
+def guard_close_id(plan: OrderPlan) -> str:
+    """The client order id of the guard's close of ``plan``'s position (leg ``uc``)."""
+    return client_order_id(plan.pipeline, plan.account, plan.signal_id, Leg.UNPROTECTED_CLOSE)
+
+
+def guard_close(close: OrderPlan) -> OrderPlan:
+    """``close`` (of the entry's signal) sent under the guard's own client order id."""
+    cid = guard_close_id(close)
+
+    def own(leg: OrderLeg) -> OrderLeg:
+        return dataclasses.replace(leg, leg=Leg.UNPROTECTED_CLOSE, client_order_id=cid)
+
+    return dataclasses.replace(
+        close, entry=own(close.entry), hedge_closes=tuple(own(leg) for leg in close.hedge_closes)
+    )

@@ -337,7 +337,7 @@ def test_on_protection_failure_close_closes_the_position(
         body = r.json()
         assert "the position was closed (execution.onProtectionFailure: close)" in body["detail"]
         close = body["orders"][-1]
-        assert close["client_order_id"].endswith("-cl")
+        assert close["client_order_id"].endswith("-uc")  # the guard's own leg
         (order,) = venue.orders(fx, close["client_order_id"])
         assert venue.filled(order)[0] == "closed"
         assert str(order["side"]).upper() == "SELL"
