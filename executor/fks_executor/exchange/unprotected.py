@@ -17,9 +17,9 @@ leg that was refused by the venue, or placed but not found there when checked
 
 The answer stays ``executed`` (the entry happened); its ``detail`` names the failed legs and
 what was done. The gauge goes back to 0 when the symbol's position is closed by this
-executor (that close, or a ``close`` alert; in hedge mode one of the side left
-unprotected), or when a resumed execution of the same signal finds every protection in place.
-A leg not placed because a limit entry has not filled yet
+executor (that close, a ``close`` alert, or the close of a target-position flip; in hedge
+mode one of the side left unprotected), or when a resumed execution of the same signal finds
+every protection in place. A leg not placed because a limit entry has not filled yet
 (``entry_not_filled``) protects nothing unprotected: it is no failure here, nor is
 a leg not placed again by a resumed signal because the guard's close already exists
 (``closed_unprotected``).
@@ -79,6 +79,14 @@ class ProtectionGuard:
         if held[1] is None or not sides or held[1] in sides:
             self._protected(key)
 
+    @staticmethod
+    def _flipped(signal: Signal, report: ExecutionReport) -> bool:
+        """The report holds a close of the position besides its entry (a target-position
+        flip: the report's plan is the entry)."""
+        plan = report.plan
+        cid = client_order_id(plan.pipeline, plan.account, signal.signal_id, Leg.CLOSE)
+        return any(order.client_order_id == cid for order in report.legs)
+
     async def review(
         self,
         signal: Signal,
@@ -97,6 +105,8 @@ class ProtectionGuard:
         if plan.action is Action.CLOSE:
             self._closed(key, plan)
             return report
+        if self._flipped(signal, report):  # target-position: the close of a flip went first
+            self._protected(key)
         failures = [f for f in report.leg_failures if f.reason not in _NOT_A_FAILURE]
         if not failures:
             held = self._unprotected.get(key)

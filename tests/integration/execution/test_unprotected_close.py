@@ -190,3 +190,35 @@ def test_a_resumed_signal_places_no_leg_after_the_guard_closed(
 def is_flat(fx: FakeExchange, venue: Venue) -> bool:
     positions = fx.balances()["futures"]["positions"]
     return all(Decimal(str(p.get("size", p.get("positionAmt", 0)))) == 0 for p in positions)
+
+
+def test_a_target_position_flip_clears_the_gauge(
+    venue: Venue, fx: FakeExchange, tmp_path: Path
+) -> None:
+    """The long left unprotected is closed by the flip to short (one report: the close, then
+    the short's entry, whose stop is placed)."""
+    config = {
+        "responseDeadlineSeconds": 20.0,
+        "accounts": [venue.account(fx)],
+        "execution": {"mode": "target-position", "onProtectionFailure": "alert"},
+        "risk": {"sizing": {"method": "fixed-notional", "notionalUSD": 1360}},
+    }
+    ex = start_executor(tmp_path, fx, config, name=f"guard-flip-{venue.name}")
+    try:
+        refuse_next_legs(venue, fx, count=2)
+        exits = {"stop_loss": 66_000, "take_profits": [{"price": 70_000, "percent": 100}]}
+        r = ex.post(alert(id="gf-long", action=None, position="long", **exits))
+        assert (r.status_code, r.json()["status"]) == (200, "executed"), r.text
+        assert metric(ex, GAUGE) == 1
+        fx.clear_faults()
+        flip = ex.post(alert(id="gf-short", action=None, position="short", stop_loss=70_000))
+        assert (flip.status_code, flip.json()["status"]) == (200, "executed"), flip.text
+        assert closed_then_short(flip.json())
+        assert metric(ex, GAUGE) == 0
+    finally:
+        ex.process.stop()
+
+
+def closed_then_short(body: dict[str, Any]) -> bool:
+    """The flip's answer: the close of the long first among ``orders``, the short's entry."""
+    return body["orders"][0]["client_order_id"].endswith("-cl") and body["order"]["side"] == "sell"
