@@ -36,7 +36,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol
 
-from fks_executor.config.futures import FuturesSettings
 from fks_executor.domain import Signal, TakeProfit, TrailingStop
 from fks_executor.errors import BelowMinimum, InvalidOrder, InvalidPayload
 from fks_executor.exchange.client_ids import Leg, client_order_id
@@ -54,7 +53,7 @@ from fks_executor.exchange.plan import (
 )
 from fks_executor.exchange.quirks import Capabilities
 
-__all__ = ["has_several_exits", "hedge_mode", "size_legs", "split_targets", "with_exits"]
+__all__ = ["has_several_exits", "size_legs", "split_targets", "with_exits"]
 
 
 def has_several_exits(signal: Signal) -> bool:
@@ -118,16 +117,6 @@ class VenueLike(Protocol):
     def capabilities(self) -> Capabilities: ...
     @property
     def exchange_id(self) -> str: ...
-
-
-class AccountLike(Protocol):
-    @property
-    def futures(self) -> FuturesSettings | None: ...
-
-
-def hedge_mode(account: AccountLike) -> bool:
-    """The account's ``spec.futures.positionMode`` is hedge (exits carry the position side)."""
-    return account.futures is not None and account.futures.position_mode == "hedge"
 
 
 def with_exits(
@@ -195,7 +184,9 @@ def with_exits(
         notes = ("protective legs are placed only once the limit entry has filled",)
     return dataclasses.replace(
         plan,
-        protective=tuple(dataclasses.replace(leg, hedged=hedged) for leg in legs),
+        # ``hedged``: the venue's mode the entry was planned with (FuturesState.hedged), never
+        # the config's; a leg already sided stays sided
+        protective=tuple(dataclasses.replace(leg, hedged=hedged or leg.hedged) for leg in legs),
         attached=False,
         oco_list_id=None,
         notes=notes,

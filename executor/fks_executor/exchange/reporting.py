@@ -1,14 +1,16 @@
-"""How the trader words a plan (the audit's ``order_sent`` line) and an execution (the
-answer's ``detail``)."""
+"""How the trader words a plan (the audit's ``order_sent`` line), an execution (the
+answer's ``detail``) and a lost trade (metric and audit ``lost_trade``)."""
 
 from __future__ import annotations
 
 from fks_executor.audit import AuditLog
 from fks_executor.domain import Signal
-from fks_executor.exchange.base import ExecutionReport
+from fks_executor.errors import ExecutorError
+from fks_executor.exchange.base import ExchangeClient, ExecutionReport
 from fks_executor.exchange.plan import OrderPlan
+from fks_executor.metrics import Metrics
 
-__all__ = ["answer_detail", "audit_plan", "describe"]
+__all__ = ["answer_detail", "audit_plan", "describe", "lost_trade"]
 
 
 def audit_plan(audit: AuditLog | None, signal: Signal, plan: OrderPlan, *, resume: bool) -> None:
@@ -47,3 +49,35 @@ def answer_detail(report: ExecutionReport, first: str | None = None) -> str | No
         parts.insert(0, first)
     parts += [report.protection_note] if report.protection_note else []
     return "; ".join(parts) or None
+
+
+def lost_trade(
+    metrics: Metrics | None,
+    audit: AuditLog | None,
+    signal: Signal,
+    client: ExchangeClient,
+    exc: ExecutorError,
+    *,
+    unknown: bool,
+) -> None:
+    """A signal that ends ``failed``: its trade did not happen (``unknown``: an order of
+    it may exist, unseen). Never silent: counted and audited."""
+    account = client.venue.account
+    if metrics is not None:
+        order = "unknown" if unknown else "absent"
+        metrics.lost_trades.labels(account, client.venue.exchange_id, order).inc()
+    if audit is not None:
+        what = (
+            "an order of it may exist on the exchange (not seen; looked up before anything "
+            "is sent for it again)"
+            if unknown
+            else "no order of it exists on the exchange"
+        )
+        audit.record(
+            "lost_trade",
+            signal_id=signal.signal_id,
+            account=account,
+            symbol=signal.symbol,
+            reason=exc.reason,
+            detail=f"{what}: {exc.detail}",
+        )

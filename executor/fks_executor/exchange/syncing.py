@@ -32,6 +32,7 @@ from fks_executor.domain import Action, OrderResult, Outcome, Signal
 from fks_executor.errors import InvalidOrder, Rejected
 from fks_executor.exchange.base import ExchangeClient, ExecutionReport
 from fks_executor.exchange.client_ids import Leg, client_order_id
+from fks_executor.exchange.futures import FuturesBook
 from fks_executor.exchange.legs import sync_legs
 from fks_executor.exchange.markets import MarketInfo
 from fks_executor.exchange.plan import OrderLeg, OrderPlan
@@ -74,8 +75,15 @@ def ledger_position(fills: Sequence[Fill], account: str, symbol: str) -> float:
 
 
 class PositionSync:
-    def __init__(self, pipeline: str, ledger: FillsLedger, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        pipeline: str,
+        ledger: FillsLedger,
+        clock: Callable[[], float],
+        futures: FuturesBook,
+    ) -> None:
         self.pipeline = pipeline
+        self.futures = futures
         self.ledger = ledger
         self._clock = clock
 
@@ -95,10 +103,13 @@ class PositionSync:
         """Bring ``account``'s position on ``market`` to ``signal.position``. ``plan`` plans
         a close or an entry; ``sent`` is told of each plan before it is carried out."""
         futures = account.futures
-        if futures is not None and futures.position_mode == "hedge":
+        configured = futures is not None and futures.position_mode == "hedge"
+        # the venue's mode decides (FuturesBook.hedged: docs/trading.md#futures-settings)
+        if configured or await self.futures.hedged(account.name, client, market):
             raise InvalidOrder(
-                "execution.mode target-position needs futures.positionMode oneway: a strategy "
-                "has one position per symbol, a hedge-mode account may hold two"
+                "execution.mode target-position needs futures.positionMode oneway and the "
+                "venue in one-way position mode: a strategy has one position per symbol, a "
+                "hedge-mode account may hold two"
             )
         price = (
             signal.price if signal.price is not None else await client.fetch_price(market.symbol)
@@ -169,7 +180,8 @@ class PositionSync:
         if step.kind is StepKind.ENTER:
             return await plan(dataclasses.replace(signal, action=Action(step.side)))
         if step.kind is StepKind.CLOSE:
-            closing = await plan(dataclasses.replace(signal, action=Action.CLOSE))
+            # ``position`` is the target here, not the side to close: the close names none
+            closing = await plan(dataclasses.replace(signal, action=Action.CLOSE, position=None))
             if market.contract:
                 return closing  # the whole position, read when the close is sent
             # spot: at most what this pipeline holds (the rest of the coin is not its own)

@@ -45,12 +45,12 @@ from fks_executor.errors import (
 )
 from fks_executor.exchange.base import ExchangeClient, ExecutionReport
 from fks_executor.exchange.client_ids import Leg, client_order_id
-from fks_executor.exchange.exits import hedge_mode, with_exits
-from fks_executor.exchange.futures import FuturesBook
+from fks_executor.exchange.exits import with_exits
+from fks_executor.exchange.futures import FuturesBook, FuturesState
 from fks_executor.exchange.legs import sync_legs, track_legs
 from fks_executor.exchange.markets import MarketInfo
 from fks_executor.exchange.plan import OrderLeg, OrderPlan, plan_close, plan_entry
-from fks_executor.exchange.reporting import answer_detail, audit_plan
+from fks_executor.exchange.reporting import answer_detail, audit_plan, lost_trade
 from fks_executor.exchange.syncing import PositionSync
 from fks_executor.exchange.targeting import TARGET_POSITION, check_fields
 from fks_executor.exchange.unprotected import ProtectionGuard
@@ -121,10 +121,12 @@ class Trader:
         self._loader: asyncio.Task[None] | None = None
         self._loss_limit_on = config.risk.daily_loss_limit_usd > 0
         target = config.execution.mode == TARGET_POSITION  # syncing.py (spot: the ledger)
-        self._sync = PositionSync(config.pipeline, self.ledger, clock) if target else None
+        self.futures = FuturesBook((a for a, _ in accounts.values()), metrics=metrics, audit=audit)
+        self._sync = (
+            PositionSync(config.pipeline, self.ledger, clock, self.futures) if target else None
+        )
         self._records = self._loss_limit_on or self._sync is not None
         self._executions: dict[tuple[str, str, str], Any] = {}  # metric children, cached
-        self.futures = FuturesBook((a for a, _ in accounts.values()), metrics=metrics, audit=audit)
         self.guard = ProtectionGuard(config, metrics=metrics, audit=audit)
 
     # ------------------------------------------------------------------ lifecycle
@@ -241,7 +243,8 @@ class Trader:
             if self.metrics is not None:
                 self.metrics.order_failures.labels(name, client.venue.exchange_id, exc.reason).inc()
             if isinstance(exc, Failed) and not isinstance(exc, LeaseLost) and not client.dry_run:
-                self._lost_trade(signal, acct, exc, unknown=exc.order_may_exist or resume)
+                unknown = exc.order_may_exist or resume
+                lost_trade(self.metrics, self.audit, signal, client, exc, unknown=unknown)
             raise
         finally:
             if self.metrics is not None:
@@ -304,7 +307,10 @@ class Trader:
                 limit_usd=self.config.risk.daily_loss_limit_usd,
                 now=self._clock(),
             )
-        futures = await self.futures.prepare(name, client, market, signal.signal_id)
+        if placed is None:
+            futures = await self.futures.prepare(name, client, market, signal.signal_id)
+        else:  # settings are never re-judged under the entry's own position (resume)
+            futures = FuturesState(None, await self.futures.hedged(name, client, market))
         explicit = signal.amount is not None or signal.size_usd is not None
         ref: float | None = None if signal.price is not None else await client.fetch_price(symbol)
         if placed is not None:
@@ -333,9 +339,9 @@ class Trader:
             balance_usd=balance,
             position_base=position,
             atr_value=atr_value,
-            futures=futures if placed is None else dataclasses.replace(futures, leverage=None),
+            futures=futures,
         )
-        return with_exits(plan, signal, market, client.venue, hedged=hedge_mode(acct.config))
+        return with_exits(plan, signal, market, client.venue, hedged=futures.hedged)
 
     async def _placed_entry(self, acct: _Account, signal: Signal, symbol: str) -> float | None:
         """The base amount of this signal's entry order if it exists on the exchange."""
@@ -349,31 +355,6 @@ class Trader:
             return None
         market = client.market(symbol)
         return found.amount * (market.contract_size if market.contract else 1.0)
-
-    def _lost_trade(
-        self, signal: Signal, acct: _Account, exc: ExecutorError, *, unknown: bool
-    ) -> None:
-        """A signal that ends ``failed``: its trade did not happen (``unknown``: an order of
-        it may exist, unseen). Never silent: counted and audited."""
-        order = "unknown" if unknown else "absent"
-        if self.metrics is not None:
-            exchange = acct.client.venue.exchange_id
-            self.metrics.lost_trades.labels(acct.config.name, exchange, order).inc()
-        if self.audit is not None:
-            what = (
-                "an order of it may exist on the exchange (not seen; looked up before anything "
-                "is sent for it again)"
-                if unknown
-                else "no order of it exists on the exchange"
-            )
-            self.audit.record(
-                "lost_trade",
-                signal_id=signal.signal_id,
-                account=acct.config.name,
-                symbol=signal.symbol,
-                reason=exc.reason,
-                detail=f"{what}: {exc.detail}",
-            )
 
     def _account_for(self, signal: Signal, report: ExecutionReport, status: str) -> None:
         plan = report.plan

@@ -230,6 +230,43 @@ async def test_hedge_mode_entries_and_closes_per_side(
         ]
 
 
+async def hedge_the_venue(fx: FakeExchange, venue: Venue) -> None:
+    """The venue put in hedge mode by someone else (spec.futures says nothing of it)."""
+    async with fx.ccxt(venue.name) as api:
+        await api.load_markets()
+        await api.set_position_mode(True, BTC)
+
+
+def exit_sides(fx: FakeExchange, venue: Venue) -> list[tuple[str, str]]:
+    """(side, position side) of every resting exit at the venue."""
+    if venue.name == "binance-usdm":
+        return [(str(o["side"]), str(o["positionSide"])) for o in fx.orders(account="futures-algo")]
+    return [
+        (str(o["side"]), str(o["positionIdx"]))
+        for o in venue.orders(fx)
+        if Decimal(str(o.get("triggerPrice") or 0)) > 0
+    ]
+
+
+async def test_exits_carry_the_side_of_a_venue_in_hedge_mode_the_spec_does_not_name(
+    venue: Venue, fx: FakeExchange, run: Any
+) -> None:
+    await hedge_the_venue(fx, venue)
+    ex = run({"leverage": 20})  # positionMode left out: the venue's mode is kept
+    targets = [{"price": 70_000, "percent": 50}, {"price": 71_000, "percent": 50}]
+    body = alert(id="hx-long", amount=0.02, stop_loss=60_000, take_profits=targets)
+    r = ex.post(body)
+    assert (r.status_code, r.json()["status"]) == (200, "executed"), r.text
+    assert "not placed" not in str(r.json().get("detail")), r.json()
+    legs = r.json()["orders"]
+    assert [(o["type"], o["status"]) for o in legs] == [("stop_loss", "open")] + [
+        ("take_profit", "open")
+    ] * 2
+    side = "LONG" if venue.name == "binance-usdm" else "1"
+    assert exit_sides(fx, venue) == [("SELL" if venue.name == "binance-usdm" else "Sell", side)] * 3
+    assert await sides(fx, venue) == {"long": Decimal("0.02")}
+
+
 async def test_an_entry_beyond_the_free_margin_sends_nothing(
     venue: Venue, fx: FakeExchange, run: Any
 ) -> None:
@@ -276,4 +313,17 @@ async def test_dry_run_sends_no_settings_and_checks_the_margin_on_paper(
     assert "at 2x leverage" in refused.json()["detail"]
     assert setter_calls(fx, venue) == {"leverage": 0, "marginMode": 0, "positionMode": 0}
     assert await venue_settings(fx, venue, BTC) == (20, "cross", False)  # untouched
+    assert fx.requests(method="POST", path=venue.order_path) == []
+
+
+async def test_dry_run_closes_the_short_side_in_hedge_mode(
+    venue: Venue, fx: FakeExchange, run: Any
+) -> None:
+    ex = run({"positionMode": "hedge"}, dryRun=True, risk={"paperBalanceUSD": 10_000})
+    r = ex.post(alert(id="paper-short", action="sell", amount=0.02))
+    assert (r.status_code, r.json()["status"]) == (200, "dry_run"), r.text
+    closed = ex.post(alert(id="paper-close-short", action="close", position="short"))
+    assert (closed.status_code, closed.json()["status"]) == (200, "dry_run"), closed.text
+    order = closed.json()["order"]
+    assert (order["side"], order["amount"], order["filled"]) == ("buy", 0.02, 0.02), order
     assert fx.requests(method="POST", path=venue.order_path) == []

@@ -299,3 +299,23 @@ def test_position_is_refused_in_orders_mode_and_hedge_mode_in_target_mode(
     assert (r.status_code, r.json()["reason"]) == (422, "invalid_order")
     assert "needs futures.positionMode oneway" in r.json()["detail"]
     assert orders(venue, fx) == []
+
+
+async def test_a_venue_in_hedge_mode_refuses_target_position_though_the_spec_is_silent(
+    venue: Venue, fx: FakeExchange, tmp_path: Path
+) -> None:
+    async with fx.ccxt(venue.name) as api:  # someone put the venue in hedge mode
+        await api.load_markets()
+        await api.set_position_mode(True, "BTC/USDT:USDT")
+    changes = {
+        "accounts": [{**venue.account(fx), "futures": {"leverage": 20}}],
+        "execution": {"mode": "target-position"},
+    }
+    ex = start_executor(tmp_path, fx, changes, name=f"hedged-venue-{venue.name}")
+    try:
+        r = ex.post(alert(id="hedged-venue-long", action=None, position="long", amount=0.01))
+    finally:
+        ex.process.stop()
+    assert (r.status_code, r.json()["reason"]) == (422, "invalid_order"), r.text
+    assert "venue in one-way position mode" in r.json()["detail"]
+    assert orders(venue, fx) == []  # nothing reached the exchange
