@@ -40,7 +40,16 @@ from fks_executor.errors import InvalidOrder, InvalidPayload
 from fks_executor.exchange.client_ids import Leg
 from fks_executor.exchange.markets import MarketInfo, amount_to_precision
 
-__all__ = ["TARGET_POSITION", "Gap", "Step", "StepKind", "check_fields", "gap", "tradable"]
+__all__ = [
+    "TARGET_POSITION",
+    "Gap",
+    "Step",
+    "StepKind",
+    "check_close_side",
+    "check_fields",
+    "gap",
+    "tradable",
+]
 
 TARGET_POSITION = "target-position"
 
@@ -102,6 +111,20 @@ def check_fields(signal: Signal, mode: str) -> None:
     if signal.position is not Position.FLAT and size == 0 and prev is not None:
         raise InvalidPayload(
             "position_size: 0 with position long or short; send position flat to close"
+        )
+
+
+def check_close_side(position: Position | None, held: float, symbol: str) -> None:
+    """A ``close`` in one-way mode whose ``position`` names a side (orders mode): the open
+    position (signed, ``held``) must be on that side, else nothing is sent. Flat: the close
+    answers "nothing to close" on its own (docs/trading.md#futures-settings)."""
+    if position not in (Position.LONG, Position.SHORT) or held == 0:
+        return
+    if (held > 0) != (position is Position.LONG):
+        actual = "long" if held > 0 else "short"
+        raise InvalidOrder(
+            f"position: the close names the other side; the open position on {symbol} is "
+            f"{actual} (one-way mode, nothing was sent)"
         )
 
 

@@ -52,7 +52,7 @@ from fks_executor.exchange.markets import MarketInfo
 from fks_executor.exchange.plan import OrderLeg, OrderPlan, plan_close, plan_entry
 from fks_executor.exchange.reporting import answer_detail, audit_plan, lost_trade
 from fks_executor.exchange.syncing import PositionSync
-from fks_executor.exchange.targeting import TARGET_POSITION, check_fields
+from fks_executor.exchange.targeting import TARGET_POSITION, check_close_side, check_fields
 from fks_executor.exchange.unprotected import ProtectionGuard
 from fks_executor.fanout import fan_out
 from fks_executor.metrics import Metrics
@@ -285,13 +285,16 @@ class Trader:
         symbol, pipeline, name = market.symbol, self.config.pipeline, acct.config.name
         if signal.action is Action.CLOSE:
             close_ref = await client.fetch_price(symbol) if signal.price is None else signal.price
+            hedged = await self.futures.hedged(name, client, market)
+            if not hedged and signal.position is not None:  # one-way: the side must match
+                check_close_side(signal.position, await client.fetch_position(symbol), symbol)
             return plan_close(
                 signal,
                 pipeline=pipeline,
                 account=name,
                 market=market,
                 reference_price=close_ref,
-                hedged=await self.futures.hedged(name, client, market),
+                hedged=hedged,
             )
         placed = await self._placed_entry(acct, signal, symbol) if resume else None
         if placed is not None:

@@ -327,3 +327,22 @@ async def test_dry_run_closes_the_short_side_in_hedge_mode(
     order = closed.json()["order"]
     assert (order["side"], order["amount"], order["filled"]) == ("buy", 0.02, 0.02), order
     assert fx.requests(method="POST", path=venue.order_path) == []
+
+
+async def test_a_one_way_close_naming_the_other_side_is_refused(
+    venue: Venue, fx: FakeExchange, run: Any
+) -> None:
+    ex = run({"leverage": 20})  # one-way, the venue's default
+    r = ex.post(alert(id="ow-short", action="sell", amount=0.02))
+    assert (r.status_code, r.json()["status"]) == (200, "executed"), r.text
+    refused = ex.post(alert(id="ow-close-long", action="close", position="long"))
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert (body["status"], body["reason"]) == ("rejected", "invalid_order")
+    assert "open position on BTC/USDT:USDT is short" in body["detail"]
+    assert len(fx.requests(method="POST", path=venue.order_path)) == 1  # the entry only
+    assert await sides(fx, venue) == {"short": Decimal("0.02")}
+    closed = ex.post(alert(id="ow-close-short", action="close", position="short"))
+    assert (closed.status_code, closed.json()["status"]) == (200, "executed"), closed.text
+    assert closed.json()["order"]["side"] == "buy"
+    assert await sides(fx, venue) == {}

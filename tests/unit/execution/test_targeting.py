@@ -10,7 +10,7 @@ from fks_executor.domain import Action, OrderType, Position, Signal
 from fks_executor.errors import InvalidOrder, InvalidPayload
 from fks_executor.exchange.client_ids import Leg
 from fks_executor.exchange.markets import MarketInfo
-from fks_executor.exchange.targeting import Step, StepKind, check_fields, gap
+from fks_executor.exchange.targeting import Step, StepKind, check_close_side, check_fields, gap
 
 from .markets_fixture import BTC_PERP, BTC_USDT
 
@@ -175,3 +175,25 @@ def test_target_position_mode_sends_market_orders_only() -> None:
 def test_a_zero_size_with_long_is_refused() -> None:
     with pytest.raises(InvalidPayload, match=r"^position_size: 0 with position long"):
         check_fields(sig(LONG, 0.0, 1.0), "target-position")
+
+
+@pytest.mark.parametrize(
+    ("named", "held", "refused"),
+    [
+        (Position.LONG, -0.02, True),
+        (Position.SHORT, 0.02, True),
+        (Position.LONG, 0.02, False),
+        (Position.SHORT, -0.02, False),
+        (Position.LONG, 0.0, False),  # nothing open: the close says so itself
+        (Position.FLAT, -0.02, False),
+        (None, 0.02, False),
+    ],
+)
+def test_a_one_way_close_must_name_the_open_side(
+    named: Position | None, held: float, refused: bool
+) -> None:
+    if refused:
+        with pytest.raises(InvalidOrder, match="the close names the other side"):
+            check_close_side(named, held, "BTC/USDT:USDT")
+    else:
+        check_close_side(named, held, "BTC/USDT:USDT")
