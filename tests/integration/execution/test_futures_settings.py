@@ -17,7 +17,7 @@ import pytest
 
 from tests.harness.fake_exchange import FakeExchange
 
-from .helpers import AUTH, Executor, alert, audit, metric, start_executor
+from .helpers import AUTH, Executor, alert, audit, metric, outcome_of, start_executor, wait_for
 from .venues import VENUES, Venue, fx, venue_server
 
 __all__ = ["fx", "venue", "venue_server"]  # the fixtures, for pytest
@@ -346,3 +346,42 @@ async def test_a_one_way_close_naming_the_other_side_is_refused(
     assert (closed.status_code, closed.json()["status"]) == (200, "executed"), closed.text
     assert closed.json()["order"]["side"] == "buy"
     assert await sides(fx, venue) == {}
+
+
+def test_a_resumed_entry_keeps_its_settings_after_a_spec_change(
+    venue: Venue, fx: FakeExchange, tmp_path: Path
+) -> None:
+    """``kill -9`` once the venue recorded the entry; the next process, with another leverage
+    in spec.futures, finds the entry by client order id: its settings are not judged again
+    under the position the entry opened (no conflict), and its stop-loss is placed."""
+
+    def changes(leverage: int) -> dict[str, Any]:
+        account = {**venue.account(fx, timeout="10000"), "futures": {"leverage": leverage}}
+        return {"responseDeadlineSeconds": 0.2, "accounts": [account]}
+
+    doomed = start_executor(tmp_path, fx, changes(20), name=f"futures-doomed-{venue.name}")
+    try:
+        fx.add_fault("lost_answer", method="POST", path=venue.order_path, hangMs=30_000)
+        r = doomed.post(alert(id="resume-sl", action="sell", amount=0.02, stop_loss=70_000))
+        assert (r.status_code, r.json()["status"]) == (202, "accepted"), r.text
+        wait_for(lambda: len(venue.orders(fx)) == 1, what="the entry recorded")
+        doomed.process.kill9()
+    finally:
+        doomed.process.stop()
+    fx.clear_faults()
+
+    ex = start_executor(tmp_path, fx, changes(5), name=f"futures-resumed-{venue.name}")
+    try:
+        outcome = outcome_of(ex, "resume-sl")
+    finally:
+        ex.process.stop()
+    assert outcome["status"] == "executed", outcome
+    assert "not placed" not in str(outcome.get("detail")), outcome
+    assert setter_calls(fx, venue)["leverage"] == 0  # nothing changed under the position
+    if venue.name == "binance-usdm":
+        (stop,) = fx.orders(account="futures-algo")
+        assert (stop["side"], Decimal(str(stop["triggerPrice"]))) == ("BUY", 70_000)
+    else:
+        (entry,) = venue.orders(fx)
+        assert Decimal(entry["stopLoss"]) == 70_000
+    assert len(venue.orders(fx)) == 1  # the entry, sent once
