@@ -140,6 +140,10 @@ class ExchangeClient(Protocol):
         """Signed position in base units: spot = total base held; contracts = open position."""
         ...
 
+    async def fetch_side_position(self, symbol: str, side: str) -> float:
+        """Hedge mode: the base units held on one side (``long`` / ``short``), >= 0."""
+        ...
+
     async def fetch_account_state(
         self, symbol: str, *, balance: bool = True
     ) -> tuple[float, float]:

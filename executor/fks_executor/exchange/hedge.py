@@ -28,10 +28,10 @@ from fks_executor.risk import Fill
 if TYPE_CHECKING:
     from fks_executor.exchange.live import LiveExchange
 
-__all__ = ["close_hedged"]
+__all__ = ["close_hedged", "hedge_sides"]
 
 
-async def _sides(ex: LiveExchange, market: MarketInfo) -> dict[str, float]:
+async def hedge_sides(ex: LiveExchange, market: MarketInfo) -> dict[str, float]:
     """Contracts held per side (long / short) on the symbol."""
 
     async def positions() -> Any:
@@ -64,7 +64,7 @@ async def close_hedged(
                 results.append(order)
                 todo.remove(leg)
                 found += 1
-    held = await _sides(ex, market) if todo else {}
+    held = await hedge_sides(ex, market) if todo else {}
     for leg in todo:
         contracts = held["long" if leg.side == "sell" else "short"]
         if contracts <= 0:

@@ -24,7 +24,7 @@ from fks_executor.exchange.base import ExecutionReport, LegFailure
 from fks_executor.exchange.client_ids import Leg
 from fks_executor.exchange.closing import close_position
 from fks_executor.exchange.errors import Operation
-from fks_executor.exchange.hedge import close_hedged
+from fks_executor.exchange.hedge import close_hedged, hedge_sides
 from fks_executor.exchange.market_data import MarketData
 from fks_executor.exchange.markets import MarketIndex, MarketInfo
 from fks_executor.exchange.orders import fee_in_base, fill_from_order, num, order_result
@@ -186,6 +186,10 @@ class LiveExchange:
             sign = -1.0 if pos.get("side") == "short" else 1.0
             total += sign * abs(contracts) * size
         return total
+
+    async def fetch_side_position(self, symbol: str, side: str) -> float:
+        market = self.market(symbol)
+        return (await hedge_sides(self, market))[side] * market.contract_size
 
     async def fetch_account_state(
         self, symbol: str, *, balance: bool = True

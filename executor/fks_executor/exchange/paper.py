@@ -156,6 +156,11 @@ class PaperExchange:
     async def fetch_position(self, symbol: str) -> float:
         return self._positions.get(symbol, 0.0)
 
+    async def fetch_side_position(self, symbol: str, side: str) -> float:
+        """The paper position is one net position per symbol: its part on ``side``."""
+        net = self._positions.get(symbol, 0.0)
+        return max(0.0, net if side == "long" else -net)
+
     def _simulate(self, leg: OrderLeg, market: MarketInfo, price: float) -> OrderResult:
         amount = leg.amount or 0.0
         filled = amount if leg.leg.value in ("en", "cl") else 0.0

@@ -321,6 +321,10 @@ class Trader:
         else:
             need = not explicit or futures.leverage is not None  # sizing, the margin check
             balance, position = await client.fetch_account_state(symbol, balance=need)
+            if futures.hedged:  # maxPositionSizeUSD: the side the entry adds to, not the net
+                side = "long" if signal.action is Action.BUY else "short"
+                held = await client.fetch_side_position(symbol, side)
+                position = held if side == "long" else -held
         atr_value = signal.atr
         if atr_value is None and not explicit and self.rules.method is SizingMethod.VOLATILITY:
             candles = await client.fetch_candles(symbol, ATR_TIMEFRAME, ATR_PERIOD * 3)

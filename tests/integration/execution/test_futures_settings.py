@@ -385,3 +385,17 @@ def test_a_resumed_entry_keeps_its_settings_after_a_spec_change(
         (entry,) = venue.orders(fx)
         assert Decimal(entry["stopLoss"]) == 70_000
     assert len(venue.orders(fx)) == 1  # the entry, sent once
+
+
+async def test_hedge_mode_caps_the_position_of_the_side_an_entry_adds_to(
+    venue: Venue, fx: FakeExchange, run: Any
+) -> None:
+    ex = run({"positionMode": "hedge"}, risk={"maxPositionSizeUSD": 2_500})
+    for signal_id, action, amount in (("cap-long", "buy", 0.03), ("cap-short", "sell", 0.02)):
+        r = ex.post(alert(id=signal_id, action=action, amount=amount))
+        assert (r.status_code, r.json()["status"]) == (200, "executed"), r.text
+    # the long side holds 2,040 USD (the net only 680): 460 USD of room at 68,000
+    more = ex.post(alert(id="cap-more", action="buy", amount=0.01))
+    assert (more.status_code, more.json()["status"]) == (200, "executed"), more.text
+    assert more.json()["order"]["amount"] == 0.006
+    assert await sides(fx, venue) == {"long": Decimal("0.036"), "short": Decimal("0.02")}
